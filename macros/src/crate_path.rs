@@ -1,0 +1,28 @@
+//! The `crate = "..."` argument: the path generated code uses to reach `offload`.
+
+use syn::LitStr;
+use syn::meta::ParseNestedMeta;
+
+/// The path of the `offload` crate in generated code.
+pub(crate) fn default() -> syn::Path {
+    syn::parse_quote!(::offload)
+}
+
+/// Parses the value of `crate = "path::to::offload"`.
+pub(crate) fn parse(meta: &ParseNestedMeta<'_>) -> syn::Result<syn::Path> {
+    let literal: LitStr = meta.value()?.parse().map_err(|error| {
+        syn::Error::new(
+            error.span(),
+            "the crate path must be a string literal, like `crate = \"my_offload\"`",
+        )
+    })?;
+    literal.parse_with(syn::Path::parse_mod_style).map_err(|_| {
+        syn::Error::new(
+            literal.span(),
+            format!(
+                "`{}` is not a path; write the path `offload` is reachable at, like `crate = \"my_offload\"` or `crate = \"::deps::offload\"`",
+                literal.value()
+            ),
+        )
+    })
+}

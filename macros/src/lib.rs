@@ -1,0 +1,18 @@
+//! Attribute macros of [`offload`](https://docs.rs/offload). Depend on `offload` and use
+//! them from there: the code they generate names items of that crate.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod crate_path;
+mod errors;
+mod offload;
+
+use proc_macro::TokenStream;
+
+/// *The attribute is defined in `offload-macros`; the items its expansion uses are those of
+/// the `offload` crate, which documents pools and their configuration.*
+#[proc_macro_attribute]
+pub fn offload(args: TokenStream, item: TokenStream) -> TokenStream {
+    offload::expand(args.into(), item.into()).into()
+}

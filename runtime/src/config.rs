@@ -1,0 +1,223 @@
+//! How one pool is shaped: its kind, thread count, queue and thread settings.
+
+use std::time::Duration;
+
+use crate::error::ConfigError;
+
+/// Whether a pool keeps its threads or lets idle ones go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Deserialize),
+    serde(rename_all = "lowercase")
+)]
+pub enum PoolKind {
+    /// Threads start on demand, up to the maximum, and stay for the life of the process.
+    Fixed,
+    /// Threads start on demand, up to the maximum, and exit after
+    /// [`keep_alive`](PoolConfig::keep_alive) without work.
+    Elastic,
+}
+
+/// The configuration of one named pool.
+///
+/// Build one with [`PoolConfig::fixed`] or [`PoolConfig::elastic`] and adjust it with the
+/// chained setters; hand it to [`PoolsBuilder::pool`](crate::PoolsBuilder::pool). Values are
+/// checked when the pools are installed, and a bad one is an error naming the pool and the
+/// value, never a silent default.
+///
+/// ```
+/// use std::time::Duration;
+/// use offload_runtime::PoolConfig;
+///
+/// let db = PoolConfig::fixed(8).queue_capacity(256);
+/// let io = PoolConfig::elastic(128).keep_alive(Duration::from_secs(30));
+/// assert_eq!(db.threads(), 8);
+/// assert_eq!(io.kind(), offload_runtime::PoolKind::Elastic);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PoolConfig {
+    /// Fixed or elastic.
+    pub(crate) kind: PoolKind,
+    /// The most threads the pool runs at once (a fixed pool's thread count).
+    pub(crate) threads: usize,
+    /// How many submitted jobs may wait for a thread before callers wait for room.
+    pub(crate) queue_capacity: usize,
+    /// How long an idle thread of an elastic pool waits for work before it exits;
+    /// `None` for a fixed pool, whose threads never exit on their own.
+    pub(crate) keep_alive: Option<Duration>,
+    /// Stack size of each pool thread, in bytes; `None` is the standard library's default.
+    pub(crate) stack_size: Option<usize>,
+}
+
+impl PoolConfig {
+    /// Waiting jobs a pool holds unless told otherwise.
+    pub const DEFAULT_QUEUE_CAPACITY: usize = 1024;
+    /// How long an idle elastic thread waits for work unless told otherwise.
+    pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(10);
+    /// The smallest stack size accepted, in bytes.
+    pub const MIN_STACK_SIZE: usize = 64 * 1024;
+    /// The largest queue capacity accepted (the limit of the queue's semaphore).
+    pub const MAX_QUEUE_CAPACITY: usize = tokio::sync::Semaphore::MAX_PERMITS;
+
+    /// A pool of `threads` threads that, once started, stay for the life of the process.
+    ///
+    /// Threads start when work first needs them. Suits work that should not compete for
+    /// more than a set number of threads: a connection pool's size, or the CPU cores.
+    #[must_use]
+    pub const fn fixed(threads: usize) -> Self {
+        PoolConfig {
+            kind: PoolKind::Fixed,
+            threads,
+            queue_capacity: Self::DEFAULT_QUEUE_CAPACITY,
+            keep_alive: None,
+            stack_size: None,
+        }
+    }
+
+    /// A pool that starts threads on demand, up to `max_threads`, and lets a thread exit
+    /// after it has been idle for [`keep_alive`](Self::keep_alive) (10 s unless set).
+    #[must_use]
+    pub const fn elastic(max_threads: usize) -> Self {
+        PoolConfig {
+            kind: PoolKind::Elastic,
+            threads: max_threads,
+            queue_capacity: Self::DEFAULT_QUEUE_CAPACITY,
+            keep_alive: Some(Self::DEFAULT_KEEP_ALIVE),
+            stack_size: None,
+        }
+    }
+
+    /// How many jobs may wait for a free thread (default 1024). When the queue is full,
+    /// callers wait asynchronously, first come first served, for room.
+    #[must_use]
+    pub const fn queue_capacity(mut self, capacity: usize) -> Self {
+        self.queue_capacity = capacity;
+        self
+    }
+
+    /// How long an idle thread of an elastic pool waits for work before it exits.
+    ///
+    /// Only elastic pools have it: setting it on a fixed pool is a configuration error.
+    #[must_use]
+    pub const fn keep_alive(mut self, idle: Duration) -> Self {
+        self.keep_alive = Some(idle);
+        self
+    }
+
+    /// The stack size of each pool thread, in bytes (at least
+    /// [`MIN_STACK_SIZE`](Self::MIN_STACK_SIZE)).
+    #[must_use]
+    pub const fn stack_size(mut self, bytes: usize) -> Self {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Fixed or elastic.
+    #[must_use]
+    pub const fn kind(&self) -> PoolKind {
+        self.kind
+    }
+
+    /// The thread count of a fixed pool, the maximum of an elastic one.
+    #[must_use]
+    pub const fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// The same pool, of another kind: the thread count stays, and the keep-alive becomes
+    /// what the new kind has by default.
+    pub(crate) fn with_kind(mut self, kind: PoolKind) -> Self {
+        if kind != self.kind {
+            self.kind = kind;
+            self.keep_alive = match kind {
+                PoolKind::Fixed => None,
+                PoolKind::Elastic => Some(Self::DEFAULT_KEEP_ALIVE),
+            };
+        }
+        self
+    }
+
+    /// The same pool with another thread count (maximum, for an elastic pool).
+    pub(crate) fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = threads;
+        self
+    }
+
+    /// Checks every value, and names `pool` and the value in the error.
+    pub(crate) fn validate(&self, pool: &str) -> Result<(), ConfigError> {
+        let invalid = |setting: &'static str, value: String, reason: &'static str| {
+            Err(ConfigError::Invalid {
+                pool: pool.to_owned(),
+                setting,
+                value,
+                reason,
+            })
+        };
+        validate_name(pool)?;
+        if self.threads == 0 {
+            return invalid("threads", "0".into(), "a pool needs at least one thread");
+        }
+        if self.queue_capacity == 0 {
+            return invalid(
+                "queue_capacity",
+                "0".into(),
+                "the queue must hold at least one waiting job",
+            );
+        }
+        if self.queue_capacity > Self::MAX_QUEUE_CAPACITY {
+            return invalid(
+                "queue_capacity",
+                self.queue_capacity.to_string(),
+                "larger than PoolConfig::MAX_QUEUE_CAPACITY",
+            );
+        }
+        match (self.kind, self.keep_alive) {
+            (PoolKind::Fixed, Some(idle)) => {
+                return invalid(
+                    "keep_alive",
+                    format!("{idle:?}"),
+                    "the threads of a fixed pool never exit; use PoolConfig::elastic for a keep-alive",
+                );
+            }
+            (PoolKind::Elastic, Some(idle)) if idle.is_zero() => {
+                return invalid(
+                    "keep_alive",
+                    format!("{idle:?}"),
+                    "an idle thread must wait some time for work before it exits",
+                );
+            }
+            _ => {}
+        }
+        if let Some(bytes) = self.stack_size {
+            if bytes < Self::MIN_STACK_SIZE {
+                return invalid(
+                    "stack_size",
+                    bytes.to_string(),
+                    "smaller than PoolConfig::MIN_STACK_SIZE (65536 bytes)",
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks a pool name: not empty, and nothing that `OFFLOAD_POOLS` could not write.
+pub(crate) fn validate_name(pool: &str) -> Result<(), ConfigError> {
+    let reason = if pool.is_empty() {
+        "a pool name cannot be empty"
+    } else if pool
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || matches!(c, ',' | '=' | ':'))
+    {
+        "a pool name cannot contain white space, control characters, ',', '=' or ':'"
+    } else {
+        return Ok(());
+    };
+    Err(ConfigError::Invalid {
+        pool: pool.to_owned(),
+        setting: "name",
+        value: format!("{pool:?}"),
+        reason,
+    })
+}

@@ -1,0 +1,178 @@
+//! The errors of offloading a job and of configuring pools.
+
+use std::fmt;
+use std::io;
+use std::time::Duration;
+
+/// Why an offloaded job did not run.
+///
+/// [`try_run`](crate::try_run) returns it; [`run`](crate::run) and `#[offload]` functions
+/// panic with its message instead.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum OffloadError {
+    /// No pool has the requested name.
+    UnknownPool {
+        /// The name that was asked for.
+        requested: String,
+        /// The names of the pools that exist, sorted.
+        available: Vec<String>,
+    },
+    /// The pool was shut down before the job could be queued.
+    ShutDown {
+        /// The pool's name.
+        pool: String,
+    },
+    /// The pool had no thread and could not start one.
+    SpawnFailed {
+        /// The pool's name.
+        pool: String,
+        /// What the operating system said.
+        error: io::Error,
+    },
+}
+
+impl fmt::Display for OffloadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OffloadError::UnknownPool {
+                requested,
+                available,
+            } => {
+                write!(f, "no offload pool is named {requested:?} (the pools are ")?;
+                write_names(f, available)?;
+                write!(
+                    f,
+                    "); configure it with offload::Pools::builder().pool({requested:?}, ...).install() \
+                     or OFFLOAD_POOLS=\"{requested}=<threads>\""
+                )
+            }
+            OffloadError::ShutDown { pool } => write!(
+                f,
+                "the offload pool {pool:?} is shut down and takes no new jobs"
+            ),
+            OffloadError::SpawnFailed { pool, error } => write!(
+                f,
+                "the offload pool {pool:?} has no thread and could not start one: {error}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for OffloadError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            OffloadError::SpawnFailed { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}
+
+/// Why a pool configuration was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A setting of one pool has a value it cannot have.
+    Invalid {
+        /// The pool's name.
+        pool: String,
+        /// The setting: `threads`, `queue_capacity`, `keep_alive`, `stack_size` or `name`.
+        setting: &'static str,
+        /// The value that was given, as written.
+        value: String,
+        /// Why it cannot be.
+        reason: &'static str,
+    },
+    /// An entry of `OFFLOAD_POOLS` (or of a string given to
+    /// [`PoolsBuilder::overrides`](crate::PoolsBuilder::overrides)) is malformed.
+    Malformed {
+        /// The whole entry, as written.
+        entry: String,
+        /// What is wrong with it, quoting the bad part.
+        reason: String,
+    },
+    /// The same pool was configured twice in code.
+    Duplicate {
+        /// The pool's name.
+        pool: String,
+    },
+    /// [`PoolsBuilder::install`](crate::PoolsBuilder::install) was already called.
+    AlreadyInstalled,
+    /// A built-in pool was reconfigured after it had been used.
+    InUse {
+        /// The pool's name.
+        pool: String,
+    },
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::Invalid {
+                pool,
+                setting,
+                value,
+                reason,
+            } => write!(
+                f,
+                "offload pool {pool:?}: {setting} = {value} is invalid: {reason}"
+            ),
+            ConfigError::Malformed { entry, reason } => {
+                write!(f, "OFFLOAD_POOLS entry {entry:?} is malformed: {reason}")
+            }
+            ConfigError::Duplicate { pool } => write!(
+                f,
+                "offload pool {pool:?} is configured twice; configure each pool once"
+            ),
+            ConfigError::AlreadyInstalled => f.write_str(
+                "offload pools are already installed; call Pools::builder()...install() once, \
+                 at start-up",
+            ),
+            ConfigError::InUse { pool } => write!(
+                f,
+                "offload pool {pool:?} has already been used and can no longer be reconfigured; \
+                 install the pools before the first offloaded call"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// [`shutdown`](crate::shutdown) ran out of time before every pool thread had finished.
+///
+/// The threads still running finish their jobs and the jobs queued behind them, then exit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShutdownTimeout {
+    /// How long shutdown waited.
+    pub waited: Duration,
+    /// Each pool that still had threads, with how many.
+    pub busy: Vec<(String, usize)>,
+}
+
+impl fmt::Display for ShutdownTimeout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "offload pools still running after {:?}:", self.waited)?;
+        for (i, (pool, threads)) in self.busy.iter().enumerate() {
+            let sep = if i == 0 { " " } else { ", " };
+            write!(f, "{sep}{pool:?} ({threads} threads)")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ShutdownTimeout {}
+
+/// Writes `"a", "b", "c"` (or `none` for an empty list).
+fn write_names(f: &mut fmt::Formatter<'_>, names: &[String]) -> fmt::Result {
+    if names.is_empty() {
+        return f.write_str("none");
+    }
+    for (i, name) in names.iter().enumerate() {
+        if i > 0 {
+            f.write_str(", ")?;
+        }
+        write!(f, "{name:?}")?;
+    }
+    Ok(())
+}

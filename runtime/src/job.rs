@@ -1,0 +1,209 @@
+//! One offloaded call: the body waiting to run, its outcome, and the caller's handle.
+//!
+//! A [`Job`] is shared by the pool (which runs it) and the caller's [`JobHandle`] (which
+//! awaits it) through one `Arc`: one allocation per call holds the body, the result slot,
+//! the caller's waker and the flag that says the caller has gone.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::panic::{self, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker};
+
+/// What a pool thread runs: a job with its types erased.
+pub(crate) trait Runnable: Send + Sync {
+    /// Runs the body, unless the caller has already gone, and hands over the outcome.
+    fn run(self: Arc<Self>);
+}
+
+/// Tells a running body whether its caller is still waiting.
+trait CallerStatus {
+    fn caller_gone(&self) -> bool;
+}
+
+/// A body and the slot its outcome goes to.
+pub(crate) struct Job<F, T> {
+    /// Set once the caller's handle is dropped. Read before the body starts (a job whose
+    /// caller is gone never starts) and by [`cancelled`] while it runs.
+    caller_gone: AtomicBool,
+    /// Everything the caller and the worker exchange.
+    slot: Mutex<Slot<F, T>>,
+}
+
+/// The part of a job that moves between threads.
+struct Slot<F, T> {
+    /// The body, until a worker takes it.
+    body: Option<F>,
+    /// What the body returned or the payload it panicked with, until the caller takes it.
+    outcome: Option<std::thread::Result<T>>,
+    /// The waker of the task awaiting the outcome.
+    waker: Option<Waker>,
+}
+
+/// The caller's side of a job: a future of the body's return value.
+///
+/// Dropping it before the job starts means the job never runs; dropping it while the job
+/// runs makes [`cancelled`] return `true` inside the body.
+pub(crate) struct JobHandle<F, T> {
+    job: Arc<Job<F, T>>,
+}
+
+impl<F, T> Job<F, T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    /// A job for `body`, and the handle its caller awaits.
+    pub(crate) fn new(body: F) -> (Arc<Self>, JobHandle<F, T>) {
+        let job = Arc::new(Job {
+            caller_gone: AtomicBool::new(false),
+            slot: Mutex::new(Slot {
+                body: Some(body),
+                outcome: None,
+                waker: None,
+            }),
+        });
+        (job.clone(), JobHandle { job })
+    }
+}
+
+impl<F, T> Job<F, T> {
+    /// The slot lock. It is held only to move a value in or out, never while user code
+    /// runs, so a poisoned lock still holds consistent data.
+    fn slot(&self) -> MutexGuard<'_, Slot<F, T>> {
+        self.slot.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl<F, T> Runnable for Job<F, T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    fn run(self: Arc<Self>) {
+        let Some(body) = self.slot().body.take() else {
+            return;
+        };
+        if self.caller_gone.load(Ordering::Acquire) {
+            // Cancelled before it started: the body never runs, and its captured arguments
+            // are dropped here, on the pool thread.
+            drop(body);
+            return;
+        }
+        let outcome = {
+            let _running = CurrentJob::enter(self.clone());
+            panic::catch_unwind(AssertUnwindSafe(body))
+        };
+        let mut slot = self.slot();
+        if self.caller_gone.load(Ordering::Acquire) {
+            // Nobody will take the outcome: drop it here rather than on the executor, in
+            // case dropping it blocks (a connection, a file).
+            drop(slot);
+            drop(outcome);
+            return;
+        }
+        slot.outcome = Some(outcome);
+        let waker = slot.waker.take();
+        drop(slot);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+impl<F, T> CallerStatus for Job<F, T> {
+    fn caller_gone(&self) -> bool {
+        self.caller_gone.load(Ordering::Acquire)
+    }
+}
+
+impl<F, T> Future for JobHandle<F, T> {
+    type Output = T;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        let mut slot = self.job.slot();
+        match slot.outcome.take() {
+            Some(Ok(value)) => Poll::Ready(value),
+            Some(Err(payload)) => {
+                drop(slot);
+                // The body panicked on the pool thread: go on panicking here, in the
+                // awaiting task, with the original payload, as a direct call would have.
+                panic::resume_unwind(payload)
+            }
+            None => {
+                match &mut slot.waker {
+                    Some(waker) if waker.will_wake(cx.waker()) => {}
+                    waker => *waker = Some(cx.waker().clone()),
+                }
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl<F, T> Drop for JobHandle<F, T> {
+    fn drop(&mut self) {
+        self.job.caller_gone.store(true, Ordering::Release);
+    }
+}
+
+thread_local! {
+    /// The job the current pool thread is running, if any.
+    static CURRENT_JOB: RefCell<Option<Arc<dyn CallerStatus>>> = const { RefCell::new(None) };
+}
+
+/// Marks a job as the one running on this thread until it is dropped.
+struct CurrentJob {
+    /// The job that was current before, restored on drop.
+    previous: Option<Arc<dyn CallerStatus>>,
+}
+
+impl CurrentJob {
+    fn enter(job: Arc<dyn CallerStatus>) -> Self {
+        let previous = CURRENT_JOB.with(|current| current.replace(Some(job)));
+        CurrentJob { previous }
+    }
+}
+
+impl Drop for CurrentJob {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        CURRENT_JOB.with(|current| *current.borrow_mut() = previous);
+    }
+}
+
+/// Whether the caller of the offloaded body running on this thread has gone away.
+///
+/// Once a job has started it runs to completion: a thread cannot be stopped from outside.
+/// A long body can call `cancelled()` now and then and return early once it is `true`:
+/// the caller dropped its future (a timeout fired, a `select!` took another branch, the task
+/// was aborted), so nobody will see the result.
+///
+/// Returns `false` outside an offloaded body.
+///
+/// ```
+/// # async fn demo() {
+/// let total = offload_runtime::run("cpu", || {
+///     let mut total = 0u64;
+///     for chunk in 0..1_000u64 {
+///         if offload_runtime::cancelled() {
+///             break;
+///         }
+///         total += chunk;
+///     }
+///     total
+/// })
+/// .await;
+/// # }
+/// ```
+#[must_use]
+pub fn cancelled() -> bool {
+    CURRENT_JOB.with(|current| {
+        current
+            .borrow()
+            .as_ref()
+            .is_some_and(|job| job.caller_gone())
+    })
+}

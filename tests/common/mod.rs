@@ -1,0 +1,85 @@
+//! Helpers shared by the integration tests.
+
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Once;
+use std::task::Poll;
+use std::time::Duration;
+
+/// How long a test waits for something that should happen at once, before it fails
+/// instead of hanging. Never a measure of speed: only a guard against a hung test.
+pub const HANG_GUARD: Duration = Duration::from_secs(60);
+
+/// A single-threaded tokio runtime, as `#[tokio::test]` makes by default.
+pub fn current_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a current-thread runtime")
+}
+
+/// A multi-thread tokio runtime with two workers.
+pub fn multi_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a multi-thread runtime")
+}
+
+/// Polls `future` once and says whether it finished.
+pub async fn poll_once<F: Future + ?Sized>(future: Pin<&mut F>) -> Poll<F::Output> {
+    let mut future = Some(future);
+    std::future::poll_fn(|cx| Poll::Ready(future.take().expect("polled once").poll(cx))).await
+}
+
+/// A panic payload the tests throw on purpose; the panic hook stays silent about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectedPanic(pub u32);
+
+/// Keeps the panic hook from printing the panics tests cause on purpose (those with an
+/// [`ExpectedPanic`] payload); every other panic is printed as usual.
+pub fn silence_expected_panics() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let default_hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if info.payload().downcast_ref::<ExpectedPanic>().is_none() {
+                default_hook(info);
+            }
+        }));
+    });
+}
+
+/// The name of the thread this runs on.
+pub fn thread_name() -> String {
+    std::thread::current()
+        .name()
+        .unwrap_or("<unnamed>")
+        .to_owned()
+}
+
+/// Runs `future` as a task on a current-thread runtime and returns the payload it
+/// panicked with; fails the test if it did not panic.
+pub fn panic_of<F>(future: F) -> Box<dyn std::any::Any + Send>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + std::fmt::Debug + 'static,
+{
+    let outcome = current_thread().block_on(async { tokio::spawn(future).await });
+    match outcome {
+        Ok(value) => panic!("expected a panic, got {value:?}"),
+        Err(error) => error.into_panic(),
+    }
+}
+
+/// The message of a panic raised with `panic!("...")` and arguments.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .expect("a panic message")
+}

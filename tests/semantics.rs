@@ -1,0 +1,316 @@
+//! What a caller can rely on when a job is offloaded: panics, cancellation, back-pressure,
+//! executors and unknown pools.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::pin::pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, Once};
+
+use common::{
+    ExpectedPanic, HANG_GUARD, panic_message, panic_of, poll_once, silence_expected_panics,
+    thread_name,
+};
+use offload::{OffloadError, PoolConfig, Pools, offload};
+
+/// Installs the pools of this file, once per process. Each test has its own pool, so
+/// that tests running in parallel do not share threads.
+fn install_pools() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        Pools::builder()
+            .pool("panics", PoolConfig::fixed(2))
+            .pool("cancel-before-start", PoolConfig::fixed(1))
+            .pool("cancel-while-running", PoolConfig::fixed(1))
+            .pool("bounded", PoolConfig::fixed(1).queue_capacity(2))
+            .install()
+            .expect("the test pools install");
+        silence_expected_panics();
+    });
+}
+
+#[test]
+fn a_panic_reaches_the_caller_with_its_payload_and_the_threads_survive() {
+    install_pools();
+    common::current_thread().block_on(async {
+        for i in 0..1_000 {
+            let caller = tokio::spawn(offload::run("panics", move || -> u32 {
+                std::panic::panic_any(ExpectedPanic(i))
+            }));
+            let payload = caller.await.expect_err("the job panicked").into_panic();
+            assert_eq!(
+                payload.downcast_ref::<ExpectedPanic>(),
+                Some(&ExpectedPanic(i))
+            );
+        }
+
+        // Two jobs that can only finish together: each waits for the other to start, so
+        // both of the pool's threads must still be there.
+        let (a_started, a_seen) = mpsc::channel();
+        let (b_started, b_seen) = mpsc::channel();
+        let a = offload::run("panics", move || {
+            a_started.send(()).unwrap();
+            b_seen.recv_timeout(HANG_GUARD).map(|()| thread_name())
+        });
+        let b = offload::run("panics", move || {
+            b_started.send(()).unwrap();
+            a_seen.recv_timeout(HANG_GUARD).map(|()| thread_name())
+        });
+        let (a, b) = tokio::join!(a, b);
+        let names: BTreeSet<String> = [a, b]
+            .into_iter()
+            .map(|name| name.expect("both threads ran at once"))
+            .collect();
+        // No thread was replaced: a new one would be numbered 2 or more.
+        let original: BTreeSet<String> = ["offload-panics-0", "offload-panics-1"]
+            .map(String::from)
+            .into();
+        assert_eq!(names, original);
+    });
+}
+
+#[offload(pool = "panics")]
+fn fails_with(code: u32) -> u32 {
+    std::panic::panic_any(ExpectedPanic(code))
+}
+
+#[test]
+fn a_panic_in_an_offload_fn_resumes_in_the_awaiting_task() {
+    install_pools();
+    let payload = panic_of(fails_with(7));
+    assert_eq!(
+        payload.downcast_ref::<ExpectedPanic>(),
+        Some(&ExpectedPanic(7))
+    );
+}
+
+/// Records the thread it is dropped on.
+struct DropProbe(Arc<Mutex<Vec<String>>>);
+
+impl Drop for DropProbe {
+    fn drop(&mut self) {
+        self.0.lock().unwrap().push(thread_name());
+    }
+}
+
+#[test]
+fn a_job_whose_caller_left_before_it_started_never_runs() {
+    install_pools();
+    let runs = Arc::new(AtomicUsize::new(0));
+    let drops = Arc::new(Mutex::new(Vec::new()));
+    common::current_thread().block_on(async {
+        let (started, wait_started) = mpsc::channel();
+        let (release, wait_release) = mpsc::channel::<()>();
+        let blocker = tokio::spawn(offload::run("cancel-before-start", move || {
+            started.send(()).unwrap();
+            wait_release.recv_timeout(HANG_GUARD).is_ok()
+        }));
+        tokio::task::spawn_blocking(move || wait_started.recv_timeout(HANG_GUARD))
+            .await
+            .unwrap()
+            .expect("the blocking job started");
+
+        for _ in 0..10 {
+            let runs = Arc::clone(&runs);
+            let probe = DropProbe(Arc::clone(&drops));
+            let mut call = pin!(offload::run("cancel-before-start", move || {
+                let _probe = probe;
+                runs.fetch_add(1, Ordering::SeqCst);
+            }));
+            // One poll queues the job behind the blocker; then the caller goes away.
+            assert!(poll_once(call.as_mut()).await.is_pending());
+        }
+
+        release.send(()).unwrap();
+        assert!(blocker.await.unwrap(), "the blocker was released");
+        // Jobs run in order, so once this one has run the cancelled ones were taken off
+        // the queue.
+        offload::run("cancel-before-start", || ()).await;
+    });
+    assert_eq!(runs.load(Ordering::SeqCst), 0, "a cancelled job ran");
+    let drops = drops.lock().unwrap();
+    assert_eq!(
+        drops.len(),
+        10,
+        "every cancelled job's arguments were dropped"
+    );
+    assert!(
+        drops
+            .iter()
+            .all(|name| name == "offload-cancel-before-start-0"),
+        "arguments are dropped on the pool thread, not the executor: {drops:?}"
+    );
+}
+
+#[test]
+fn cancelled_turns_true_inside_a_running_job_once_its_caller_has_gone() {
+    install_pools();
+    assert!(!offload::cancelled(), "outside a job nothing is cancelled");
+    let (report, reports) = mpsc::channel();
+    common::current_thread().block_on(async {
+        let (started, mut wait_started) = tokio::sync::mpsc::unbounded_channel();
+        let job = offload::run("cancel-while-running", move || {
+            let at_start = offload::cancelled();
+            started.send(()).unwrap();
+            let deadline = std::time::Instant::now() + HANG_GUARD;
+            while !offload::cancelled() && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            report.send((at_start, offload::cancelled())).unwrap();
+        });
+        tokio::select! {
+            () = job => panic!("the job only ends once cancelled"),
+            _ = wait_started.recv() => {} // drops the job's future while it runs
+        }
+    });
+    let (at_start, at_end) = reports.recv_timeout(HANG_GUARD).expect("the job reported");
+    assert!(
+        !at_start,
+        "the caller was still waiting when the job started"
+    );
+    assert!(at_end, "the job saw its caller go");
+}
+
+#[test]
+fn a_full_queue_makes_callers_wait_in_order_without_blocking_the_executor() {
+    install_pools();
+    // "bounded" has one thread and room for two waiting jobs: with job 1 running and
+    // jobs 2 and 3 queued, callers 4 and 5 wait for room.
+    let order = Arc::new(Mutex::new(Vec::new()));
+    common::current_thread().block_on(async {
+        let (started, mut wait_started) = tokio::sync::mpsc::unbounded_channel();
+        let (release, wait_release) = mpsc::channel::<()>();
+        let wait_release = Mutex::new(Some(wait_release));
+        let wait_release = Arc::new(wait_release);
+        let mut callers = Vec::new();
+        for i in 1..=5 {
+            let order = Arc::clone(&order);
+            let started = started.clone();
+            let wait_release = Arc::clone(&wait_release);
+            callers.push(tokio::spawn(offload::run("bounded", move || {
+                order.lock().unwrap().push(i);
+                if i == 1 {
+                    started.send(()).unwrap();
+                    let gate = wait_release.lock().unwrap().take().unwrap();
+                    gate.recv_timeout(HANG_GUARD).unwrap();
+                }
+            })));
+        }
+        wait_started.recv().await.expect("job 1 started");
+
+        // The executor's only thread keeps running other tasks while the callers wait.
+        let ticks = Arc::new(AtomicUsize::new(0));
+        let heartbeat = tokio::spawn({
+            let ticks = Arc::clone(&ticks);
+            async move {
+                loop {
+                    ticks.fetch_add(1, Ordering::SeqCst);
+                    tokio::task::yield_now().await;
+                }
+            }
+        });
+        while ticks.load(Ordering::SeqCst) < 1_000 {
+            tokio::task::yield_now().await;
+        }
+        assert!(
+            callers.iter().all(|caller| !caller.is_finished()),
+            "every caller is still waiting: job 1 holds the only thread"
+        );
+        assert_eq!(*order.lock().unwrap(), [1], "only job 1 has started");
+
+        release.send(()).unwrap();
+        for caller in callers {
+            caller.await.unwrap();
+        }
+        heartbeat.abort();
+    });
+    assert_eq!(
+        *order.lock().unwrap(),
+        [1, 2, 3, 4, 5],
+        "first come, first served"
+    );
+}
+
+#[offload]
+fn double_on_a_pool(value: u64) -> (u64, String) {
+    (value * 2, thread_name())
+}
+
+/// The same calls, whatever the executor.
+async fn offloaded_calls() {
+    let (doubled, thread) = double_on_a_pool(21).await;
+    assert_eq!(doubled, 42);
+    assert!(thread.starts_with("offload-default-"), "ran on {thread}");
+    assert_eq!(offload::run("cpu", || 6 * 7).await, 42);
+    let thread = offload::try_run("cpu", thread_name).await.unwrap();
+    assert!(thread.starts_with("offload-cpu-"), "ran on {thread}");
+}
+
+#[test]
+fn works_on_a_tokio_current_thread_runtime() {
+    common::current_thread().block_on(offloaded_calls());
+}
+
+#[test]
+fn works_on_a_tokio_multi_thread_runtime() {
+    common::multi_thread().block_on(async {
+        // Spawned, so the future must be `Send` too.
+        tokio::spawn(offloaded_calls()).await.unwrap();
+    });
+}
+
+#[test]
+fn works_on_the_futures_executor() {
+    futures::executor::block_on(offloaded_calls());
+}
+
+#[test]
+fn an_unknown_pool_is_an_error_naming_it_and_the_pools_that_exist() {
+    install_pools();
+    let error = futures::executor::block_on(offload::try_run("dbb", || ())).unwrap_err();
+    let OffloadError::UnknownPool {
+        requested,
+        available,
+    } = &error
+    else {
+        panic!("expected UnknownPool, got {error:?}");
+    };
+    assert_eq!(requested, "dbb");
+    for pool in ["bounded", "cpu", "default", "panics"] {
+        assert!(
+            available.iter().any(|name| name == pool),
+            "{pool} in {available:?}"
+        );
+    }
+    let message = error.to_string();
+    assert!(message.contains("\"dbb\""), "{message}");
+    assert!(message.contains("\"default\""), "{message}");
+}
+
+#[test]
+fn run_panics_on_an_unknown_pool_with_the_same_message() {
+    install_pools();
+    let payload = panic_of(offload::run("dbb", || ()));
+    let message = panic_message(&*payload);
+    assert!(
+        message.contains("no offload pool is named \"dbb\""),
+        "{message}"
+    );
+    assert!(message.contains("\"cpu\""), "{message}");
+}
+
+#[offload(pool = "missing")]
+fn on_a_missing_pool() -> u32 {
+    1
+}
+
+#[test]
+fn an_offload_fn_on_an_unknown_pool_panics_at_its_first_poll_not_at_the_call() {
+    install_pools();
+    let future = on_a_missing_pool(); // nothing happens yet
+    let payload = panic_of(future);
+    let message = panic_message(&*payload);
+    assert!(message.contains("\"missing\""), "{message}");
+}
