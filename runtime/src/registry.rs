@@ -153,6 +153,13 @@ impl PoolsBuilder {
             .fold(self, |builder, (name, config)| builder.pool(name, config))
     }
 
+    /// The configuration given so far to the pool `name`, if any: what
+    /// [`install`](Self::install) would install, for example to log it at start-up.
+    #[must_use]
+    pub fn config(&self, name: &str) -> Option<&PoolConfig> {
+        self.pools.get(name)
+    }
+
     /// Applies the pools written in the `OFFLOAD_POOLS` environment variable, if it is set.
     /// See [`overrides`](Self::overrides) for the syntax.
     ///
