@@ -39,9 +39,13 @@ async fn main() {
         "Two concurrent calls of a blocking {} ms query, on one executor thread:\n",
         QUERY_TIME.as_millis()
     );
-    println!("{:<22}{:>12}{:>26}", "", "wall time", "longest heartbeat lag");
+    println!(
+        "{:<22}{:>12}{:>26}",
+        "", "wall time", "longest heartbeat lag"
+    );
 
-    let (users, inline) = measure(async { tokio::join!(load_user_inline(1), load_user_inline(2)) }).await;
+    let (users, inline) =
+        measure(async { tokio::join!(load_user_inline(1), load_user_inline(2)) }).await;
     assert_eq!(users, ("user 1".to_owned(), "user 2".to_owned()));
     print_row("called inline", inline);
 

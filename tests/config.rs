@@ -39,7 +39,10 @@ fn invalid_values_are_errors_naming_the_pool_and_the_value() {
     assert_invalid(&error, "db", "threads", "0");
     let error = install_error("io", PoolConfig::elastic(4).queue_capacity(0));
     assert_invalid(&error, "io", "queue_capacity", "0");
-    let error = install_error("db", PoolConfig::fixed(2).keep_alive(Duration::from_secs(3)));
+    let error = install_error(
+        "db",
+        PoolConfig::fixed(2).keep_alive(Duration::from_secs(3)),
+    );
     assert_invalid(&error, "db", "keep_alive", "3s");
     let error = install_error("io", PoolConfig::elastic(2).keep_alive(Duration::ZERO));
     assert_invalid(&error, "io", "keep_alive", "0ns");
@@ -56,7 +59,11 @@ fn a_malformed_offload_pools_entry_is_an_error_quoting_it() {
         ("db=4,io=elastik:16", "io=elastik:16", "\"elastik\""),
         ("db=4:queu=8", "db=4:queu=8", "\"queu\""),
         ("db", "db", "="),
-        ("io=elastic:8:keep_alive=30", "io=elastic:8:keep_alive=30", "\"30\""),
+        (
+            "io=elastic:8:keep_alive=30",
+            "io=elastic:8:keep_alive=30",
+            "\"30\"",
+        ),
     ] {
         let error = Pools::builder().overrides(spec).expect_err(spec);
         let ConfigError::Malformed {
@@ -76,7 +83,10 @@ fn a_malformed_offload_pools_entry_is_an_error_quoting_it() {
 fn overrides_change_only_what_they_state() {
     let builder = Pools::builder()
         .pool("db", PoolConfig::fixed(8).queue_capacity(256))
-        .pool("io", PoolConfig::elastic(128).keep_alive(Duration::from_secs(30)))
+        .pool(
+            "io",
+            PoolConfig::elastic(128).keep_alive(Duration::from_secs(30)),
+        )
         .overrides("db=16, io=elastic:64, batch=elastic:4:queue=8, cpu=3")
         .unwrap();
     assert_eq!(
@@ -92,7 +102,10 @@ fn overrides_change_only_what_they_state() {
         Some(&PoolConfig::elastic(4).queue_capacity(8))
     );
     // A built-in pool is overridden from its built-in configuration.
-    assert_eq!(builder.config("cpu").map(PoolConfig::kind), Some(PoolKind::Fixed));
+    assert_eq!(
+        builder.config("cpu").map(PoolConfig::kind),
+        Some(PoolKind::Fixed)
+    );
     assert_eq!(builder.config("cpu").map(PoolConfig::threads), Some(3));
 }
 
@@ -113,7 +126,12 @@ fn installing_checks_everything_first_and_happens_once() {
         .pool("fresh", PoolConfig::fixed(2))
         .install()
         .unwrap_err();
-    assert_eq!(error, ConfigError::Duplicate { pool: "fresh".into() });
+    assert_eq!(
+        error,
+        ConfigError::Duplicate {
+            pool: "fresh".into()
+        }
+    );
 
     let error = Pools::builder()
         .pool("fresh", PoolConfig::fixed(1))
@@ -134,7 +152,9 @@ fn installing_checks_everything_first_and_happens_once() {
     let thread = futures::executor::block_on(offload::run("fresh", common::thread_name));
     assert_eq!(thread, "offload-fresh-0");
 
-    let again = Pools::builder().pool("other", PoolConfig::fixed(1)).install();
+    let again = Pools::builder()
+        .pool("other", PoolConfig::fixed(1))
+        .install();
     assert_eq!(again, Err(ConfigError::AlreadyInstalled));
 }
 
@@ -159,7 +179,10 @@ fn from_env_reads_offload_pools() {
         .env(offload::POOLS_ENV, "db=3,,io=4")
         .output()
         .unwrap();
-    assert!(!output.status.success(), "a malformed variable fails the child");
+    assert!(
+        !output.status.success(),
+        "a malformed variable fails the child"
+    );
 }
 
 #[test]
@@ -169,7 +192,10 @@ fn from_env_in_a_child_process() {
         .pool("db", PoolConfig::fixed(8).queue_capacity(16))
         .from_env()
         .expect("OFFLOAD_POOLS parses");
-    assert_eq!(builder.config("db"), Some(&PoolConfig::fixed(3).queue_capacity(16)));
+    assert_eq!(
+        builder.config("db"),
+        Some(&PoolConfig::fixed(3).queue_capacity(16))
+    );
     assert_eq!(
         builder.config("io"),
         Some(&PoolConfig::elastic(5).keep_alive(Duration::from_secs(2)))

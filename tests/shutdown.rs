@@ -65,7 +65,9 @@ fn shutdown_finishes_queued_jobs_refuses_the_rest_and_loses_none() {
     let shutting_down = std::thread::spawn(|| offload::shutdown(HANG_GUARD));
     // Callers waiting for room are refused as soon as shutdown starts; only then is the
     // running job let go, so the queued ones still have to run during shutdown.
-    refusals.recv_timeout(HANG_GUARD).expect("a waiting caller was refused");
+    refusals
+        .recv_timeout(HANG_GUARD)
+        .expect("a waiting caller was refused");
     release_slow.send(()).unwrap();
 
     let mut completed = 0;
@@ -82,9 +84,20 @@ fn shutdown_finishes_queued_jobs_refuses_the_rest_and_loses_none() {
             }
         }
     });
-    assert_eq!(completed + shut_down, CALLERS, "every caller is accounted for");
-    assert_eq!(completed, runs.load(Ordering::SeqCst), "a job ran or was refused, once");
-    assert!(completed >= 5, "the running job and the 4 queued ones finished");
+    assert_eq!(
+        completed + shut_down,
+        CALLERS,
+        "every caller is accounted for"
+    );
+    assert_eq!(
+        completed,
+        runs.load(Ordering::SeqCst),
+        "a job ran or was refused, once"
+    );
+    assert!(
+        completed >= 5,
+        "the running job and the 4 queued ones finished"
+    );
     assert!(shut_down >= 1);
 
     // After shutdown has begun nothing new is taken, on any pool.

@@ -6,7 +6,10 @@
 
 mod crate_path;
 mod errors;
+mod not_a_fn;
 mod offload;
+
+use not_a_fn::not_a_function;
 
 use proc_macro::TokenStream;
 

@@ -1,9 +1,10 @@
 //! The attribute's arguments: `#[offload]`, `#[offload(pool = "db")]`,
 //! `#[offload(crate = "path")]`.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{TokenStream, TokenTree};
 use syn::meta::ParseNestedMeta;
-use syn::{Expr, ExprLit, Lit, LitStr};
+use syn::parse::Parser;
+use syn::{Expr, ExprLit, Lit, LitStr, Token};
 
 use crate::crate_path;
 use crate::errors::Errors;
@@ -15,46 +16,113 @@ const DEFAULT_POOL: &str = "default";
 pub(crate) struct Args {
     /// The pool's name, as a literal (its span points at the user's string).
     pub(crate) pool: LitStr,
-    /// Where generated code finds the `offload` crate.
-    pub(crate) krate: syn::Path,
+    /// Where generated code finds the `offload` crate, if the attribute says.
+    pub(crate) krate: Option<syn::Path>,
+}
+
+impl Args {
+    /// The path of the `offload` crate for generated code about `span`: the user's own
+    /// path as written, or `::offload` spanned there, so that an error about the code
+    /// points at the user's tokens rather than at the attribute.
+    pub(crate) fn krate(&self, span: proc_macro2::Span) -> TokenStream {
+        match &self.krate {
+            Some(path) => quote::quote!(#path),
+            None => quote::quote_spanned!(span=> ::offload),
+        }
+    }
 }
 
 /// Parses the arguments; every mistake becomes an error on its own tokens, all of them
 /// combined.
+///
+/// Each comma-separated argument is parsed on its own, so that a mistake in one is reported
+/// once, on its tokens, and the others are still checked.
 pub(crate) fn parse(args: TokenStream) -> syn::Result<Args> {
     let mut pool: Option<LitStr> = None;
     let mut krate: Option<syn::Path> = None;
     let mut errors = Errors::default();
-    if let Ok(name) = syn::parse2::<LitStr>(args.clone()) {
-        return Err(syn::Error::new(
-            name.span(),
-            format!("name the key: `pool = {:?}`", name.value()),
-        ));
-    }
-    let parser = syn::meta::parser(|meta| {
-        let outcome = if meta.path.is_ident("pool") {
-            set_once(&meta, &mut pool, parse_pool)
-        } else if meta.path.is_ident("crate") {
-            set_once(&meta, &mut krate, crate_path::parse)
-        } else {
-            Err(meta.error("unknown argument; expected `pool = \"name\"` or `crate = \"path\"`"))
+    for argument in split_arguments(args) {
+        let Some(argument) = errors.check(argument) else {
+            continue;
         };
-        if let Err(error) = outcome {
-            errors.push(error);
-            // Skip the rest of this argument (`= value`) so the next one still parses.
-            if meta.input.peek(syn::Token![=]) {
-                let _: syn::Token![=] = meta.input.parse()?;
-                let _: Expr = meta.input.parse()?;
-            }
+        if let Ok(name) = syn::parse2::<LitStr>(argument.clone()) {
+            errors.push(syn::Error::new(
+                name.span(),
+                format!("name the argument: write `pool = {:?}`", name.value()),
+            ));
+            continue;
         }
-        Ok(())
-    });
-    let parsed = syn::parse::Parser::parse2(parser, args);
-    errors.check(parsed);
+        let parser = syn::meta::parser(|meta| {
+            if meta.path.is_ident("pool") {
+                expect_value(&meta, &argument, "pool = \"db\"")?;
+                set_once(&meta, &mut pool, parse_pool)
+            } else if meta.path.is_ident("crate") {
+                expect_value(&meta, &argument, "crate = \"my_offload\"")?;
+                set_once(&meta, &mut krate, crate_path::parse)
+            } else {
+                Err(meta.error(format!(
+                    "unknown argument `{}`; expected `pool = \"name\"` or `crate = \"path\"`",
+                    key(&meta)
+                )))
+            }
+        });
+        errors.check(parser.parse2(argument.clone()));
+    }
     errors.finish(Args {
         pool: pool.unwrap_or_else(|| LitStr::new(DEFAULT_POOL, proc_macro2::Span::call_site())),
-        krate: krate.unwrap_or_else(crate_path::default),
+        krate,
     })
+}
+
+/// The arguments between top-level commas, in order; a comma with no argument before it
+/// is an error in their place.
+fn split_arguments(args: TokenStream) -> Vec<syn::Result<TokenStream>> {
+    let mut arguments = Vec::new();
+    let mut current = TokenStream::new();
+    for token in args {
+        match token {
+            TokenTree::Punct(comma) if comma.as_char() == ',' => {
+                arguments.push(if current.is_empty() {
+                    Err(syn::Error::new(
+                        comma.span(),
+                        "expected an argument before this comma",
+                    ))
+                } else {
+                    Ok(std::mem::take(&mut current))
+                });
+            }
+            token => current.extend([token]),
+        }
+    }
+    if !current.is_empty() {
+        arguments.push(Ok(current));
+    }
+    arguments
+}
+
+/// The key of `meta` as written, for messages.
+fn key(meta: &ParseNestedMeta<'_>) -> String {
+    meta.path.get_ident().map_or_else(
+        || quote::ToTokens::to_token_stream(&meta.path).to_string(),
+        ToString::to_string,
+    )
+}
+
+/// Refuses a key without a value (`pool`, `pool("db")`, `pool =`), on the whole argument:
+/// syn's own error would say only "expected `=`", on the whole attribute.
+fn expect_value(
+    meta: &ParseNestedMeta<'_>,
+    argument: &TokenStream,
+    example: &str,
+) -> syn::Result<()> {
+    let rest = meta.input.fork();
+    if rest.parse::<Token![=]>().is_ok() && !rest.is_empty() {
+        return Ok(());
+    }
+    Err(syn::Error::new_spanned(
+        argument,
+        format!("`{}` takes a value: write `{example}`", key(meta)),
+    ))
 }
 
 /// Parses a key's value into `slot`, refusing a second occurrence of the key.
@@ -64,11 +132,7 @@ fn set_once<T>(
     parse: impl FnOnce(&ParseNestedMeta<'_>) -> syn::Result<T>,
 ) -> syn::Result<()> {
     if slot.is_some() {
-        let key = meta
-            .path
-            .get_ident()
-            .map_or_else(String::new, ToString::to_string);
-        return Err(meta.error(format!("`{key}` is set twice; keep one")));
+        return Err(meta.error(format!("`{}` is set twice; keep one", key(meta))));
     }
     *slot = Some(parse(meta)?);
     Ok(())

@@ -1,6 +1,6 @@
 //! The code `#[offload]` generates.
 
-use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
+use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::visit_mut::{self, VisitMut};
@@ -15,14 +15,15 @@ use super::args::Args;
 // Output:
 //     #[doc = "..."]
 //     pub async fn load(db: Db, __offload_arg1: (u32, u32), buf: Vec<u8>) -> Result<User, Error> {
-//         let db = ::offload::__private::SendArg { value: db };
+//         let __offload_arg0 = ::offload::__private::SendArg { value: db };
 //         let __offload_arg1 = ::offload::__private::SendArg { value: __offload_arg1 };
-//         let buf = ::offload::__private::SendArg { value: buf };
+//         let __offload_arg2 = ::offload::__private::SendArg { value: buf };
 //         ::offload::__private::run("default", move || -> Result<User, Error> {
-//             let db = db.value;
-//             let (a, b) = __offload_arg1.value;
-//             let mut buf = buf.value;
-//             body
+//             let db = __offload_arg0.value;
+//             let __offload_arg1 = __offload_arg1.value;
+//             let (a, b) = __offload_arg1;
+//             let mut buf = __offload_arg2.value;
+//             match () { () => { body } }
 //         })
 //         .await
 //     }
@@ -30,32 +31,40 @@ use super::args::Args;
 // `SendArg` requires `Send + 'static`: an argument that cannot move to the pool thread is
 // reported at its parameter. Each argument moves into the closure whole, so it is dropped
 // on the pool thread whether the body uses it or not; for the same reason a pattern is
-// applied there, not in the signature. A receiver is captured whole by a borrow of `self`
-// (`capture_whole(&self)`), which makes the `move` closure take all of it.
+// applied there, not in the signature, and to a local of the closure rather than to
+// `__offload_arg1.value`: a `move` closure captures only the places it uses, so
+// `let (a, _) = __offload_arg1.value` would capture `.value.0` alone (`let _ = ...`,
+// nothing) and leave the rest to be dropped on the executor. A receiver is captured whole
+// by a borrow of `self` (`capture_whole(&self)`), which makes the `move` closure take all
+// of it. The `__offload_argN` names are `Span::mixed_site()`: the body cannot see them.
 pub(crate) fn wrapper(args: &Args, mut function: ItemFn) -> TokenStream {
-    let krate = &args.krate;
-    let params = Params::take(&mut function.sig, krate);
+    let params = Params::take(&mut function.sig, args);
     let Params {
         checks,
         unpacks,
         receiver,
     } = &params;
     let keep_receiver = receiver.map(|self_token| {
-        quote_spanned! {self_token.span=> #krate::__private::capture_whole(&#self_token); }
+        let capture_whole = private_path(
+            args.krate(self_token.span),
+            "capture_whole",
+            self_token.span,
+        );
+        quote_spanned! {self_token.span=> #capture_whole(&#self_token); }
     });
     let output = closure_output(&function.sig.output);
-    let stmts = &function.block.stmts;
+    let body = body(&function.block);
     let closure_body = quote! {
         #keep_receiver
         #(#unpacks)*
-        #(#stmts)*
+        #body
     };
     let call = run_call(
         args,
         receiver.as_ref(),
         &output,
         closure_body,
-        &function.sig.output,
+        output_span(&function.sig),
     );
     function.sig.asyncness = Some(Token![async](function.sig.fn_token.span));
     let (outer, inner): (Vec<_>, Vec<_>) = function
@@ -75,9 +84,10 @@ pub(crate) fn wrapper(args: &Args, mut function: ItemFn) -> TokenStream {
 
 /// The parameters, as the wrapper takes them apart.
 struct Params {
-    /// `let db = SendArg { value: db };` for each, in the wrapper.
+    /// `let __offload_argN = SendArg { value: db };` for each, in the wrapper.
     checks: Vec<TokenStream>,
-    /// `let mut db = db.value;` (or the original pattern) for each, in the closure.
+    /// `let mut db = __offload_argN.value;` for each, in the closure; for a pattern,
+    /// `let __offload_argN = __offload_argN.value; let (a, b) = __offload_argN;`.
     unpacks: Vec<TokenStream>,
     /// The `self` of a receiver, if there is one.
     receiver: Option<Token![self]>,
@@ -86,7 +96,13 @@ struct Params {
 impl Params {
     /// Takes the parameters of `sig` apart, leaving in it a plain name for each: the
     /// parameter's own, without `mut`, or `__offload_argN` for a pattern.
-    fn take(sig: &mut syn::Signature, krate: &syn::Path) -> Self {
+    ///
+    /// The parameter's name in the signature, a `_name` bound in the closure and the field
+    /// name in `SendArg { value: .. }` resolve at the call site (`Span::resolved_at`): same
+    /// place and meaning, but lints skip them as macro output, where they would otherwise
+    /// blame the user for generated code (reading `_name`, `value: value`). The argument
+    /// read into `SendArg` keeps the user's own tokens: a not-`Send` error points there.
+    fn take(sig: &mut syn::Signature, args: &Args) -> Self {
         let mut params = Params {
             checks: Vec::new(),
             unpacks: Vec::new(),
@@ -105,7 +121,8 @@ impl Params {
                 .iter()
                 .filter(|attr| attr.path().is_ident("cfg"))
                 .collect();
-            let (name, pattern) = match &mut *param.pat {
+            let holder = format_ident!("__offload_arg{}", index, span = Span::mixed_site());
+            let (value, unpack) = match &mut *param.pat {
                 // A plain name keeps its name, which rustdoc shows; `mut` goes to the closure.
                 Pat::Ident(PatIdent {
                     by_ref: None,
@@ -114,32 +131,63 @@ impl Params {
                     subpat: None,
                     ..
                 }) => {
-                    let pattern = quote!(#mutability #ident);
+                    let mut binding = ident.clone();
+                    if binding.to_string().starts_with('_') {
+                        // Never reported unused, so it can be marked as generated, which
+                        // keeps `no_effect_underscore_binding` from taking it for the user's.
+                        binding.set_span(binding.span().resolved_at(Span::call_site()));
+                    }
+                    let unpack = quote! {
+                        #(#cfgs)* let #mutability #binding = #holder.value;
+                    };
                     *mutability = None;
-                    (ident.clone(), pattern)
+                    let value = ident.clone();
+                    ident.set_span(ident.span().resolved_at(Span::call_site()));
+                    (value, unpack)
                 }
                 pattern => {
-                    let name = format_ident!("__offload_arg{}", index, span = Span::mixed_site());
-                    let original = quote!(#pattern);
+                    // Moved whole into a local first: see `wrapper`.
+                    let unpack = quote! {
+                        #(#cfgs)* let #holder = #holder.value;
+                        #(#cfgs)* let #pattern = #holder;
+                    };
+                    // Read at the pattern's place, so that an error points there.
+                    let mut value = holder.clone();
+                    value.set_span(holder.span().located_at(pattern.span()));
                     *pattern = Pat::Ident(PatIdent {
                         attrs: Vec::new(),
                         by_ref: None,
                         mutability: None,
-                        ident: name.clone(),
+                        ident: holder.clone(),
                         subpat: None,
                     });
-                    (name, original)
+                    (value, unpack)
                 }
             };
+            let send_arg = private_path(args.krate(param.ty.span()), "SendArg", param.ty.span());
+            let field = Ident::new("value", Span::call_site());
             params.checks.push(quote_spanned! {param.ty.span()=>
-                #(#cfgs)* let #name = #krate::__private::SendArg { value: #name };
+                #(#cfgs)* let #holder = #send_arg { #field: #value };
             });
-            params.unpacks.push(quote! {
-                #(#cfgs)* let #pattern = #name.value;
-            });
+            params.unpacks.push(unpack);
         }
         params
     }
+}
+
+// Input:  the fn's block, `{ statements }`.
+// Output: `match () { () => { statements } }`
+//
+// A match arm ends the life of the temporaries made in it, so those of the body's last
+// expression are dropped before the arguments' locals, as in a fn, whose arguments outlive
+// them in every edition: with an owned `db`, `db.lock().unwrap().len()` compiles in an
+// edition 2021 crate. The block of its own also keeps the user's items and statements
+// apart from the generated `let`s, for lints such as `items_after_statements`.
+fn body(block: &syn::Block) -> TokenStream {
+    let stmts = &block.stmts;
+    let mut inner = Group::new(Delimiter::Brace, quote!(#(#stmts)*));
+    inner.set_span(block.brace_token.span.join());
+    quote!(match () { () => #inner })
 }
 
 // Input:  the closure's return type and statements.
@@ -153,10 +201,9 @@ fn run_call(
     receiver: Option<&Token![self]>,
     closure_output: &Type,
     closure_body: TokenStream,
-    output: &ReturnType,
+    output_span: Span,
 ) -> TokenStream {
-    let Args { pool, krate } = args;
-    let output_span = output_span(output);
+    let pool = &args.pool;
     let closure_span = receiver.map_or(output_span, |token| token.span);
     let mut closure_body = Group::new(Delimiter::Brace, closure_body);
     closure_body.set_span(closure_span);
@@ -165,7 +212,7 @@ fn run_call(
     call_args.extend(quote!(#closure_output #closure_body));
     let mut call_args = Group::new(Delimiter::Parenthesis, call_args);
     call_args.set_span(output_span);
-    let run = respan(quote!(#krate::__private::run), output_span);
+    let run = private_path(args.krate(output_span), "run", output_span);
     let await_ = respan(quote!(.await), output_span);
     quote!(#run #call_args #await_)
 }
@@ -181,12 +228,28 @@ fn closure_output(output: &ReturnType) -> Type {
     ty
 }
 
-/// Where a problem with the result (say, a type that is not `Send`) is reported.
-fn output_span(output: &ReturnType) -> Span {
-    match output {
+/// Where a problem with the result (say, a type that is not `Send`) or with the call as a
+/// whole is reported: the return type, or the fn's name when it has none.
+fn output_span(sig: &syn::Signature) -> Span {
+    match &sig.output {
         ReturnType::Type(_, ty) => ty.span(),
-        ReturnType::Default => Span::call_site(),
+        ReturnType::Default => sig.ident.span(),
     }
+}
+
+/// `krate::__private::item`, its own tokens spanned by `span` so that an error about them
+/// points there.
+///
+/// `__private` alone resolves at the call site: a path with a generated segment is not
+/// `unused_qualifications`' business, which would otherwise flag `offload::__private::run`
+/// when the user's crate path is relative (`crate = "offload"`) and `offload::run`, the
+/// same item, is in scope. (An absolute path, like the default `::offload`, is never.)
+fn private_path(krate: TokenStream, item: &str, span: Span) -> TokenStream {
+    let private = Ident::new("__private", span.resolved_at(Span::call_site()));
+    let item = Ident::new(item, span);
+    let mut path = krate;
+    path.extend(quote_spanned!(span=> ::#private::#item));
+    path
 }
 
 /// `tokens` with every span set to `span`, so that an error about them points there.

@@ -1,19 +1,32 @@
 //! What an `#[offload]` signature may not have: everything that cannot move to another
 //! thread, or cannot be an `async fn` there.
 
+use std::collections::BTreeSet;
+
 use proc_macro2::TokenStream;
 use quote::ToTokens;
 use syn::visit::{self, Visit};
-use syn::{FnArg, GenericParam, Lifetime, ReturnType, Signature, TraitBound, TypeReference};
+use syn::{FnArg, Lifetime, ReturnType, Signature, TraitBound, Type, TypeReference};
 
 use crate::errors::Errors;
 
-/// Checks the signature; every problem is an error on the tokens at fault, all combined.
+/// Checks the signature; every problem is an error on the tokens at fault, all combined,
+/// in the order they appear in the source.
+///
+/// A lifetime parameter that a borrowed type uses is not reported on its own: the error on
+/// the borrow says to remove it too, so that one mistake (`fn f<'a>(s: &'a str)`) is one
+/// error.
 pub(crate) fn signature(sig: &Signature) -> syn::Result<()> {
     let mut errors = Errors::default();
     let mut error = |tokens: &dyn ToTokens, message: &str| {
         errors.push(syn::Error::new_spanned(tokens, message));
     };
+    if let Some(token) = &sig.constness {
+        error(
+            token,
+            "remove `const`: a const fn cannot be offloaded, since an #[offload] fn is an async fn",
+        );
+    }
     if let Some(token) = &sig.asyncness {
         error(
             token,
@@ -21,18 +34,76 @@ pub(crate) fn signature(sig: &Signature) -> syn::Result<()> {
              synchronous code, which runs on a pool thread",
         );
     }
-    if let Some(token) = &sig.constness {
-        error(
-            token,
-            "remove `const`: a const fn cannot be offloaded, since an #[offload] fn is an async fn",
-        );
-    }
     if let Some(abi) = &sig.abi {
+        let written = match &abi.name {
+            Some(name) => format!("extern {}", name.token()),
+            None => "extern".to_owned(),
+        };
         error(
             abi,
-            "remove the ABI: an #[offload] fn is an async Rust fn; offload a Rust fn that calls \
-             the extern one instead",
+            &format!(
+                "remove `{written}`: an #[offload] fn is an async Rust fn; to offload a call \
+                 of an extern fn, call it from the body of an #[offload] fn"
+            ),
         );
+    }
+
+    let declared: BTreeSet<String> = sig
+        .generics
+        .lifetimes()
+        .map(|param| param.lifetime.ident.to_string())
+        .collect();
+    let mut borrows = Vec::new();
+    for input in &sig.inputs {
+        match input {
+            FnArg::Receiver(receiver) if receiver.colon_token.is_none() => {
+                if let Some((_, lifetime)) = &receiver.reference {
+                    let written = if receiver.mutability.is_some() {
+                        "&mut self"
+                    } else {
+                        "&self"
+                    };
+                    borrows.push(Borrowed {
+                        tokens: receiver.to_token_stream(),
+                        kind: Kind::SelfReference(written),
+                        role: Role::Receiver,
+                        lifetimes: lifetime.iter().map(|l| l.ident.to_string()).collect(),
+                    });
+                }
+            }
+            FnArg::Receiver(receiver) => find_borrows(&receiver.ty, Role::Receiver, &mut borrows),
+            FnArg::Typed(param) => find_borrows(&param.ty, Role::Argument, &mut borrows),
+        }
+    }
+    let output_borrows = match &sig.output {
+        ReturnType::Type(_, ty) => {
+            let mut found = Vec::new();
+            find_borrows(ty, Role::Result, &mut found);
+            found
+        }
+        ReturnType::Default => Vec::new(),
+    };
+
+    let used: BTreeSet<&String> = borrows
+        .iter()
+        .chain(&output_borrows)
+        .flat_map(|found| &found.lifetimes)
+        .filter(|lifetime| declared.contains(*lifetime))
+        .collect();
+    for param in sig.generics.lifetimes() {
+        if !used.contains(&param.lifetime.ident.to_string()) {
+            error(
+                &param.lifetime,
+                &format!(
+                    "remove the lifetime parameter `{}`: an #[offload] fn moves its arguments \
+                     to a pool thread, so nothing in its signature may borrow",
+                    param.lifetime
+                ),
+            );
+        }
+    }
+    for found in &borrows {
+        error(&found.tokens, &found.message(&declared));
     }
     if let Some(variadic) = &sig.variadic {
         error(
@@ -40,86 +111,236 @@ pub(crate) fn signature(sig: &Signature) -> syn::Result<()> {
             "a variadic fn cannot be offloaded; take the values as an owned `Vec<T>` instead",
         );
     }
-    for param in &sig.generics.params {
-        if let GenericParam::Lifetime(param) = param {
-            error(
-                &param.lifetime,
-                "remove the lifetime parameter: the arguments of an #[offload] fn move to a pool \
-                 thread and must be owned ('static); use owned types such as `String`, \
-                 `Vec<T>` or `Arc<T>`",
-            );
-        }
-    }
-    for input in &sig.inputs {
-        match input {
-            FnArg::Receiver(receiver) if receiver.colon_token.is_none() => {
-                if receiver.reference.is_some() {
-                    let written = if receiver.mutability.is_some() {
-                        "&mut self"
-                    } else {
-                        "&self"
-                    };
-                    error(
-                        receiver,
-                        &format!(
-                            "`{written}` borrows the receiver, but #[offload] moves it to a pool \
-                             thread: take `self: Arc<Self>` to share it, or `self` to move it"
-                        ),
-                    );
-                }
-            }
-            FnArg::Receiver(receiver) => borrowed_types(&receiver.ty, "the receiver", &mut error),
-            FnArg::Typed(param) => borrowed_types(&param.ty, "an argument", &mut error),
-        }
-    }
-    if let ReturnType::Type(_, ty) = &sig.output {
-        borrowed_types(ty, "the result", &mut error);
+    for found in &output_borrows {
+        error(&found.tokens, &found.message(&declared));
     }
     errors.finish(())
 }
 
-/// Reports each borrow in `ty`: a reference or lifetime other than `'static`.
-fn borrowed_types(ty: &syn::Type, what: &str, error: &mut impl FnMut(&dyn ToTokens, &str)) {
-    let mut finder = Borrows::default();
-    finder.visit_type(ty);
-    for borrow in finder.found {
-        let message = match borrow {
-            Borrow::Reference(_) => format!(
-                "{what} of an #[offload] fn moves between threads and must be owned: \
-                 use an owned type (`String` for `&str`, `Vec<T>` for `&[T]`, `Arc<T>` to share) \
-                 instead of a reference"
+/// Where a borrow was found.
+#[derive(Clone, Copy)]
+enum Role {
+    Receiver,
+    Argument,
+    Result,
+}
+
+/// What kind of borrow was found.
+enum Kind {
+    /// `&self` or `&mut self`, as written.
+    SelfReference(&'static str),
+    /// `&T`, `&'a T` or `&mut T`, with the owned type to write instead.
+    Reference {
+        written: String,
+        mutable: bool,
+        instead: Instead,
+    },
+    /// A lifetime other than `'static` in a type's arguments or bounds: `Cow<'a, str>`.
+    Lifetime(String),
+}
+
+/// What to write instead of a reference.
+enum Instead {
+    /// An owned type that holds the same data: `String` for `&str`.
+    Owned(String),
+    /// The referenced type itself, `T` for `&T` or `&mut T`.
+    Value(String),
+}
+
+/// A borrow in the signature.
+struct Borrowed {
+    /// The tokens the error points at.
+    tokens: TokenStream,
+    kind: Kind,
+    role: Role,
+    /// The names of the lifetimes the borrow mentions (without `'`).
+    lifetimes: Vec<String>,
+}
+
+impl Borrowed {
+    /// The message: what borrows, why it may not, what to write instead.
+    fn message(&self, declared: &BTreeSet<String>) -> String {
+        let mut message = match (&self.kind, self.role) {
+            (Kind::SelfReference(written), _) => format!(
+                "`{written}` borrows the receiver, but #[offload] moves it to a pool thread: \
+                 take `self: Arc<Self>` to share it, or `self` to move it"
             ),
-            Borrow::Lifetime(_) => format!(
-                "{what} of an #[offload] fn moves between threads and cannot borrow: \
-                 use an owned ('static) type instead of one with this lifetime"
+            (Kind::Reference { written, .. }, Role::Receiver) => format!(
+                "`{written}` borrows the receiver, but #[offload] moves it to a pool thread: \
+                 take `self: Arc<Self>` to share it, or `self` to move it"
+            ),
+            (
+                Kind::Reference {
+                    written,
+                    mutable,
+                    instead,
+                },
+                Role::Argument,
+            ) => {
+                let instead = match (instead, *mutable) {
+                    (Instead::Owned(owned), _) => format!("take `{owned}` instead"),
+                    (Instead::Value(value), false) => {
+                        format!("take `{value}` by value, or `Arc<{value}>` to share it")
+                    }
+                    (Instead::Value(value), true) => format!(
+                        "take `{value}` by value, and return it if the caller needs it back"
+                    ),
+                };
+                format!(
+                    "`{written}` borrows from the caller, but the arguments of an #[offload] fn \
+                     move to a pool thread: {instead}"
+                )
+            }
+            (
+                Kind::Reference {
+                    written, instead, ..
+                },
+                Role::Result,
+            ) => {
+                let instead = match instead {
+                    Instead::Owned(owned) => format!("`{owned}`"),
+                    Instead::Value(value) => format!("`{value}` or `Arc<{value}>`"),
+                };
+                format!(
+                    "`{written}` is a borrow, but the result of an #[offload] fn comes back \
+                     from a pool thread and must be owned: return {instead} instead"
+                )
+            }
+            (Kind::Lifetime(lifetime), Role::Receiver) => format!(
+                "`{lifetime}` lets the receiver borrow, but #[offload] moves it to a pool \
+                 thread: write `'static` instead, or use an owned type"
+            ),
+            (Kind::Lifetime(lifetime), Role::Argument) => format!(
+                "`{lifetime}` lets this argument borrow from the caller, but the arguments of \
+                 an #[offload] fn move to a pool thread: write `'static` instead, or use an \
+                 owned type"
+            ),
+            (Kind::Lifetime(lifetime), Role::Result) => format!(
+                "`{lifetime}` lets the result borrow, but the result of an #[offload] fn comes \
+                 back from a pool thread and must be owned: write `'static` instead, or use an \
+                 owned type"
             ),
         };
-        error(&borrow, &message);
+        let remove: Vec<String> = self
+            .lifetimes
+            .iter()
+            .filter(|lifetime| declared.contains(*lifetime))
+            .map(|lifetime| format!("`'{lifetime}`"))
+            .collect();
+        let plural = if remove.len() > 1 { "s" } else { "" };
+        if !remove.is_empty() {
+            message.push_str("; then remove the lifetime parameter");
+            message.push_str(plural);
+            message.push(' ');
+            message.push_str(&remove.join(", "));
+        }
+        message
     }
 }
 
+/// Adds each borrow in `ty` to `found`: a reference or lifetime other than `'static`.
+fn find_borrows(ty: &Type, role: Role, found: &mut Vec<Borrowed>) {
+    let mut finder = Borrows::default();
+    finder.visit_type(ty);
+    for borrow in finder.found {
+        found.push(match borrow {
+            InType::Reference(reference) => Borrowed {
+                tokens: reference.to_token_stream(),
+                kind: Kind::Reference {
+                    written: type_text(reference),
+                    mutable: reference.mutability.is_some(),
+                    instead: instead_of(reference),
+                },
+                role,
+                lifetimes: lifetimes_in(reference),
+            },
+            InType::Lifetime(lifetime) => Borrowed {
+                tokens: lifetime.to_token_stream(),
+                kind: Kind::Lifetime(lifetime.to_string()),
+                role,
+                lifetimes: vec![lifetime.ident.to_string()],
+            },
+        });
+    }
+}
+
+/// The owned type to write instead of `reference`.
+fn instead_of(reference: &TypeReference) -> Instead {
+    match &*reference.elem {
+        Type::Slice(slice) => Instead::Owned(format!("Vec<{}>", type_text(&slice.elem))),
+        Type::Path(path) if path.qself.is_none() => {
+            let last = path.path.segments.last();
+            let owned = last.and_then(|segment| match segment.ident.to_string().as_str() {
+                "str" => Some("String"),
+                "Path" => Some("PathBuf"),
+                "OsStr" => Some("OsString"),
+                "CStr" => Some("CString"),
+                _ => None,
+            });
+            match owned {
+                Some(owned) if path.path.segments.len() == 1 => Instead::Owned(owned.to_owned()),
+                Some(owned) => {
+                    let mut path = path.path.clone();
+                    if let Some(segment) = path.segments.last_mut() {
+                        segment.ident = syn::Ident::new(owned, segment.ident.span());
+                    }
+                    Instead::Owned(type_text(&path))
+                }
+                None => Instead::Value(type_text(&reference.elem)),
+            }
+        }
+        elem => Instead::Value(type_text(elem)),
+    }
+}
+
+/// The names of the lifetimes in `reference`.
+fn lifetimes_in(reference: &TypeReference) -> Vec<String> {
+    struct Names(Vec<String>);
+    impl<'ast> Visit<'ast> for Names {
+        fn visit_lifetime(&mut self, lifetime: &'ast Lifetime) {
+            self.0.push(lifetime.ident.to_string());
+        }
+    }
+    let mut names = Names(Vec::new());
+    names.visit_type_reference(reference);
+    names.0
+}
+
+/// `tokens` as a person writes them: `&'a str`, `Vec<u8>`, not `& 'a str`, `Vec < u8 >`.
+fn type_text(tokens: &impl ToTokens) -> String {
+    let mut text = tokens.to_token_stream().to_string();
+    for (spaced, tight) in [
+        (" <", "<"),
+        ("< ", "<"),
+        (" >", ">"),
+        (" ,", ","),
+        (" ::", "::"),
+        (":: ", "::"),
+        ("& ", "&"),
+        ("( ", "("),
+        (" )", ")"),
+        ("[ ", "["),
+        (" ]", "]"),
+        (" ;", ";"),
+    ] {
+        text = text.replace(spaced, tight);
+    }
+    text
+}
+
 /// A borrow found in a type.
-enum Borrow<'ast> {
+enum InType<'ast> {
     /// `&T` or `&'a T`.
     Reference(&'ast TypeReference),
     /// A non-`'static` lifetime in a type's arguments or bounds.
     Lifetime(&'ast Lifetime),
 }
 
-impl ToTokens for Borrow<'_> {
-    fn to_tokens(&self, tokens: &mut TokenStream) {
-        match self {
-            Borrow::Reference(reference) => reference.to_tokens(tokens),
-            Borrow::Lifetime(lifetime) => lifetime.to_tokens(tokens),
-        }
-    }
-}
-
 /// Finds borrows in a type, leaving out what is not a borrow of the caller's data:
 /// `'static`, and the lifetimes of `for<'a>` bounds, `Fn(&T)` sugar and `fn(&T)` pointers.
 #[derive(Default)]
 struct Borrows<'ast> {
-    found: Vec<Borrow<'ast>>,
+    found: Vec<InType<'ast>>,
 }
 
 fn is_static(lifetime: &Lifetime) -> bool {
@@ -131,13 +352,13 @@ impl<'ast> Visit<'ast> for Borrows<'ast> {
         if reference.lifetime.as_ref().is_some_and(is_static) {
             visit::visit_type(self, &reference.elem);
         } else {
-            self.found.push(Borrow::Reference(reference));
+            self.found.push(InType::Reference(reference));
         }
     }
 
     fn visit_lifetime(&mut self, lifetime: &'ast Lifetime) {
         if !is_static(lifetime) {
-            self.found.push(Borrow::Lifetime(lifetime));
+            self.found.push(InType::Lifetime(lifetime));
         }
     }
 

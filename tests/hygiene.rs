@@ -1,0 +1,169 @@
+//! The code `#[offload]` generates compiles in a strict user crate: no warnings, no
+//! pedantic Clippy lints, no needless qualification, and only absolute paths, so that the
+//! user's own `core`, `std`, `offload`, `run` or `SendArg` cannot capture them.
+//!
+//! Clippy lints this file too (`cargo clippy --all-targets`), with the lints below: each
+//! shape is here for a lint that once fired on generated code, named beside it.
+
+#![deny(warnings, unused_qualifications, clippy::pedantic)]
+
+use ::std::sync::Arc;
+
+// Local items named like those the expansion uses: a relative path in generated code would
+// find these instead and fail to compile.
+mod core {}
+mod std {}
+mod offload {}
+mod __private {}
+
+struct SendArg;
+
+fn run() -> SendArg {
+    SendArg
+}
+
+fn capture_whole() {}
+
+/// The name of the thread this runs on.
+fn thread_name() -> String {
+    ::std::thread::current()
+        .name()
+        .unwrap_or("<unnamed>")
+        .to_owned()
+}
+
+// `needless_pass_by_value`: the wrapper takes arguments by value and moves them.
+#[::offload::offload]
+fn free(value: u64) -> (u64, String) {
+    (value * 2, thread_name())
+}
+
+// With a crate path, the generated `SendArg { value: value }` is spanned by the user's
+// tokens too: still no `redundant_field_names`.
+#[::offload::offload(crate = "::offload")]
+fn named_value(value: u64) -> u64 {
+    value + 1
+}
+
+#[::offload::offload]
+fn nothing_returned(sender: ::std::sync::mpsc::Sender<String>) {
+    sender.send(thread_name()).expect("the test waits");
+}
+
+#[::offload::offload]
+fn generic<T, const N: usize>(items: [T; N]) -> (Option<T>, String)
+where
+    T: Ord + Send + 'static,
+{
+    (items.into_iter().max(), thread_name())
+}
+
+// `used_underscore_binding` and `no_effect_underscore_binding` on `_unused`, which the
+// generated code reads and binds.
+#[::offload::offload]
+fn patterns((a, b): (u32, u32), mut list: Vec<u32>, _: String, _unused: u8) -> (Vec<u32>, String) {
+    list.push(a + b);
+    (list, thread_name())
+}
+
+// `items_after_statements`: the body's item comes first in the body, not after the
+// generated statements.
+#[::offload::offload]
+fn fallible(text: String) -> Result<(u32, String), ::std::num::ParseIntError> {
+    fn parse(text: &str) -> Result<u32, ::std::num::ParseIntError> {
+        text.trim().parse()
+    }
+    if text.is_empty() {
+        return Ok((0, thread_name()));
+    }
+    Ok((parse(&text)?, thread_name()))
+}
+
+#[::offload::offload]
+fn iterator(below: u32) -> impl Iterator<Item = u32> + Send + 'static {
+    (0..below).rev()
+}
+
+/// With `offload::run` in scope, a generated path to the same item must not look
+/// needlessly qualified (`unused_qualifications`), even through a relative crate path.
+mod imported {
+    use ::offload::run;
+
+    #[::offload::offload(crate = "offload")]
+    pub fn doubled(value: u32) -> u32 {
+        value * 2
+    }
+
+    pub async fn tripled(value: u32) -> u32 {
+        run("default", move || value * 3).await
+    }
+}
+
+struct Store {
+    name: String,
+}
+
+impl Store {
+    #[::offload::offload]
+    fn shared(self: Arc<Self>, suffix: String) -> (String, String) {
+        (format!("{}{suffix}", self.name), thread_name())
+    }
+
+    #[::offload::offload(pool = "cpu")]
+    fn into_name(mut self) -> (String, String) {
+        self.name.push('!');
+        (self.name, thread_name())
+    }
+}
+
+#[test]
+fn expansions_compile_without_warnings_and_run_on_the_pools() {
+    // The local items exist only to be in the way.
+    let SendArg = run();
+    capture_whole();
+
+    ::futures::executor::block_on(async {
+        let (doubled, thread) = free(21).await;
+        assert_eq!(doubled, 42);
+        assert!(thread.starts_with("offload-default-"), "{thread}");
+        assert_eq!(named_value(1).await, 2);
+
+        let (sender, receiver) = ::std::sync::mpsc::channel();
+        nothing_returned(sender).await;
+        let thread = receiver.try_recv().expect("the body ran");
+        assert!(thread.starts_with("offload-default-"), "{thread}");
+
+        let (max, thread) = generic([3, 9, 4]).await;
+        assert_eq!(max, Some(9));
+        assert!(thread.starts_with("offload-default-"), "{thread}");
+
+        let (list, thread) = patterns((1, 2), vec![0], String::new(), 0).await;
+        assert_eq!(list, [0, 3]);
+        assert!(thread.starts_with("offload-default-"), "{thread}");
+
+        let (value, thread) = fallible(" 7 ".to_owned()).await.expect("a number");
+        assert_eq!(value, 7);
+        assert!(thread.starts_with("offload-default-"), "{thread}");
+        assert!(fallible("seven".to_owned()).await.is_err());
+        assert_eq!(fallible(String::new()).await.expect("early return").0, 0);
+
+        assert_eq!(iterator(3).await.collect::<Vec<_>>(), [2, 1, 0]);
+
+        assert_eq!(imported::doubled(2).await, 4);
+        assert_eq!(imported::tripled(2).await, 6);
+
+        let store = Arc::new(Store {
+            name: "store".to_owned(),
+        });
+        let (name, thread) = store.shared("-1".to_owned()).await;
+        assert_eq!(name, "store-1");
+        assert!(thread.starts_with("offload-default-"), "{thread}");
+
+        let store = Store {
+            name: "store".to_owned(),
+        };
+        let (name, thread) = store.into_name().await;
+        assert_eq!(name, "store!");
+        assert!(thread.starts_with("offload-cpu-"), "{thread}");
+    });
+}

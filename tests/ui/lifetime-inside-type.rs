@@ -1,0 +1,14 @@
+use std::borrow::Cow;
+
+use offload::offload;
+
+#[offload(pool = "cpu")]
+fn shout(text: Cow<'_, str>) -> String {
+    text.to_uppercase()
+}
+
+fn main() {
+    let _ = async {
+        let _ = shout("hi".into()).await;
+    };
+}

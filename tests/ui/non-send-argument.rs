@@ -1,0 +1,14 @@
+use std::rc::Rc;
+
+use offload::offload;
+
+#[offload]
+fn double(value: Rc<u32>) -> u32 {
+    *value * 2
+}
+
+fn main() {
+    let _ = async {
+        let _ = double(Rc::new(21)).await;
+    };
+}

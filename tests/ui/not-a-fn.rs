@@ -1,0 +1,8 @@
+use offload::offload;
+
+#[offload]
+struct Loader {
+    path: String,
+}
+
+fn main() {}
