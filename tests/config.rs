@@ -146,11 +146,16 @@ fn installing_checks_everything_first_and_happens_once() {
 
     Pools::builder()
         .pool("fresh", PoolConfig::fixed(1))
+        .pool("spare", PoolConfig::fixed(1))
         .pool("default", PoolConfig::elastic(4)) // not used yet: may be replaced
         .install()
         .unwrap();
     let thread = futures::executor::block_on(offload::run("fresh", common::thread_name));
     assert_eq!(thread, "offload-fresh-0");
+    // Nothing names "spare": a warning, not an error. "fresh" has been used by a call.
+    let check = offload::check_pools().expect("no #[offload] here names a missing pool");
+    assert_eq!(check.unused, ["spare"]);
+    assert!(check.to_string().contains("\"spare\""), "{check}");
 
     let again = Pools::builder()
         .pool("other", PoolConfig::fixed(1))

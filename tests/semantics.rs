@@ -300,17 +300,3 @@ fn run_panics_on_an_unknown_pool_with_the_same_message() {
     );
     assert!(message.contains("\"cpu\""), "{message}");
 }
-
-#[offload(pool = "missing")]
-fn on_a_missing_pool() -> u32 {
-    1
-}
-
-#[test]
-fn an_offload_fn_on_an_unknown_pool_panics_at_its_first_poll_not_at_the_call() {
-    install_pools();
-    let future = on_a_missing_pool(); // nothing happens yet
-    let payload = panic_of(future);
-    let message = panic_message(&*payload);
-    assert!(message.contains("\"missing\""), "{message}");
-}

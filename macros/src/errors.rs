@@ -26,3 +26,15 @@ impl Errors {
         }
     }
 }
+
+/// What an attribute emits after a mistake: `item` (as written, or as the user meant it, so
+/// that its callers add no errors of their own), then the errors of `result`.
+pub(crate) fn with_errors(
+    mut item: proc_macro2::TokenStream,
+    result: syn::Result<()>,
+) -> proc_macro2::TokenStream {
+    if let Err(errors) = result {
+        item.extend(errors.to_compile_error());
+    }
+    item
+}

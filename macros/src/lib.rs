@@ -4,8 +4,10 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod blocking;
 mod crate_path;
 mod errors;
+mod no_block;
 mod not_a_fn;
 mod offload;
 
@@ -18,4 +20,16 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn offload(args: TokenStream, item: TokenStream) -> TokenStream {
     offload::expand(args.into(), item.into()).into()
+}
+
+/// *The attribute is defined in `offload-macros`; see the `offload` crate's documentation.*
+#[proc_macro_attribute]
+pub fn no_block(args: TokenStream, item: TokenStream) -> TokenStream {
+    no_block::expand(args.into(), item.into()).into()
+}
+
+/// *The attribute is defined in `offload-macros`; see the `offload` crate's documentation.*
+#[proc_macro_attribute]
+pub fn blocking(args: TokenStream, item: TokenStream) -> TokenStream {
+    blocking::expand(args.into(), item.into()).into()
 }

@@ -4,6 +4,8 @@ use std::fmt;
 use std::io;
 use std::time::Duration;
 
+use crate::check::PoolUse;
+
 /// Why an offloaded job did not run.
 ///
 /// [`try_run`](crate::try_run) returns it; [`run`](crate::run) and `#[offload]` functions
@@ -103,6 +105,13 @@ pub enum ConfigError {
         /// The pool's name.
         pool: String,
     },
+    /// `#[offload(pool = "...")]` fns name pools that are not configured.
+    UnknownPools {
+        /// Each such use: the pool, the fn, its file and line.
+        uses: Vec<PoolUse>,
+        /// The pools that exist, sorted.
+        available: Vec<String>,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -128,6 +137,16 @@ impl fmt::Display for ConfigError {
                 "offload pools are already installed; call Pools::builder()...install() once, \
                  at start-up",
             ),
+            ConfigError::UnknownPools { uses, available } => {
+                f.write_str("offload pools are not configured: ")?;
+                for (i, usage) in uses.iter().enumerate() {
+                    let separator = if i == 0 { "" } else { "; " };
+                    write!(f, "{separator}{usage}")?;
+                }
+                f.write_str(" (the pools are ")?;
+                write_names(f, available)?;
+                f.write_str(")")
+            }
             ConfigError::InUse { pool } => write!(
                 f,
                 "offload pool {pool:?} has already been used and can no longer be reconfigured; \

@@ -11,11 +11,20 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
+use std::time::Instant;
+
+use crate::metrics::Outcome;
+use crate::pool::Pool;
 
 /// What a pool thread runs: a job with its types erased.
 pub(crate) trait Runnable: Send + Sync {
-    /// Runs the body, unless the caller has already gone, and hands over the outcome.
-    fn run(self: Arc<Self>);
+    /// Runs the body, unless the caller has already gone, hands over the outcome, and
+    /// records what happened in the metrics of `pool`.
+    ///
+    /// `now` is a clock reading the worker already has for this moment (the end of the job
+    /// it ran just before), to save reading the clock again; the return value is the
+    /// reading at the end of this job, if the pool keeps timings.
+    fn run(self: Arc<Self>, pool: &Pool, now: Option<Instant>) -> Option<Instant>;
 }
 
 /// Tells a running body whether its caller is still waiting.
@@ -30,6 +39,12 @@ pub(crate) struct Job<F, T> {
     caller_gone: AtomicBool,
     /// Everything the caller and the worker exchange.
     slot: Mutex<Slot<F, T>>,
+    /// When the job was queued, for the pool's queue-wait timing (if it keeps timings).
+    queued_at: Option<Instant>,
+    /// The span that was current where the job was submitted; entered on the pool thread
+    /// while the body runs, so that what the body logs carries the caller's context.
+    #[cfg(feature = "tracing")]
+    caller_span: tracing::Span,
 }
 
 /// The part of a job that moves between threads.
@@ -55,8 +70,9 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    /// A job for `body`, and the handle its caller awaits.
-    pub(crate) fn new(body: F) -> (Arc<Self>, JobHandle<F, T>) {
+    /// A job for `body`, timed if `timed`, and the handle its caller awaits. Called on the
+    /// caller's thread.
+    pub(crate) fn new(body: F, timed: bool) -> (Arc<Self>, JobHandle<F, T>) {
         let job = Arc::new(Job {
             caller_gone: AtomicBool::new(false),
             slot: Mutex::new(Slot {
@@ -64,6 +80,9 @@ where
                 outcome: None,
                 waker: None,
             }),
+            queued_at: timed.then(Instant::now),
+            #[cfg(feature = "tracing")]
+            caller_span: tracing::Span::current(),
         });
         (job.clone(), JobHandle { job })
     }
@@ -82,34 +101,49 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    fn run(self: Arc<Self>) {
-        let Some(body) = self.slot().body.take() else {
-            return;
-        };
+    fn run(self: Arc<Self>, pool: &Pool, now: Option<Instant>) -> Option<Instant> {
+        let metrics = pool.metrics();
+        let body = self.slot().body.take()?;
         if self.caller_gone.load(Ordering::Acquire) {
             // Cancelled before it started: the body never runs, and its captured arguments
             // are dropped here, on the pool thread.
+            metrics.ended(Outcome::Cancelled);
             drop(body);
-            return;
+            return None;
         }
+        let started = self
+            .queued_at
+            .map(|queued_at| metrics.started(queued_at, now.unwrap_or_else(Instant::now)));
         let outcome = {
             let _running = CurrentJob::enter(self.clone());
+            #[cfg(feature = "tracing")]
+            let _caller = self.caller_span.enter();
+            #[cfg(feature = "tracing")]
+            let _job = tracing::trace_span!("offload", pool = pool.name()).entered();
             panic::catch_unwind(AssertUnwindSafe(body))
         };
+        let ended = started.map(|started| metrics.finished(started));
         let mut slot = self.slot();
         if self.caller_gone.load(Ordering::Acquire) {
             // Nobody will take the outcome: drop it here rather than on the executor, in
             // case dropping it blocks (a connection, a file).
             drop(slot);
+            metrics.ended(Outcome::Abandoned);
             drop(outcome);
-            return;
+            return ended;
         }
+        metrics.ended(if outcome.is_ok() {
+            Outcome::Completed
+        } else {
+            Outcome::Panicked
+        });
         slot.outcome = Some(outcome);
         let waker = slot.waker.take();
         drop(slot);
         if let Some(waker) = waker {
             waker.wake();
         }
+        ended
     }
 }
 

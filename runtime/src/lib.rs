@@ -8,22 +8,31 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]
 
+mod check;
 mod config;
 mod duration;
 mod env;
 mod error;
 mod job;
+mod metrics;
 mod pool;
 mod registry;
 mod run;
 #[cfg(feature = "serde")]
 mod serde;
+pub mod stall;
+pub mod testing;
 
+pub use crate::check::{PoolCheck, PoolUse, check_pools};
 pub use crate::config::{PoolConfig, PoolKind};
 pub use crate::error::{ConfigError, OffloadError, ShutdownTimeout};
 pub use crate::job::cancelled;
-pub use crate::registry::{CPU_POOL, DEFAULT_POOL, POOLS_ENV, Pools, PoolsBuilder, shutdown};
+pub use crate::metrics::{PoolStats, TimingStats};
+pub use crate::registry::{
+    CPU_POOL, DEFAULT_POOL, POOLS_ENV, Pools, PoolsBuilder, shutdown, stats, stats_for,
+};
 pub use crate::run::{run, try_run};
+pub use crate::stall::assert_blocking_allowed;
 
 #[doc(hidden)]
 #[path = "private.rs"]

@@ -20,6 +20,7 @@ use tokio::sync::Semaphore;
 use crate::config::PoolConfig;
 use crate::error::OffloadError;
 use crate::job::{Job, JobHandle, Runnable};
+use crate::metrics::{Gauges, Metrics, Outcome, PoolStats};
 
 /// A value the pool drops on one of its threads for a caller that went away.
 type Discarded = Box<dyn Any + Send>;
@@ -43,6 +44,8 @@ pub(crate) struct Pool {
     /// Set by the first lookup of the pool by name: a built-in pool that has been used can
     /// no longer be replaced by another configuration.
     used: AtomicBool,
+    /// What the pool has done, recorded without the lock.
+    metrics: Metrics,
 }
 
 /// The fields behind the pool's lock.
@@ -58,6 +61,8 @@ struct State {
     idle: usize,
     /// Idle workers claimed by a submitter (and notified) that have not woken yet.
     claimed: usize,
+    /// Workers running a job (or dropping a discarded value) now.
+    running: usize,
     /// The number the next worker's thread name gets.
     next_thread_id: usize,
     /// The join handles of live workers, by thread number. A worker that exits on its own
@@ -82,11 +87,19 @@ impl<F: Send + 'static> Unqueued<'_, F> {
             .take()
             .expect("the body of an unqueued job is taken once")
     }
+
+    /// The pool turned the job away: the body goes the same way as a cancelled one's.
+    fn refuse(mut self) {
+        let body = self.take();
+        self.pool.metrics.ended(Outcome::Refused);
+        self.pool.discard(Box::new(body));
+    }
 }
 
 impl<F: Send + 'static> Drop for Unqueued<'_, F> {
     fn drop(&mut self) {
         if let Some(body) = self.body.take() {
+            self.pool.metrics.ended(Outcome::Cancelled);
             self.pool.discard(Box::new(body));
         }
     }
@@ -95,6 +108,7 @@ impl<F: Send + 'static> Drop for Unqueued<'_, F> {
 impl Pool {
     /// A pool with no threads yet. `config` must have been validated.
     pub(crate) fn new(name: &str, config: PoolConfig) -> Self {
+        let metrics = Metrics::new(config.metrics);
         Pool {
             name: name.into(),
             room: Semaphore::new(config.queue_capacity),
@@ -105,6 +119,7 @@ impl Pool {
                 threads: 0,
                 idle: 0,
                 claimed: 0,
+                running: 0,
                 next_thread_id: 0,
                 handles: HashMap::new(),
                 shut_down: false,
@@ -112,12 +127,18 @@ impl Pool {
             work_available: Condvar::new(),
             all_exited: Condvar::new(),
             used: AtomicBool::new(false),
+            metrics,
         }
     }
 
     /// The pool's name.
     pub(crate) fn name(&self) -> &str {
         &self.name
+    }
+
+    /// What the pool has done, for its jobs to record in.
+    pub(crate) fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// Records that the pool has been looked up to run a job.
@@ -148,6 +169,7 @@ impl Pool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
+        self.metrics.submitted();
         let mut unqueued = Unqueued {
             pool: self,
             body: Some(body),
@@ -155,11 +177,15 @@ impl Pool {
         match self.room.acquire().await {
             // The place is given back by the worker that takes the job off the queue.
             Ok(place) => place.forget(),
-            Err(_closed) => return Err(self.shut_down_error()),
+            Err(_closed) => {
+                unqueued.refuse();
+                return Err(self.shut_down_error());
+            }
         }
-        let (job, handle) = Job::new(unqueued.take());
+        let (job, handle) = Job::new(unqueued.take(), self.metrics.enabled());
         if let Err(error) = self.enqueue(job) {
             self.room.add_permits(1);
+            self.metrics.ended(Outcome::Refused);
             return Err(error);
         }
         Ok(handle)
@@ -216,25 +242,38 @@ impl Pool {
     /// A worker's life: take jobs until the pool shuts down or, for an elastic pool, no
     /// job has come for the keep-alive.
     fn work(&self, id: usize) {
+        crate::stall::mark_pool_thread();
+        // The clock reading at the end of the last job, while the worker goes straight on
+        // to the next one: its start, without reading the clock again.
+        let mut clock = None;
         let mut state = self.lock();
         loop {
             if let Some(value) = state.discarded.pop() {
+                clock = None;
+                state.running += 1;
                 drop(state);
                 // A panic in a drop has already been printed by the panic hook; the thread
                 // must survive it.
                 let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(value)));
                 state = self.lock();
+                state.running -= 1;
                 continue;
             }
             if let Some(job) = state.queue.pop_front() {
+                state.running += 1;
                 drop(state);
                 self.room.add_permits(1);
                 // `run` catches the body's panic; this catches one from dropping a
                 // cancelled job's arguments or an abandoned result.
-                let _ = panic::catch_unwind(AssertUnwindSafe(move || job.run()));
+                let now = clock.take();
+                clock = panic::catch_unwind(AssertUnwindSafe(move || job.run(self, now)))
+                    .ok()
+                    .flatten();
                 state = self.lock();
+                state.running -= 1;
                 continue;
             }
+            clock = None;
             if state.shut_down {
                 break;
             }
@@ -340,6 +379,23 @@ impl Pool {
             let _ = handle.join();
         }
         Ok(())
+    }
+
+    /// A snapshot of the pool's threads, queue and counters.
+    pub(crate) fn stats(&self) -> PoolStats {
+        let gauges = {
+            let state = self.lock();
+            Gauges {
+                name: self.name.to_string(),
+                kind: self.config.kind,
+                max_threads: self.config.threads,
+                threads: state.threads,
+                idle_threads: state.idle + state.claimed,
+                queued: state.queue.len(),
+                running: state.running,
+            }
+        };
+        self.metrics.snapshot(gauges)
     }
 
     fn shut_down_error(&self) -> OffloadError {

@@ -1,14 +1,16 @@
 //! The process-wide map of pools by name: the built-in ones, what
 //! [`PoolsBuilder::install`] adds, lookup and shutdown.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::num::NonZeroUsize;
 use std::sync::{Arc, OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
+use crate::check::{self, PoolCheck};
 use crate::config::PoolConfig;
 use crate::env;
 use crate::error::{ConfigError, OffloadError, ShutdownTimeout};
+use crate::metrics::PoolStats;
 use crate::pool::Pool;
 
 /// The name of the elastic pool that `#[offload]` and `run` use unless told otherwise.
@@ -29,6 +31,8 @@ struct Registry {
 /// The fields behind the registry's lock.
 struct PoolMap {
     by_name: HashMap<Box<str>, Arc<Pool>>,
+    /// The names `install` configured.
+    configured: BTreeSet<String>,
     /// Whether `install` has run.
     installed: bool,
 }
@@ -44,6 +48,7 @@ fn registry() -> &'static Registry {
         Registry {
             pools: RwLock::new(PoolMap {
                 by_name,
+                configured: BTreeSet::new(),
                 installed: false,
             }),
         }
@@ -87,9 +92,34 @@ pub(crate) fn lookup(name: &str) -> Result<Arc<Pool>, OffloadError> {
 }
 
 fn sorted_names(pools: &PoolMap) -> Vec<String> {
-    let mut names: Vec<String> = pools.by_name.keys().map(|name| name.to_string()).collect();
-    names.sort_unstable();
-    names
+    pools.names().into_iter().collect()
+}
+
+impl PoolMap {
+    /// The names of the pools, sorted.
+    fn names(&self) -> BTreeSet<String> {
+        self.by_name.keys().map(|name| name.to_string()).collect()
+    }
+}
+
+/// See [`check::check_pools`].
+pub(crate) fn check_pools() -> Result<PoolCheck, ConfigError> {
+    let pools = registry().read();
+    check::unknown_uses(&pools.names())?;
+    let named: BTreeSet<&str> = check::registered_uses()
+        .iter()
+        .map(|usage| usage.pool)
+        .collect();
+    let unused = pools
+        .configured
+        .iter()
+        // A built-in pool exists anyway, and `#[offload]` without a pool names it silently.
+        .filter(|name| builtin_config(name).is_none())
+        .filter(|name| !named.contains(name.as_str()))
+        .filter(|name| !pools.by_name[name.as_str()].was_used())
+        .cloned()
+        .collect();
+    Ok(PoolCheck { unused })
 }
 
 /// Entry point of pool configuration; see [`Pools::builder`].
@@ -231,7 +261,9 @@ impl PoolsBuilder {
     /// - [`ConfigError::Invalid`] naming the pool, the setting and the value;
     /// - [`ConfigError::Duplicate`] if a pool was configured twice;
     /// - [`ConfigError::AlreadyInstalled`] on a second call;
-    /// - [`ConfigError::InUse`] if it would replace a built-in pool that has been used.
+    /// - [`ConfigError::InUse`] if it would replace a built-in pool that has been used;
+    /// - [`ConfigError::UnknownPools`] if an `#[offload(pool = "...")]` of the program
+    ///   names a pool that would still not exist, with the fn, file and line of each.
     ///
     /// Nothing is installed when it returns an error.
     pub fn install(self) -> Result<(), ConfigError> {
@@ -254,8 +286,12 @@ impl PoolsBuilder {
                 return Err(ConfigError::InUse { pool: name.clone() });
             }
         }
+        let mut names = pools.names();
+        names.extend(self.pools.keys().cloned());
+        check::unknown_uses(&names)?;
         for (name, config) in self.pools {
             let pool = Arc::new(Pool::new(&name, config));
+            pools.configured.insert(name.clone());
             pools.by_name.insert(name.into_boxed_str(), pool);
         }
         pools.installed = true;
@@ -302,4 +338,27 @@ pub fn shutdown(timeout: Duration) -> Result<(), ShutdownTimeout> {
         waited: timeout,
         busy,
     })
+}
+
+/// A snapshot of every pool, sorted by name: threads and queue now, and counters and
+/// timings since the pool was created.
+///
+/// ```
+/// for pool in offload_runtime::stats() {
+///     println!("{}: {} threads, {} queued, {} completed", pool.name, pool.threads, pool.queued, pool.completed);
+/// }
+/// ```
+#[must_use]
+pub fn stats() -> Vec<PoolStats> {
+    let pools: Vec<Arc<Pool>> = registry().read().by_name.values().cloned().collect();
+    let mut stats: Vec<PoolStats> = pools.iter().map(|pool| pool.stats()).collect();
+    stats.sort_by(|a, b| a.name.cmp(&b.name));
+    stats
+}
+
+/// A snapshot of the pool named `pool`, if there is one; see [`stats`].
+#[must_use]
+pub fn stats_for(pool: &str) -> Option<PoolStats> {
+    let pool = registry().read().by_name.get(pool).cloned()?;
+    Some(pool.stats())
 }

@@ -30,6 +30,9 @@ struct RawPoolConfig {
     /// Bytes of stack per thread, if set (a number, or a string like `"2MiB"`).
     #[serde(default, deserialize_with = "stack_size")]
     stack_size: Option<usize>,
+    /// Whether the pool keeps counters and timings (default `true`).
+    #[serde(default)]
+    metrics: Option<bool>,
 }
 
 /// Reads a pool's configuration, for example from this TOML:
@@ -47,7 +50,8 @@ struct RawPoolConfig {
 /// stack_size = "2MiB"      # or a number of bytes: 2097152
 /// ```
 ///
-/// `kind` and `threads` are required; `queue_capacity`, `keep_alive` and `stack_size` are
+/// `kind` and `threads` are required; `queue_capacity`, `keep_alive`, `stack_size` and
+/// `metrics` (`true` or `false`) are
 /// optional and default as in [`PoolConfig::fixed`] and [`PoolConfig::elastic`]. Unknown
 /// fields are an error. Values are checked when the pools are installed.
 impl<'de> Deserialize<'de> for PoolConfig {
@@ -65,6 +69,9 @@ impl<'de> Deserialize<'de> for PoolConfig {
         }
         if let Some(bytes) = raw.stack_size {
             config = config.stack_size(bytes);
+        }
+        if let Some(enabled) = raw.metrics {
+            config = config.metrics(enabled);
         }
         Ok(config)
     }

@@ -10,7 +10,7 @@ use crate::crate_path;
 use crate::errors::Errors;
 
 /// The pool a fn runs on when the attribute names none.
-const DEFAULT_POOL: &str = "default";
+pub(crate) const DEFAULT_POOL: &str = "default";
 
 /// The parsed arguments.
 pub(crate) struct Args {

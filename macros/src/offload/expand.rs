@@ -6,7 +6,7 @@ use syn::spanned::Spanned;
 use syn::visit_mut::{self, VisitMut};
 use syn::{FnArg, ItemFn, Pat, PatIdent, ReturnType, Token, Type};
 
-use super::args::Args;
+use super::args::{Args, DEFAULT_POOL};
 
 // Input:
 //     #[doc = "..."]
@@ -71,15 +71,49 @@ pub(crate) fn wrapper(args: &Args, mut function: ItemFn) -> TokenStream {
         .attrs
         .iter()
         .partition(|attr| matches!(attr.style, syn::AttrStyle::Outer));
+    let registration = registration(args, &function.sig.ident);
     let ItemFn { vis, sig, .. } = &function;
     quote! {
         #(#outer)*
         #vis #sig {
             #(#inner)*
+            #registration
             #(#checks)*
             #call
         }
     }
+}
+
+// Input:  `#[offload(pool = "db")] fn load_user(..)`
+// Output: ::offload::__private::inventory::submit! {
+//             ::offload::__private::PoolUse {
+//                 pool: "db",
+//                 function: ::core::concat!(::core::module_path!(), "::", "load_user"),
+//                 file: ::core::file!(),
+//                 line: ::core::line!(),
+//             }
+//         }
+//
+// A static in the link-time list that installing the pools checks: a pool name nobody
+// configured is an error at start-up, not at the first call. Nothing for the default pool,
+// which always exists.
+fn registration(args: &Args, name: &syn::Ident) -> Option<TokenStream> {
+    if args.pool.value() == DEFAULT_POOL {
+        return None;
+    }
+    let pool = &args.pool;
+    let krate = args.krate(pool.span());
+    let name = name.to_string();
+    Some(quote_spanned! {pool.span()=>
+        #krate::__private::inventory::submit! {
+            #krate::__private::PoolUse {
+                pool: #pool,
+                function: ::core::concat!(::core::module_path!(), "::", #name),
+                file: ::core::file!(),
+                line: ::core::line!(),
+            }
+        }
+    })
 }
 
 /// The parameters, as the wrapper takes them apart.

@@ -33,12 +33,6 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     errors.check(validate::signature(&function.sig));
     match (args, errors.finish(())) {
         (Some(args), Ok(())) => expand::wrapper(&args, function),
-        (_, result) => {
-            let mut output = expand::plausible(function);
-            if let Err(errors) = result {
-                output.extend(errors.to_compile_error());
-            }
-            output
-        }
+        (_, result) => crate::errors::with_errors(expand::plausible(function), result),
     }
 }

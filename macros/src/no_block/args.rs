@@ -1,0 +1,119 @@
+//! The arguments of `#[no_block]`: `threshold = "2ms"` and `crate = "path"`.
+
+use proc_macro2::TokenStream;
+use syn::LitStr;
+
+use crate::crate_path;
+use crate::errors::Errors;
+
+/// The parsed arguments.
+pub(crate) struct Args {
+    /// The threshold in nanoseconds, if the attribute sets one.
+    pub(crate) threshold_nanos: Option<u64>,
+    /// Where generated code finds the `offload` crate.
+    pub(crate) krate: syn::Path,
+}
+
+/// Parses the arguments, reporting every mistake on its own tokens.
+pub(crate) fn parse(args: TokenStream) -> syn::Result<Args> {
+    let mut threshold: Option<u64> = None;
+    let mut krate: Option<syn::Path> = None;
+    let mut errors = Errors::default();
+    let parser = syn::meta::parser(|meta| {
+        if meta.path.is_ident("threshold") {
+            if threshold.is_some() {
+                return Err(meta.error("`threshold` is set twice; keep one"));
+            }
+            let literal: LitStr = meta.value()?.parse().map_err(|error| {
+                syn::Error::new(
+                    error.span(),
+                    "the threshold must be a string literal, like `threshold = \"2ms\"`",
+                )
+            })?;
+            threshold = Some(parse_threshold(&literal)?);
+            Ok(())
+        } else if meta.path.is_ident("crate") {
+            if krate.is_some() {
+                return Err(meta.error("`crate` is set twice; keep one"));
+            }
+            krate = Some(crate_path::parse(&meta)?);
+            Ok(())
+        } else {
+            Err(meta
+                .error("unknown argument; expected `threshold = \"2ms\"` or `crate = \"path\"`"))
+        }
+    });
+    let parsed = syn::parse::Parser::parse2(parser, args);
+    errors.check(parsed);
+    errors.finish(Args {
+        threshold_nanos: threshold,
+        krate: krate.unwrap_or_else(crate_path::default),
+    })
+}
+
+/// Parses `"250us"`, `"2ms"`, `"1s"`: a whole number and one of `ns`, `us`, `ms`, `s`.
+fn parse_threshold(literal: &LitStr) -> syn::Result<u64> {
+    let text = literal.value();
+    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+    let (number, unit) = text.split_at(digits);
+    let scale: u64 = match unit {
+        "ns" => 1,
+        "us" | "µs" => 1_000,
+        "ms" => 1_000_000,
+        "s" => 1_000_000_000,
+        _ => 0,
+    };
+    let nanos = number
+        .parse::<u64>()
+        .ok()
+        .filter(|_| scale > 0)
+        .and_then(|number| number.checked_mul(scale));
+    match nanos {
+        Some(0) => Err(syn::Error::new(
+            literal.span(),
+            "a threshold of zero would report every poll; give a positive duration, like \"2ms\"",
+        )),
+        Some(nanos) => Ok(nanos),
+        None => Err(syn::Error::new(
+            literal.span(),
+            format!(
+                "{text:?} is not a duration; write a whole number and a unit (ns, us, ms or s), \
+                 like \"250us\", \"2ms\" or \"1s\""
+            ),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn threshold(text: &str) -> syn::Result<u64> {
+        parse_threshold(&LitStr::new(text, proc_macro2::Span::call_site()))
+    }
+
+    #[test]
+    fn thresholds_in_each_unit() {
+        assert_eq!(threshold("250us").unwrap(), 250_000);
+        assert_eq!(threshold("2ms").unwrap(), 2_000_000);
+        assert_eq!(threshold("1s").unwrap(), 1_000_000_000);
+        assert_eq!(threshold("7ns").unwrap(), 7);
+    }
+
+    #[test]
+    fn malformed_thresholds_are_refused() {
+        for text in [
+            "",
+            "2",
+            "ms",
+            "2 ms",
+            "1.5ms",
+            "-1ms",
+            "2min",
+            "0ms",
+            "99999999999999s",
+        ] {
+            assert!(threshold(text).is_err(), "{text:?} was accepted");
+        }
+    }
+}

@@ -1,0 +1,307 @@
+//! Timing each poll of a `#[no_block]` future, and keeping the books of one thread's
+//! nested instrumented polls.
+//!
+//! Each thread keeps a small state: how deep it is in instrumented polls, the innermost
+//! instrumented fn, the time nested polls took, and the finished polls of the current
+//! outermost one. A guard saves what it replaces on entry and puts it back
+//! on exit, so that nesting needs no stack; the outermost guard turns the finished polls
+//! into a report when one of them ran past its threshold. The guard future itself holds no
+//! reference to this state, so it is `Send` whenever the future it wraps is.
+
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use super::mode;
+use super::report::{LocationKind, SourceLocation, StallReport};
+
+/// What the macro knows of one `#[no_block]` fn; one `const` per fn.
+#[derive(Debug)]
+pub struct FnSite {
+    /// `module::path::name`.
+    pub name: &'static str,
+    /// The threshold written on the attribute; `None` for the default.
+    pub threshold: Option<Duration>,
+    /// The opening brace of the body.
+    pub start: SourceLocation,
+    /// The closing brace of the body.
+    pub end: SourceLocation,
+    /// The `.await`s of the body, in source order; the marks of the body refer to them by
+    /// their index plus one.
+    pub awaits: &'static [SourceLocation],
+}
+
+/// The per-thread books.
+pub(crate) struct ThreadPolls {
+    /// How many instrumented polls are under way on this thread, one inside the other.
+    depth: Cell<u32>,
+    /// The innermost instrumented fn being polled.
+    current: Cell<Option<&'static FnSite>>,
+    /// Time the polls nested in that fn's poll took so far.
+    nested: Cell<Duration>,
+    /// The smallest threshold exceeded so far in the current outermost poll.
+    exceeded: Cell<Option<Duration>>,
+    /// The nested instrumented polls finished within the current outermost poll (kept
+    /// between polls to reuse its allocation).
+    finished: RefCell<Vec<FinishedPoll>>,
+    /// Whether `finished` holds anything.
+    any_finished: Cell<bool>,
+    /// Reports kept for [`collect_stalls`](crate::testing::collect_stalls) instead of
+    /// going to the mode.
+    pub(crate) collected: RefCell<Option<Vec<StallReport>>>,
+    /// Set on pool threads, which may always block.
+    pub(crate) pool_thread: Cell<bool>,
+}
+
+/// One finished poll of an instrumented fn.
+struct FinishedPoll {
+    site: &'static FnSite,
+    depth: u32,
+    own: Duration,
+    from: Option<&'static SourceLocation>,
+    to: Option<&'static SourceLocation>,
+}
+
+thread_local! {
+    static POLLS: ThreadPolls = const {
+        ThreadPolls {
+            depth: Cell::new(0),
+            current: Cell::new(None),
+            nested: Cell::new(Duration::ZERO),
+            exceeded: Cell::new(None),
+            finished: RefCell::new(Vec::new()),
+            any_finished: Cell::new(false),
+            collected: RefCell::new(None),
+            pool_thread: Cell::new(false),
+        }
+    };
+}
+
+/// Runs `f` with this thread's books.
+pub(crate) fn with_polls<R>(f: impl FnOnce(&ThreadPolls) -> R) -> R {
+    POLLS.with(f)
+}
+
+impl ThreadPolls {
+    /// The `#[no_block]` fn being polled on this thread right now, if any.
+    pub(super) fn current(&self) -> Option<&'static FnSite> {
+        self.current.get()
+    }
+}
+
+/// A `#[no_block]` fn's body, timed at every poll.
+#[derive(Debug)]
+pub struct Guarded<'a, F> {
+    /// The body's future, pinned in the fn's own future.
+    body: Pin<&'a mut F>,
+    site: &'static FnSite,
+    /// The mark of the `.await` the body is at: its index in `site.awaits` plus one, or 0
+    /// between `.await`s. The body writes it (see [`at_await`]); an atomic, not a `Cell`,
+    /// so that the fn's future stays `Send`, and not a thread-local, so that it costs a
+    /// plain store.
+    at: &'a AtomicU32,
+    /// Where the fn resumes at its next poll: the `.await` it last stopped at, `None` for
+    /// its start.
+    resume_at: Option<&'static SourceLocation>,
+}
+
+impl<'a, F: Future> Guarded<'a, F> {
+    /// Wraps the body of the fn described by `site`, which marks its `.await`s in `at`.
+    pub fn new(site: &'static FnSite, at: &'a AtomicU32, body: Pin<&'a mut F>) -> Self {
+        Guarded {
+            body,
+            site,
+            at,
+            resume_at: None,
+        }
+    }
+}
+
+impl<F: Future> Future for Guarded<'_, F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.get_mut();
+        let Some(frame) = Frame::enter(this.site) else {
+            return this.body.as_mut().poll(cx);
+        };
+        let poll = this.body.as_mut().poll(cx);
+        let stopped_at = match (&poll, this.at.load(Ordering::Relaxed)) {
+            (Poll::Ready(_), _) | (Poll::Pending, 0) => None,
+            (Poll::Pending, mark) => this.site.awaits.get(mark as usize - 1),
+        };
+        let report = frame.exit(this.resume_at, stopped_at);
+        if stopped_at.is_some() {
+            // Stopped inside a macro call or a nested block, the span runs on from the
+            // last boundary: `resume_at` stays.
+            this.resume_at = stopped_at;
+        }
+        if let Some(report) = report {
+            super::deliver(report);
+        }
+        poll
+    }
+}
+
+/// Marks that the body is about to await at the `.await` numbered `mark`; returns `future`.
+#[inline]
+pub fn at_await<F>(at: &AtomicU32, mark: u32, future: F) -> F {
+    at.store(mark, Ordering::Relaxed);
+    future
+}
+
+/// Marks that the `.await` before has finished; returns its output.
+#[inline]
+pub fn awaited<T>(at: &AtomicU32, output: T) -> T {
+    at.store(0, Ordering::Relaxed);
+    output
+}
+
+/// One instrumented poll under way: what it replaced in the books, and when it started.
+struct Frame {
+    site: &'static FnSite,
+    depth: u32,
+    start: Instant,
+    outer_current: Option<&'static FnSite>,
+    outer_nested: Duration,
+    /// Set once [`Frame::exit`] has put the books back.
+    exited: bool,
+}
+
+impl Frame {
+    /// Starts timing a poll of `site`, unless stalls are off and nobody collects them.
+    fn enter(site: &'static FnSite) -> Option<Frame> {
+        with_polls(|polls| {
+            if !mode::enabled() && polls.collected.borrow().is_none() {
+                return None;
+            }
+            let depth = polls.depth.get() + 1;
+            polls.depth.set(depth);
+            Some(Frame {
+                site,
+                depth,
+                outer_current: polls.current.replace(Some(site)),
+                outer_nested: polls.nested.replace(Duration::ZERO),
+                exited: false,
+                start: Instant::now(),
+            })
+        })
+    }
+
+    /// Stops timing, puts the books back, and, for the outermost poll, returns the report
+    /// of a stall.
+    fn exit(
+        mut self,
+        from: Option<&'static SourceLocation>,
+        to: Option<&'static SourceLocation>,
+    ) -> Option<StallReport> {
+        let elapsed = self.start.elapsed();
+        with_polls(|polls| {
+            let own = elapsed.saturating_sub(polls.nested.get());
+            self.restore(polls, elapsed);
+            let threshold = self.site.threshold.unwrap_or_else(mode::default_threshold);
+            if elapsed > threshold {
+                let smallest = polls.exceeded.get().map_or(threshold, |t| t.min(threshold));
+                polls.exceeded.set(Some(smallest));
+            }
+            let finished = FinishedPoll {
+                site: self.site,
+                depth: self.depth,
+                own,
+                from,
+                to,
+            };
+            if self.depth > 1 {
+                // The outermost poll may still stall: keep this one for its breakdown.
+                polls.finished.borrow_mut().push(finished);
+                polls.any_finished.set(true);
+                return None;
+            }
+            // The outermost poll: the common case, no stall and nothing nested, touches
+            // nothing more.
+            let exceeded = polls.exceeded.take();
+            if !polls.any_finished.replace(false) && exceeded.is_none() {
+                return None;
+            }
+            let mut all = polls.finished.borrow_mut();
+            all.push(finished);
+            let report = exceeded.map(|threshold| build_report(&all, elapsed, threshold));
+            all.clear();
+            report
+        })
+    }
+
+    /// Puts back what the poll replaced; its time counts as nested in the outer one.
+    fn restore(&mut self, polls: &ThreadPolls, elapsed: Duration) {
+        polls.depth.set(self.depth - 1);
+        polls.current.set(self.outer_current);
+        polls.nested.set(self.outer_nested + elapsed);
+        self.exited = true;
+    }
+}
+
+impl Drop for Frame {
+    /// Only when the poll panicked: the books must be right for the thread's next poll.
+    fn drop(&mut self) {
+        if !self.exited {
+            let elapsed = self.start.elapsed();
+            with_polls(|polls| {
+                self.restore(polls, elapsed);
+                if self.depth == 1 {
+                    polls.exceeded.set(None);
+                    polls.any_finished.set(false);
+                    polls.finished.borrow_mut().clear();
+                }
+            });
+        }
+    }
+}
+
+/// The report of a stalled outermost poll, from its finished polls.
+fn build_report(finished: &[FinishedPoll], blocked: Duration, threshold: Duration) -> StallReport {
+    let worst = finished
+        .iter()
+        .max_by_key(|poll| poll.own)
+        .expect("the outermost poll is among the finished ones");
+    let mut breakdown: Vec<(&'static str, Duration, u32)> = Vec::new();
+    for poll in finished {
+        match breakdown
+            .iter_mut()
+            .find(|(name, ..)| *name == poll.site.name)
+        {
+            Some((_, own, depth)) => {
+                *own += poll.own;
+                *depth = (*depth).min(poll.depth);
+            }
+            None => breakdown.push((poll.site.name, poll.own, poll.depth)),
+        }
+    }
+    breakdown.sort_by_key(|&(_, _, depth)| depth);
+    let (from, from_kind) = match worst.from {
+        Some(site) => (*site, LocationKind::Await),
+        None => (worst.site.start, LocationKind::Start),
+    };
+    let (to, to_kind) = match worst.to {
+        Some(site) => (*site, LocationKind::Await),
+        None => (worst.site.end, LocationKind::End),
+    };
+    StallReport {
+        function: worst.site.name,
+        blocked,
+        threshold,
+        from,
+        to,
+        from_kind,
+        to_kind,
+        breakdown: breakdown
+            .into_iter()
+            .map(|(name, own, _)| (name, own))
+            .collect(),
+        preempted: Duration::ZERO,
+        still_running: false,
+        thread: std::thread::current().name().map(str::to_owned),
+    }
+}

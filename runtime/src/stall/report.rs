@@ -1,0 +1,140 @@
+//! What a stall report says, and how a person reads it.
+
+use std::fmt;
+use std::time::Duration;
+
+/// A place in the source: an `.await`, or the start or end of a function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SourceLocation {
+    /// The file, as `file!()` gives it.
+    pub file: &'static str,
+    /// The line, from 1.
+    pub line: u32,
+    /// The column, from 1.
+    pub column: u32,
+}
+
+impl fmt::Display for SourceLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+/// One poll of a `#[no_block]` future that held its thread longer than the threshold.
+///
+/// Its [`Display`](fmt::Display) is the message a person reads; the fields are there for a
+/// hook ([`set_hook`](crate::stall::set_hook)) or a test
+/// ([`collect_stalls`](crate::testing::collect_stalls)) to look at.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StallReport {
+    /// The instrumented function whose own code (its time outside nested instrumented
+    /// functions) held the thread longest in the poll: usually the one that blocked.
+    pub function: &'static str,
+    /// How long the outermost instrumented poll held the thread.
+    pub blocked: Duration,
+    /// The threshold the poll exceeded.
+    pub threshold: Duration,
+    /// Where `function` resumed in this poll: an `.await`, or its start.
+    pub from: SourceLocation,
+    /// Where `function` stopped: an `.await`, or its end.
+    pub to: SourceLocation,
+    /// What `from` is: `.await` or `start`.
+    pub from_kind: LocationKind,
+    /// What `to` is: `.await` or `end`.
+    pub to_kind: LocationKind,
+    /// The own time of each instrumented function in the poll, outermost first.
+    pub breakdown: Vec<(&'static str, Duration)>,
+    /// Time left out because the operating system had the thread waiting to run.
+    pub preempted: Duration,
+    /// `true` for a report about a poll that has not returned yet.
+    pub still_running: bool,
+    /// The name of the thread the poll ran on, if it has one.
+    pub thread: Option<String>,
+}
+
+/// What a [`SourceLocation`] of a report points at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum LocationKind {
+    /// An `.await` of the function's body.
+    Await,
+    /// The start of the function's body.
+    Start,
+    /// The end of the function's body (or, when the poll stopped at an `.await` inside a
+    /// macro call or a nested block, the rest of the body).
+    End,
+}
+
+impl LocationKind {
+    fn label(self) -> &'static str {
+        match self {
+            LocationKind::Await => ".await",
+            LocationKind::Start => "start",
+            LocationKind::End => "end",
+        }
+    }
+}
+
+impl fmt::Display for StallReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let verb = if self.still_running {
+            "has held"
+        } else {
+            "held"
+        };
+        writeln!(
+            f,
+            "stall in {}: one poll {verb} the thread for {} (threshold {})",
+            self.function,
+            Millis(self.blocked),
+            Millis(self.threshold),
+        )?;
+        writeln!(
+            f,
+            "  from {} ({}) to {} ({})",
+            self.from,
+            self.from_kind.label(),
+            self.to,
+            self.to_kind.label()
+        )?;
+        f.write_str("  own time: ")?;
+        for (i, (function, own)) in self.breakdown.iter().enumerate() {
+            let separator = if i == 0 { "" } else { ", " };
+            write!(f, "{separator}{function} {}", Millis(*own))?;
+        }
+        if !self.preempted.is_zero() {
+            write!(f, "; preempted {} (left out)", Millis(self.preempted))?;
+        }
+        writeln!(
+            f,
+            "; thread: {}",
+            self.thread.as_deref().unwrap_or("<unnamed>")
+        )?;
+        f.write_str(
+            "  move the blocking call into an #[offload] fn, or raise the threshold with \
+             #[no_block(threshold = \"...\")]",
+        )
+    }
+}
+
+impl StallReport {
+    /// The report on one line, for `warn` mode.
+    pub(crate) fn one_line(&self) -> String {
+        self.to_string().replace("\n  ", "; ")
+    }
+}
+
+/// A duration in milliseconds, with one decimal below 100 ms: `48.2 ms`, `120 ms`.
+struct Millis(Duration);
+
+impl fmt::Display for Millis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let millis = self.0.as_secs_f64() * 1e3;
+        if millis >= 100.0 || millis.fract() == 0.0 {
+            write!(f, "{millis:.0} ms")
+        } else {
+            write!(f, "{millis:.1} ms")
+        }
+    }
+}

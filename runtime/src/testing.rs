@@ -1,0 +1,77 @@
+//! Helpers for tests that check for stalls.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use crate::stall::{StallReport, with_polls};
+
+/// Runs `future` and returns its output together with the stall reports its polls produced.
+///
+/// While `future` is polled, reports from instrumented futures inside it go to the returned
+/// list instead of to the mode (no panic, nothing printed, no hook), and polls are timed
+/// even in `off` mode. Nothing global changes, so tests running in parallel do not see each
+/// other's reports.
+///
+/// ```
+/// # futures::executor::block_on(async {
+/// let (value, stalls) = offload_runtime::testing::collect_stalls(async { 40 + 2 }).await;
+/// assert_eq!(value, 42);
+/// assert!(stalls.is_empty());
+/// # });
+/// ```
+pub fn collect_stalls<F: Future>(future: F) -> CollectStalls<F> {
+    CollectStalls {
+        future: Box::pin(future),
+        reports: Vec::new(),
+    }
+}
+
+/// The future of [`collect_stalls`].
+#[derive(Debug)]
+#[must_use = "futures do nothing unless polled"]
+pub struct CollectStalls<F> {
+    future: Pin<Box<F>>,
+    reports: Vec<StallReport>,
+}
+
+impl<F: Future> Future for CollectStalls<F> {
+    type Output = (F::Output, Vec<StallReport>);
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let collecting = Collecting::start(std::mem::take(&mut this.reports));
+        let poll = this.future.as_mut().poll(cx);
+        this.reports = collecting.stop();
+        match poll {
+            Poll::Ready(output) => Poll::Ready((output, std::mem::take(&mut this.reports))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// Reports collected on this thread during one poll; what was collecting before is put
+/// back afterwards, even if the poll panics.
+struct Collecting {
+    outer: Option<Option<Vec<StallReport>>>,
+}
+
+impl Collecting {
+    fn start(reports: Vec<StallReport>) -> Self {
+        let outer = with_polls(|polls| polls.collected.replace(Some(reports)));
+        Collecting { outer: Some(outer) }
+    }
+
+    fn stop(mut self) -> Vec<StallReport> {
+        let outer = self.outer.take().expect("stopped once");
+        with_polls(|polls| polls.collected.replace(outer)).unwrap_or_default()
+    }
+}
+
+impl Drop for Collecting {
+    fn drop(&mut self) {
+        if let Some(outer) = self.outer.take() {
+            with_polls(|polls| polls.collected.replace(outer));
+        }
+    }
+}

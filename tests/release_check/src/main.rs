@@ -1,0 +1,74 @@
+//! Run by `tests/no_block.rs`, once in a debug build and once in a release build (with its
+//! own target directory). It counts the reports of a `#[no_block]` fn that blocks far past
+//! its threshold, and the panics of a `#[blocking]` fn called inside a `#[no_block]` fn,
+//! then prints `debug_assertions=<bool> reports=<count>`.
+//!
+//! A debug build counts 2; a release build, where both attributes leave the fn as written,
+//! counts 0.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use offload::{blocking, no_block};
+
+/// Stall reports the hook received, and panics of the `#[blocking]` check.
+static REPORTS: AtomicUsize = AtomicUsize::new(0);
+
+/// Blocks for 50 times its threshold, in one poll.
+#[no_block(threshold = "1ms")]
+async fn sleeps() -> u32 {
+    std::thread::sleep(Duration::from_millis(50));
+    1
+}
+
+/// A fn that blocks its thread (it does not need to, to be caught in a debug build).
+#[blocking]
+fn blocking_query() -> u32 {
+    2
+}
+
+/// Calls the `#[blocking]` fn where it must not: inside a poll of a `#[no_block]` fn.
+#[no_block(threshold = "1s")]
+async fn calls_blocking() -> u32 {
+    blocking_query()
+}
+
+/// Polls `future` on this thread until it finishes.
+fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+        std::thread::yield_now();
+    }
+}
+
+fn main() {
+    offload::stall::set_hook(|_| {
+        REPORTS.fetch_add(1, Ordering::SeqCst);
+    });
+    assert_eq!(block_on(sleeps()), 1);
+    // Silence the expected panic of the #[blocking] check in a debug build.
+    std::panic::set_hook(Box::new(|_| {}));
+    let outcome = std::panic::catch_unwind(|| block_on(calls_blocking()));
+    let _ = std::panic::take_hook();
+    match outcome {
+        Ok(value) => assert_eq!(value, 2),
+        Err(payload) => match payload.downcast_ref::<String>() {
+            Some(message) if message.contains("release_check::blocking_query") => {
+                REPORTS.fetch_add(1, Ordering::SeqCst);
+            }
+            _ => std::panic::resume_unwind(payload),
+        },
+    }
+    println!(
+        "debug_assertions={} reports={}",
+        cfg!(debug_assertions),
+        REPORTS.load(Ordering::SeqCst)
+    );
+}

@@ -1,0 +1,308 @@
+//! What a stall report does: the modes set in code and in the environment, and the hook.
+//!
+//! The mode is global to the process, so this file is its own test binary, the modes set in
+//! code are checked in one test, in order, and the environment variables (read once per
+//! process) are checked in child processes: each `*_child` test is run by its parent test in
+//! a fresh run of this binary with the variables set.
+
+// What is checked here exists in debug builds only (`cargo test --release` has no checks
+// to test; `a_release_build_leaves_the_fns_as_written_and_reports_nothing` builds one).
+#![cfg(debug_assertions)]
+
+mod common;
+
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{panic_message, panic_of, thread_name};
+use offload::no_block;
+use offload::stall::{self, Mode, STALL_ENV, STALL_THRESHOLD_ENV, StallReport};
+use offload::testing::collect_stalls;
+
+/// Blocks 20 times its threshold in its only poll.
+#[no_block(threshold = "1ms")]
+async fn stalls() -> u32 {
+    std::thread::sleep(Duration::from_millis(20));
+    7
+}
+
+/// Blocks 10 times the default threshold (10 ms) in its only poll.
+#[no_block]
+async fn stalls_past_the_default_threshold() -> u32 {
+    std::thread::sleep(Duration::from_millis(100));
+    8
+}
+
+/// Runs `future` on this thread.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    futures::executor::block_on(future)
+}
+
+/// Checks that the task running `stalls()` panicked with its report as message.
+#[track_caller]
+fn assert_stalls_panics() {
+    let payload = panic_of(stalls());
+    let message = panic_message(&*payload);
+    assert!(
+        message.starts_with("stall in stall_modes::stalls: one poll held the thread for "),
+        "{message}"
+    );
+    for expected in [
+        "(threshold 1 ms)\n",
+        "\n  own time: stall_modes::stalls ",
+        "\n  move the blocking call into an #[offload] fn",
+    ] {
+        assert!(
+            message.contains(expected),
+            "{expected:?} not in:\n{message}"
+        );
+    }
+}
+
+/// A hook that records the reports it receives, and the threads it ran on.
+fn recording_hook() -> Arc<Mutex<Vec<(StallReport, String)>>> {
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&received);
+    stall::set_hook(move |report| sink.lock().unwrap().push((report.clone(), thread_name())));
+    received
+}
+
+#[test]
+fn modes_set_in_code_panic_warn_off_and_hook_in_turn() {
+    assert!(
+        std::env::var_os(STALL_ENV).is_none() && std::env::var_os(STALL_THRESHOLD_ENV).is_none(),
+        "run this test without {STALL_ENV} and {STALL_THRESHOLD_ENV}: it checks the defaults"
+    );
+
+    // The default: the stalled task panics with the report.
+    assert_stalls_panics();
+    // And the default threshold is 10 ms.
+    let (value, reports) = block_on(collect_stalls(stalls_past_the_default_threshold()));
+    assert_eq!(value, 8);
+    assert_eq!(reports.len(), 1, "{reports:#?}");
+    assert_eq!(reports[0].threshold, stall::DEFAULT_THRESHOLD);
+    assert_eq!(stall::DEFAULT_THRESHOLD, Duration::from_millis(10));
+
+    // A hook receives each report, on the stalled thread, instead of a panic.
+    let received = recording_hook();
+    assert_eq!(block_on(stalls()), 7);
+    {
+        let received = received.lock().unwrap();
+        assert_eq!(received.len(), 1, "{received:#?}");
+        let (report, thread) = &received[0];
+        assert_eq!(report.function, "stall_modes::stalls");
+        assert_eq!(report.threshold, Duration::from_millis(1));
+        assert_eq!(*thread, thread_name());
+        assert_eq!(report.thread.as_deref(), Some(&*thread_name()));
+    }
+
+    // `warn` replaces the hook, and does not panic (what it prints is checked by
+    // `warn_from_the_environment_prints_one_line_per_stall`).
+    stall::set_mode(Mode::Warn);
+    assert_eq!(block_on(stalls()), 7);
+    assert_eq!(received.lock().unwrap().len(), 1, "the hook was replaced");
+
+    // `off`: no report at all, and no hook.
+    let received = recording_hook();
+    stall::set_mode(Mode::Off);
+    assert_eq!(block_on(stalls()), 7);
+    assert!(received.lock().unwrap().is_empty());
+    // ... except for `collect_stalls`, which times polls in any mode.
+    let (value, reports) = block_on(collect_stalls(stalls()));
+    assert_eq!(value, 7);
+    assert_eq!(reports.len(), 1, "{reports:#?}");
+    assert!(received.lock().unwrap().is_empty());
+
+    // Back to `panic`.
+    stall::set_mode(Mode::Panic);
+    assert_stalls_panics();
+    assert!(received.lock().unwrap().is_empty());
+}
+
+// ---------------------------------------------------------------------------------------
+// The environment, in child processes.
+
+/// Set (to the child test's name) in the environment of a child process.
+const CHILD_ENV: &str = "STALL_MODES_CHILD";
+
+/// Whether this process was started to run the child test `name`; a child test does
+/// nothing anywhere else (as in a run with `--include-ignored`).
+fn in_child(name: &str) -> bool {
+    std::env::var(CHILD_ENV).is_ok_and(|child| child == name)
+}
+
+/// Tells the parent that the child test ran to its end.
+fn child_done(name: &str) {
+    println!("child {name} done");
+}
+
+/// Runs the ignored test `name` of this binary in a child process with `env` set (and the
+/// stall variables otherwise unset); fails unless it passed. Returns its stderr.
+#[track_caller]
+fn run_child(name: &str, env: &[(&str, &str)]) -> String {
+    let mut command = Command::new(std::env::current_exe().expect("the test binary"));
+    command
+        .args([
+            "--exact",
+            name,
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env_remove(STALL_ENV)
+        .env_remove(STALL_THRESHOLD_ENV)
+        .env(CHILD_ENV, name);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let output = command.output().expect("the test binary runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        output.status.success()
+            && stdout.contains("test result: ok. 1 passed")
+            && stdout.contains(&format!("child {name} done")),
+        "the child {name} with {env:?} failed ({}):\n{stdout}\n{stderr}",
+        output.status
+    );
+    stderr
+}
+
+/// The lines of a child's stderr that `warn` mode printed.
+fn warnings(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .filter(|line| line.starts_with("offload: stall in"))
+        .collect()
+}
+
+#[test]
+#[ignore = "run by warn_from_the_environment_prints_one_line_per_stall in a child process"]
+fn warn_from_env_child() {
+    const NAME: &str = "warn_from_env_child";
+    if !in_child(NAME) {
+        return;
+    }
+    assert_eq!(block_on(stalls()), 7);
+    assert_eq!(block_on(stalls()), 7);
+    // A mode set in code wins over the variable.
+    stall::set_mode(Mode::Panic);
+    assert_stalls_panics();
+    child_done(NAME);
+}
+
+#[test]
+fn warn_from_the_environment_prints_one_line_per_stall() {
+    let stderr = run_child("warn_from_env_child", &[(STALL_ENV, "warn")]);
+    let warnings = warnings(&stderr);
+    assert_eq!(warnings.len(), 2, "{stderr}");
+    for line in warnings {
+        assert!(
+            line.starts_with("offload: stall in stall_modes::stalls: one poll held the thread"),
+            "{line}"
+        );
+        for expected in [
+            "(threshold 1 ms); from ",
+            "; own time: stall_modes::stalls ",
+            "; move the blocking call into an #[offload] fn",
+        ] {
+            assert!(line.contains(expected), "{expected:?} not in {line:?}");
+        }
+    }
+}
+
+#[test]
+#[ignore = "run by off_from_the_environment_reports_nothing_unless_code_says_otherwise in a child process"]
+fn off_from_env_child() {
+    const NAME: &str = "off_from_env_child";
+    if !in_child(NAME) {
+        return;
+    }
+    assert_eq!(block_on(stalls()), 7);
+    assert_eq!(block_on(stalls_past_the_default_threshold()), 8);
+    eprintln!("child: off checked");
+    // A hook set in code wins over the variable.
+    let received = recording_hook();
+    assert_eq!(block_on(stalls()), 7);
+    assert_eq!(received.lock().unwrap().len(), 1);
+    // So does a mode.
+    stall::set_mode(Mode::Panic);
+    assert_stalls_panics();
+    child_done(NAME);
+}
+
+#[test]
+fn off_from_the_environment_reports_nothing_unless_code_says_otherwise() {
+    let stderr = run_child("off_from_env_child", &[(STALL_ENV, "off")]);
+    let (off, _) = stderr
+        .split_once("child: off checked")
+        .expect("the child got past the `off` checks");
+    assert!(!off.contains("stall"), "{off}");
+}
+
+#[test]
+#[ignore = "run by an_invalid_mode_in_the_environment_is_reported_and_stalls_still_panic in a child process"]
+fn invalid_mode_child() {
+    const NAME: &str = "invalid_mode_child";
+    if !in_child(NAME) {
+        return;
+    }
+    assert_stalls_panics();
+    child_done(NAME);
+}
+
+#[test]
+fn an_invalid_mode_in_the_environment_is_reported_and_stalls_still_panic() {
+    let stderr = run_child("invalid_mode_child", &[(STALL_ENV, "quiet")]);
+    assert!(
+        stderr.contains("offload: OFFLOAD_STALL=\"quiet\" is not a mode"),
+        "{stderr}"
+    );
+}
+
+#[test]
+#[ignore = "run by the_threshold_from_the_environment_is_the_default_and_the_attribute_wins in a child process"]
+fn raised_threshold_child() {
+    const NAME: &str = "raised_threshold_child";
+    if !in_child(NAME) {
+        return;
+    }
+    // OFFLOAD_STALL_THRESHOLD=1s: 100 ms no longer stalls a fn without a threshold...
+    let (value, reports) = block_on(collect_stalls(stalls_past_the_default_threshold()));
+    assert_eq!(value, 8);
+    assert!(reports.is_empty(), "{reports:#?}");
+    // ... but a threshold written on the attribute stays.
+    let (_, reports) = block_on(collect_stalls(stalls()));
+    assert_eq!(reports.len(), 1, "{reports:#?}");
+    assert_eq!(reports[0].threshold, Duration::from_millis(1));
+    // And the mode is still the default.
+    assert_stalls_panics();
+    child_done(NAME);
+}
+
+#[test]
+#[ignore = "run by the_threshold_from_the_environment_is_the_default_and_the_attribute_wins in a child process"]
+fn lowered_threshold_child() {
+    const NAME: &str = "lowered_threshold_child";
+    if !in_child(NAME) {
+        return;
+    }
+    // OFFLOAD_STALL_THRESHOLD=5ms: the threshold of a fn without one.
+    let (_, reports) = block_on(collect_stalls(stalls_past_the_default_threshold()));
+    assert_eq!(reports.len(), 1, "{reports:#?}");
+    assert_eq!(reports[0].threshold, Duration::from_millis(5));
+    child_done(NAME);
+}
+
+#[test]
+fn the_threshold_from_the_environment_is_the_default_and_the_attribute_wins() {
+    run_child("raised_threshold_child", &[(STALL_THRESHOLD_ENV, "1s")]);
+    run_child("lowered_threshold_child", &[(STALL_THRESHOLD_ENV, "5ms")]);
+}
+
+#[test]
+fn the_variables_have_their_documented_names() {
+    assert_eq!(STALL_ENV, "OFFLOAD_STALL");
+    assert_eq!(STALL_THRESHOLD_ENV, "OFFLOAD_STALL_THRESHOLD");
+}

@@ -1,0 +1,8 @@
+use offload::blocking;
+
+#[blocking]
+async fn query() -> u32 {
+    7
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use offload::blocking;
+
+#[blocking]
+impl Db {}
+
+struct Db;
+
+fn main() {}

@@ -1,0 +1,8 @@
+use offload::blocking;
+
+#[blocking(pool = "db")]
+fn query() -> u32 {
+    7
+}
+
+fn main() {}

@@ -1,0 +1,12 @@
+use offload::no_block;
+
+fn count() -> u32 {
+    7
+}
+
+#[no_block]
+async fn handle() -> u32 {
+    count().await
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+use offload::no_block;
+
+#[tokio::test]
+#[no_block]
+async fn handler_never_blocks() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use offload::no_block;
+
+#[no_block(threshold = "2ms", threshold = "5ms")]
+async fn handle() {}
+
+fn main() {}

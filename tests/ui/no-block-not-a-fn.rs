@@ -1,0 +1,8 @@
+use offload::no_block;
+
+#[no_block]
+struct Handler {
+    id: u64,
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use offload::no_block;
+
+#[no_block]
+fn handle() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use offload::no_block;
+
+#[no_block(threshold = 2)]
+async fn handle() {}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use offload::no_block;
+
+trait Handler {
+    #[no_block]
+    async fn handle(&self);
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use offload::no_block;
+
+#[no_block(timeout = "2ms")]
+async fn handle() {}
+
+fn main() {}
