@@ -99,6 +99,10 @@ fn shutdown_finishes_queued_jobs_refuses_the_rest_and_loses_none() {
         "the running job and the 4 queued ones finished"
     );
     assert!(shut_down >= 1);
+    let stats = offload::stats_for("slow").unwrap();
+    assert_eq!(stats.refused, shut_down as u64, "each refusal is counted");
+    assert_eq!(stats.completed, completed as u64);
+    assert_eq!(stats.submitted, CALLERS as u64);
 
     // After shutdown has begun nothing new is taken, on any pool.
     let later = runtime.block_on(offload::try_run("default", || ()));
