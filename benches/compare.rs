@@ -1,0 +1,446 @@
+//! `offload` against tokio's `spawn_blocking` and smol's `blocking::unblock`, side by side.
+//!
+//! `cargo bench --bench compare` runs every case in one process and prints one table: each
+//! figure, and its ratio to `spawn_blocking` measured in the same run, so that the noise of
+//! a shared machine falls on every candidate alike. Where it can, the candidates take turns
+//! sample by sample. `BENCHMARKS.md` explains each case.
+
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use offload::{PoolConfig, Pools};
+
+/// Round trips measured per candidate and runtime.
+const ROUND_TRIPS: usize = 20_000;
+/// Jobs submitted at once in the throughput case.
+const BATCH: usize = 100_000;
+/// Repetitions of the throughput case.
+const BATCH_SAMPLES: usize = 5;
+/// The blocking call of the seed scenario and of the executor-lag case.
+const BLOCKING_CALL: Duration = Duration::from_millis(50);
+/// Callers waiting at once in the memory case.
+const WAITERS: usize = 100_000;
+
+/// A way to run a closure on other threads and await its result.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Candidate {
+    Offload,
+    SpawnBlocking,
+    Unblock,
+}
+
+impl Candidate {
+    const ALL: [Candidate; 3] = [
+        Candidate::Offload,
+        Candidate::SpawnBlocking,
+        Candidate::Unblock,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Candidate::Offload => "offload::run",
+            Candidate::SpawnBlocking => "tokio spawn_blocking",
+            Candidate::Unblock => "blocking::unblock",
+        }
+    }
+
+    /// Runs `job` on the candidate's threads (for `offload`, on the pool `pool`).
+    fn run<T: Send + 'static>(
+        self,
+        pool: &'static str,
+        job: impl FnOnce() -> T + Send + 'static,
+    ) -> Pin<Box<dyn Future<Output = T> + Send>> {
+        match self {
+            Candidate::Offload => Box::pin(offload::run(pool, job)),
+            Candidate::SpawnBlocking => {
+                Box::pin(async move { tokio::task::spawn_blocking(job).await.unwrap() })
+            }
+            Candidate::Unblock => Box::pin(blocking::unblock(job)),
+        }
+    }
+}
+
+/// One row of the table.
+struct Row {
+    case: String,
+    candidate: &'static str,
+    figure: f64,
+    unit: &'static str,
+    /// The same figure of `spawn_blocking` in this case, for the ratio.
+    baseline: Option<f64>,
+    goal: &'static str,
+}
+
+/// The rows of one case: a figure per candidate, with ratios to `spawn_blocking`'s.
+fn rows_of(
+    case: &str,
+    unit: &'static str,
+    goal: &'static str,
+    figures: &[(Candidate, f64)],
+) -> Vec<Row> {
+    let baseline = figures
+        .iter()
+        .find(|(candidate, _)| *candidate == Candidate::SpawnBlocking)
+        .map(|&(_, figure)| figure);
+    figures
+        .iter()
+        .map(|&(candidate, figure)| Row {
+            case: case.to_owned(),
+            candidate: candidate.name(),
+            figure,
+            unit,
+            baseline,
+            goal: if candidate == Candidate::Offload {
+                goal
+            } else {
+                ""
+            },
+        })
+        .collect()
+}
+
+fn main() {
+    Pools::builder()
+        .pool("seed-2", PoolConfig::fixed(2))
+        .pool("seed-8", PoolConfig::fixed(8))
+        .pool("seed-64", PoolConfig::fixed(64))
+        .pool("waiters", PoolConfig::fixed(4).queue_capacity(1024))
+        .install()
+        .expect("the benchmark's pools install");
+    println!("{}\n", machine());
+    let mut rows = Vec::new();
+    for (flavor, runtime) in [
+        ("current-thread", current_thread()),
+        ("multi-thread", multi_thread()),
+    ] {
+        let goal_median = if flavor == "current-thread" {
+            "<= 0.7x"
+        } else {
+            "<= 1.0x"
+        };
+        let figures = round_trips(&runtime);
+        let medians: Vec<_> = figures.iter().map(|&(c, median, _)| (c, median)).collect();
+        let p99s: Vec<_> = figures.iter().map(|&(c, _, p99)| (c, p99)).collect();
+        rows.extend(rows_of(
+            &format!("round trip, {flavor}, median"),
+            "us",
+            goal_median,
+            &medians,
+        ));
+        rows.extend(rows_of(
+            &format!("round trip, {flavor}, p99"),
+            "us",
+            "<= 1.2x",
+            &p99s,
+        ));
+    }
+    rows.extend(rows_of(
+        &format!("throughput, {BATCH} jobs at once"),
+        "jobs/ms",
+        ">= 2.0x",
+        &throughput(),
+    ));
+    rows.extend(seed_scenario());
+    rows.extend(executor_lag());
+    rows.extend(waiting_callers());
+    print_table(&rows);
+}
+
+fn current_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a current-thread runtime")
+}
+
+fn multi_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a multi-thread runtime")
+}
+
+/// Round trip of a trivial job awaited from a task, one at a time, the candidates taking
+/// turns: median and p99 in microseconds.
+fn round_trips(runtime: &tokio::runtime::Runtime) -> Vec<(Candidate, f64, f64)> {
+    let round_trips = async {
+        let mut samples = vec![Vec::with_capacity(ROUND_TRIPS); Candidate::ALL.len()];
+        for i in 0..ROUND_TRIPS + ROUND_TRIPS / 10 {
+            for (candidate, samples) in Candidate::ALL.iter().zip(samples.iter_mut()) {
+                let start = Instant::now();
+                black_box(candidate.run("default", move || black_box(i)).await);
+                if i >= ROUND_TRIPS / 10 {
+                    // After a warm-up of a tenth.
+                    samples.push(start.elapsed().as_secs_f64() * 1e6);
+                }
+            }
+        }
+        Candidate::ALL
+            .into_iter()
+            .zip(samples)
+            .map(|(candidate, mut samples)| {
+                samples.sort_unstable_by(f64::total_cmp);
+                let median = samples[samples.len() / 2];
+                (candidate, median, samples[samples.len() * 99 / 100])
+            })
+            .collect()
+    };
+    runtime
+        .block_on(async { tokio::spawn(round_trips).await })
+        .expect("the round trips run")
+}
+
+/// `BATCH` trivial jobs submitted at once from one task and awaited together: the median
+/// of `BATCH_SAMPLES` runs, in jobs per millisecond.
+///
+/// Awaiting a tokio `JoinHandle` spends tokio's cooperative budget, which makes the task
+/// yield every 128 handles; `offload`'s and `blocking`'s futures do not take part in it. To
+/// compare the pools rather than the budget, every candidate is awaited inside
+/// `tokio::task::unconstrained`.
+fn throughput() -> Vec<(Candidate, f64)> {
+    let runtime = multi_thread();
+    let mut samples = vec![Vec::new(); Candidate::ALL.len()];
+    for _ in 0..BATCH_SAMPLES {
+        for (candidate, samples) in Candidate::ALL.iter().zip(samples.iter_mut()) {
+            let candidate = *candidate;
+            let batch = tokio::task::unconstrained(async move {
+                let start = Instant::now();
+                let jobs = (0..BATCH).map(|i| candidate.run("default", move || black_box(i)));
+                black_box(futures::future::join_all(jobs).await);
+                start.elapsed()
+            });
+            let elapsed = runtime
+                .block_on(async { tokio::spawn(batch).await })
+                .expect("the batch runs");
+            samples.push(BATCH as f64 / (elapsed.as_secs_f64() * 1e3));
+        }
+    }
+    Candidate::ALL
+        .into_iter()
+        .zip(samples)
+        .map(|(candidate, mut samples)| {
+            samples.sort_unstable_by(f64::total_cmp);
+            (candidate, samples[samples.len() / 2])
+        })
+        .collect()
+}
+
+/// N concurrent calls of a 50 ms blocking fn on a pool of N threads: the wall time, as a
+/// multiple of one call. `spawn_blocking` and `unblock` use their own (larger) pools.
+fn seed_scenario() -> Vec<Row> {
+    let runtime = multi_thread();
+    let mut rows = Vec::new();
+    for (concurrency, pool) in [(2, "seed-2"), (8, "seed-8"), (64, "seed-64")] {
+        let figures: Vec<(Candidate, f64)> = Candidate::ALL
+            .iter()
+            .map(|&candidate| {
+                let wall = runtime.block_on(async {
+                    // Start the threads beforehand: calls that can only finish together.
+                    let all_started = Arc::new(std::sync::Barrier::new(concurrency));
+                    let warm_up = (0..concurrency).map(|_| {
+                        let all_started = Arc::clone(&all_started);
+                        candidate.run(pool, move || {
+                            all_started.wait();
+                        })
+                    });
+                    futures::future::join_all(warm_up).await;
+                    let start = Instant::now();
+                    let calls = (0..concurrency)
+                        .map(|_| candidate.run(pool, || std::thread::sleep(BLOCKING_CALL)));
+                    futures::future::join_all(calls).await;
+                    start.elapsed()
+                });
+                (candidate, wall.as_secs_f64() / BLOCKING_CALL.as_secs_f64())
+            })
+            .collect();
+        rows.extend(rows_of(
+            &format!("{concurrency} x 50 ms calls, wall / one call"),
+            "x",
+            "<= 1.05",
+            &figures,
+        ));
+    }
+    rows
+}
+
+/// The longest delay of a 1 ms heartbeat on a current-thread runtime while 8 x 50 ms of
+/// blocking work runs: idle, offloaded by each candidate, and called inline.
+fn executor_lag() -> Vec<Row> {
+    let runtime = current_thread();
+    let idle = runtime.block_on(worst_lag(async {
+        tokio::time::sleep(BLOCKING_CALL).await;
+    }));
+    let figures: Vec<(Candidate, f64)> = Candidate::ALL
+        .iter()
+        .map(|&candidate| {
+            let lag = runtime.block_on(worst_lag(async move {
+                let calls =
+                    (0..8).map(|_| candidate.run("default", || std::thread::sleep(BLOCKING_CALL)));
+                futures::future::join_all(calls).await;
+            }));
+            (candidate, lag)
+        })
+        .collect();
+    let inline = runtime.block_on(worst_lag(async {
+        for _ in 0..8 {
+            std::thread::sleep(BLOCKING_CALL);
+            tokio::task::yield_now().await;
+        }
+    }));
+    let mut rows = rows_of(
+        "heartbeat lag, 8 x 50 ms offloaded",
+        "ms",
+        "idle + 1 ms",
+        &figures,
+    );
+    for (label, lag) in [("idle executor", idle), ("called inline", inline)] {
+        rows.push(Row {
+            case: "heartbeat lag, 8 x 50 ms offloaded".to_owned(),
+            candidate: label,
+            figure: lag,
+            unit: "ms",
+            baseline: None,
+            goal: "",
+        });
+    }
+    rows
+}
+
+/// The longest delay, in milliseconds, of a task that wants to run every millisecond on
+/// the same executor while `work` runs.
+async fn worst_lag(work: impl Future<Output = ()>) -> f64 {
+    let stop = Arc::new(AtomicBool::new(false));
+    let heartbeat = tokio::spawn({
+        let stop = Arc::clone(&stop);
+        async move {
+            let period = Duration::from_millis(1);
+            let mut worst = Duration::ZERO;
+            while !stop.load(Ordering::Relaxed) {
+                let before = Instant::now();
+                tokio::time::sleep(period).await;
+                worst = worst.max(before.elapsed().saturating_sub(period));
+            }
+            worst
+        }
+    });
+    tokio::task::yield_now().await;
+    work.await;
+    stop.store(true, Ordering::Relaxed);
+    heartbeat.await.expect("the heartbeat ends").as_secs_f64() * 1e3
+}
+
+/// `WAITERS` callers at once on a pool of 4 threads with room for 1024 waiting jobs: the
+/// most threads the process had, and the memory each waiting caller took.
+fn waiting_callers() -> Vec<Row> {
+    let runtime = multi_thread();
+    let before = process_status();
+    let peak_pool_threads = Arc::new(AtomicUsize::new(0));
+    let peak_rss = Arc::new(AtomicUsize::new(0));
+    let watching = Arc::new(AtomicBool::new(true));
+    let watcher = std::thread::spawn({
+        let (peak_pool_threads, peak_rss, watching) = (
+            Arc::clone(&peak_pool_threads),
+            Arc::clone(&peak_rss),
+            Arc::clone(&watching),
+        );
+        move || {
+            while watching.load(Ordering::Relaxed) {
+                let pool = offload::stats_for("waiters").expect("the pool exists");
+                peak_pool_threads.fetch_max(pool.threads, Ordering::Relaxed);
+                peak_rss.fetch_max(process_status().rss_kib, Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+    });
+    runtime.block_on(async {
+        let jobs = (0..WAITERS).map(|i| offload::run("waiters", move || black_box(i)));
+        black_box(futures::future::join_all(jobs).await);
+    });
+    watching.store(false, Ordering::Relaxed);
+    watcher.join().expect("the watcher ends");
+    let growth_kib = peak_rss
+        .load(Ordering::Relaxed)
+        .saturating_sub(before.rss_kib);
+    let row = |candidate: &'static str, figure: f64, unit: &'static str, goal: &'static str| Row {
+        case: format!("{WAITERS} callers, pool of 4, queue 1024"),
+        candidate,
+        figure,
+        unit,
+        baseline: None,
+        goal,
+    };
+    vec![
+        row(
+            "pool threads, at most",
+            peak_pool_threads.load(Ordering::Relaxed) as f64,
+            "threads",
+            "<= 4",
+        ),
+        row(
+            "memory per waiting caller",
+            growth_kib as f64 * 1024.0 / WAITERS as f64,
+            "bytes",
+            "",
+        ),
+    ]
+}
+
+/// What `/proc/self/status` says of the process (zeros where there is none).
+#[derive(Clone, Copy, Default)]
+struct ProcessStatus {
+    rss_kib: usize,
+}
+
+fn process_status() -> ProcessStatus {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return ProcessStatus::default();
+    };
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|value| value.parse().ok())
+            .unwrap_or(0)
+    };
+    ProcessStatus {
+        rss_kib: field("VmRSS:"),
+    }
+}
+
+/// The machine, for the record: cores and CPU model.
+fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find_map(|line| line.strip_prefix("model name"))
+                .map(|rest| rest.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_owned());
+    format!("machine: {cores} cores, {model}")
+}
+
+fn print_table(rows: &[Row]) {
+    println!(
+        "{:<44}{:<34}{:>12} {:<8}{:>14}{:>14}",
+        "case", "candidate", "figure", "", "vs spawn_bl.", "goal"
+    );
+    let mut last_case = "";
+    for row in rows {
+        let case = if row.case == last_case { "" } else { &row.case };
+        last_case = &row.case;
+        let ratio = row.baseline.map_or_else(String::new, |baseline| {
+            format!("{:.2}x", row.figure / baseline)
+        });
+        println!(
+            "{case:<44}{:<34}{:>12.2} {:<8}{ratio:>14}{:>14}",
+            row.candidate, row.figure, row.unit, row.goal
+        );
+    }
+}
