@@ -24,11 +24,17 @@ const BATCH_SAMPLES: usize = 5;
 const BLOCKING_CALL: Duration = Duration::from_millis(50);
 /// Callers waiting at once in the memory case.
 const WAITERS: usize = 100_000;
+/// The spin of the pool that measures `PoolConfig::spin`.
+const SPIN: Duration = Duration::from_micros(50);
+/// Jobs, one every millisecond, in the CPU-cost case.
+const SPARSE_JOBS: usize = 1_000;
 
 /// A way to run a closure on other threads and await its result.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Candidate {
     Offload,
+    /// `offload` on a pool whose idle workers spin 50 µs before they sleep.
+    OffloadSpinning,
     SpawnBlocking,
     Unblock,
 }
@@ -43,6 +49,7 @@ impl Candidate {
     fn name(self) -> &'static str {
         match self {
             Candidate::Offload => "offload::run",
+            Candidate::OffloadSpinning => "offload::run, spin 50 us",
             Candidate::SpawnBlocking => "tokio spawn_blocking",
             Candidate::Unblock => "blocking::unblock",
         }
@@ -56,6 +63,7 @@ impl Candidate {
     ) -> Pin<Box<dyn Future<Output = T> + Send>> {
         match self {
             Candidate::Offload => Box::pin(offload::run(pool, job)),
+            Candidate::OffloadSpinning => Box::pin(offload::run("spinning", job)),
             Candidate::SpawnBlocking => {
                 Box::pin(async move { tokio::task::spawn_blocking(job).await.unwrap() })
             }
@@ -109,6 +117,7 @@ fn main() {
         .pool("seed-8", PoolConfig::fixed(8))
         .pool("seed-64", PoolConfig::fixed(64))
         .pool("waiters", PoolConfig::fixed(4).queue_capacity(1024))
+        .pool("spinning", PoolConfig::elastic(64).spin(SPIN))
         .install()
         .expect("the benchmark's pools install");
     println!("{}\n", machine());
@@ -144,6 +153,7 @@ fn main() {
         ">= 2.0x",
         &throughput(),
     ));
+    rows.extend(cpu_cost());
     rows.extend(seed_scenario());
     rows.extend(executor_lag());
     rows.extend(waiting_callers());
@@ -167,10 +177,16 @@ fn multi_thread() -> tokio::runtime::Runtime {
 /// Round trip of a trivial job awaited from a task, one at a time, the candidates taking
 /// turns: median and p99 in microseconds.
 fn round_trips(runtime: &tokio::runtime::Runtime) -> Vec<(Candidate, f64, f64)> {
+    const CANDIDATES: [Candidate; 4] = [
+        Candidate::Offload,
+        Candidate::OffloadSpinning,
+        Candidate::SpawnBlocking,
+        Candidate::Unblock,
+    ];
     let round_trips = async {
-        let mut samples = vec![Vec::with_capacity(ROUND_TRIPS); Candidate::ALL.len()];
+        let mut samples = vec![Vec::with_capacity(ROUND_TRIPS); CANDIDATES.len()];
         for i in 0..ROUND_TRIPS + ROUND_TRIPS / 10 {
-            for (candidate, samples) in Candidate::ALL.iter().zip(samples.iter_mut()) {
+            for (candidate, samples) in CANDIDATES.iter().zip(samples.iter_mut()) {
                 let start = Instant::now();
                 black_box(candidate.run("default", move || black_box(i)).await);
                 if i >= ROUND_TRIPS / 10 {
@@ -179,7 +195,7 @@ fn round_trips(runtime: &tokio::runtime::Runtime) -> Vec<(Candidate, f64, f64)> 
                 }
             }
         }
-        Candidate::ALL
+        CANDIDATES
             .into_iter()
             .zip(samples)
             .map(|(candidate, mut samples)| {
@@ -227,6 +243,54 @@ fn throughput() -> Vec<(Candidate, f64)> {
             (candidate, samples[samples.len() / 2])
         })
         .collect()
+}
+
+/// The CPU time the process spends per job when jobs come one every millisecond, for
+/// `offload` with and without a spin: what a spinning worker costs when it waits in vain.
+fn cpu_cost() -> Vec<Row> {
+    let runtime = current_thread();
+    [Candidate::Offload, Candidate::OffloadSpinning]
+        .into_iter()
+        .map(|candidate| {
+            let micros = runtime.block_on(async {
+                candidate.run("default", || ()).await;
+                let before = cpu_time();
+                for i in 0..SPARSE_JOBS {
+                    black_box(candidate.run("default", move || black_box(i)).await);
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+                (cpu_time() - before).as_secs_f64() * 1e6 / SPARSE_JOBS as f64
+            });
+            Row {
+                case: "CPU per job, one job every 1 ms".to_owned(),
+                candidate: candidate.name(),
+                figure: micros,
+                unit: "us",
+                baseline: None,
+                goal: "",
+            }
+        })
+        .collect()
+}
+
+/// The CPU time of the whole process so far (user and system), from `/proc/self/stat`, in
+/// clock ticks of 10 ms (zero where there is no such file).
+fn cpu_time() -> Duration {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return Duration::ZERO;
+    };
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
+    let ticks = |index: usize| {
+        fields
+            .get(index)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // utime and stime are the 14th and 15th fields; `fields` starts at the 3rd.
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
 }
 
 /// N concurrent calls of a 50 ms blocking fn on a pool of N threads: the wall time, as a

@@ -48,6 +48,8 @@ fn invalid_values_are_errors_naming_the_pool_and_the_value() {
     assert_invalid(&error, "io", "keep_alive", "0ns");
     let error = install_error("db", PoolConfig::fixed(2).stack_size(1024));
     assert_invalid(&error, "db", "stack_size", "1024");
+    let error = install_error("db", PoolConfig::fixed(2).spin(Duration::from_millis(5)));
+    assert_invalid(&error, "db", "spin", "5ms");
     let error = install_error("my pool", PoolConfig::fixed(2));
     assert_invalid(&error, "my pool", "name", "\"my pool\"");
 }
@@ -87,7 +89,7 @@ fn overrides_change_only_what_they_state() {
             "io",
             PoolConfig::elastic(128).keep_alive(Duration::from_secs(30)),
         )
-        .overrides("db=16, io=elastic:64, batch=elastic:4:queue=8, cpu=3")
+        .overrides("db=16, io=elastic:64, batch=elastic:4:queue=8:spin=50us, cpu=3")
         .unwrap();
     assert_eq!(
         builder.config("db"),
@@ -99,7 +101,11 @@ fn overrides_change_only_what_they_state() {
     );
     assert_eq!(
         builder.config("batch"),
-        Some(&PoolConfig::elastic(4).queue_capacity(8))
+        Some(
+            &PoolConfig::elastic(4)
+                .queue_capacity(8)
+                .spin(Duration::from_micros(50))
+        )
     );
     // A built-in pool is overridden from its built-in configuration.
     assert_eq!(

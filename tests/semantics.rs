@@ -8,6 +8,7 @@ use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, Once};
+use std::time::Duration;
 
 use common::{
     ExpectedPanic, HANG_GUARD, panic_message, panic_of, poll_once, silence_expected_panics,
@@ -25,6 +26,10 @@ fn install_pools() {
             .pool("cancel-before-start", PoolConfig::fixed(1))
             .pool("cancel-while-running", PoolConfig::fixed(1))
             .pool("bounded", PoolConfig::fixed(1).queue_capacity(2))
+            .pool(
+                "spinning",
+                PoolConfig::elastic(2).spin(Duration::from_micros(200)),
+            )
             .install()
             .expect("the test pools install");
         silence_expected_panics();
@@ -299,4 +304,41 @@ fn run_panics_on_an_unknown_pool_with_the_same_message() {
         "{message}"
     );
     assert!(message.contains("\"cpu\""), "{message}");
+}
+
+#[test]
+fn workers_that_spin_before_they_sleep_run_every_job_once() {
+    install_pools();
+    let runs = Arc::new(AtomicUsize::new(0));
+    common::multi_thread().block_on(async {
+        // One at a time: each job finds a worker still spinning, or a sleeping one.
+        for i in 0..500u64 {
+            let runs = Arc::clone(&runs);
+            let got = offload::run("spinning", move || {
+                runs.fetch_add(1, Ordering::SeqCst);
+                i
+            })
+            .await;
+            assert_eq!(got, i);
+        }
+        // Many at once, on both workers.
+        let jobs = (0..500u64).map(|i| {
+            let runs = Arc::clone(&runs);
+            offload::run("spinning", move || {
+                runs.fetch_add(1, Ordering::SeqCst);
+                i * 2
+            })
+        });
+        let results = futures::future::join_all(jobs).await;
+        assert!(
+            results
+                .iter()
+                .enumerate()
+                .all(|(i, &got)| got == i as u64 * 2)
+        );
+    });
+    assert_eq!(runs.load(Ordering::SeqCst), 1000);
+    let stats = offload::stats_for("spinning").unwrap();
+    assert!(stats.threads <= 2, "{stats:?}");
+    assert_eq!(stats.completed, 1000);
 }

@@ -50,6 +50,8 @@ pub struct PoolConfig {
     pub(crate) stack_size: Option<usize>,
     /// Whether the pool keeps counters and timings for [`stats`](crate::stats).
     pub(crate) metrics: bool,
+    /// How long an idle worker spins, looking for work, before it sleeps.
+    pub(crate) spin: Duration,
 }
 
 impl PoolConfig {
@@ -59,6 +61,8 @@ impl PoolConfig {
     pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(10);
     /// The smallest stack size accepted, in bytes.
     pub const MIN_STACK_SIZE: usize = 64 * 1024;
+    /// The longest spin accepted: past it, sleeping and being woken costs less.
+    pub const MAX_SPIN: Duration = Duration::from_millis(1);
     /// The largest queue capacity accepted (the limit of the queue's semaphore).
     pub const MAX_QUEUE_CAPACITY: usize = tokio::sync::Semaphore::MAX_PERMITS;
 
@@ -75,6 +79,7 @@ impl PoolConfig {
             keep_alive: None,
             stack_size: None,
             metrics: true,
+            spin: Duration::ZERO,
         }
     }
 
@@ -89,6 +94,7 @@ impl PoolConfig {
             keep_alive: Some(Self::DEFAULT_KEEP_ALIVE),
             stack_size: None,
             metrics: true,
+            spin: Duration::ZERO,
         }
     }
 
@@ -124,6 +130,20 @@ impl PoolConfig {
     #[must_use]
     pub const fn metrics(mut self, enabled: bool) -> Self {
         self.metrics = enabled;
+        self
+    }
+
+    /// How long a worker that runs out of work spins, looking for more, before it sleeps
+    /// (default: not at all; at most [`MAX_SPIN`](Self::MAX_SPIN)).
+    ///
+    /// A job that arrives while a worker spins starts without the wake-up of a sleeping
+    /// thread, which is most of the round trip of a short job. The price is CPU: each worker
+    /// that runs out of work burns up to this much of a core, every time, and on a machine
+    /// with few cores that core may be the one the executor needs. `benches/compare.rs`
+    /// measures both sides; see `BENCHMARKS.md`.
+    #[must_use]
+    pub const fn spin(mut self, spin: Duration) -> Self {
+        self.spin = spin;
         self
     }
 
@@ -202,6 +222,13 @@ impl PoolConfig {
                 );
             }
             _ => {}
+        }
+        if self.spin > Self::MAX_SPIN {
+            return invalid(
+                "spin",
+                format!("{:?}", self.spin),
+                "longer than PoolConfig::MAX_SPIN (1 ms): past it, a sleeping thread costs less",
+            );
         }
         if let Some(bytes) = self.stack_size {
             if bytes < Self::MIN_STACK_SIZE {

@@ -16,7 +16,7 @@
 //! entry         = name "=" spec
 //! spec          = [ kind ":" ] threads { ":" option }
 //! kind          = "fixed" | "elastic"
-//! option        = "queue=" count | "keep_alive=" duration | "stack=" bytes
+//! option        = "queue=" count | "keep_alive=" duration | "stack=" bytes | "spin=" duration
 //! ```
 //!
 //! - White space around entries, fields, names and values is ignored. A string that is
@@ -63,6 +63,8 @@ pub(crate) struct Override {
     keep_alive: Option<Duration>,
     /// The stack size in bytes, if the entry sets `stack`.
     stack_size: Option<usize>,
+    /// The spin of idle workers, if the entry sets `spin`.
+    spin: Option<Duration>,
 }
 
 impl Override {
@@ -86,6 +88,9 @@ impl Override {
         }
         if let Some(bytes) = self.stack_size {
             config = config.stack_size(bytes);
+        }
+        if let Some(spin) = self.spin {
+            config = config.spin(spin);
         }
         config
     }
@@ -118,8 +123,13 @@ impl Override {
                 key,
                 parse_bytes(value).map_err(|message| format!("stack: {message}")),
             ),
+            "spin" => set_once(
+                &mut self.spin,
+                key,
+                parse_duration(value).map_err(|message| format!("spin: {message}")),
+            ),
             _ => Err(format!(
-                "unknown option {key:?}; expected one of \"queue\", \"keep_alive\", \"stack\""
+                "unknown option {key:?}; expected one of \"queue\", \"keep_alive\", \"stack\", \"spin\""
             )),
         }
     }
@@ -213,6 +223,7 @@ fn parse_entry(entry: &str) -> Result<Override, String> {
         queue_capacity: None,
         keep_alive: None,
         stack_size: None,
+        spin: None,
     };
     for field in fields {
         entry.set_option(field)?;

@@ -10,7 +10,7 @@
 use std::any::Any;
 use std::collections::{HashMap, VecDeque};
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::Instant;
@@ -41,6 +41,9 @@ pub(crate) struct Pool {
     work_available: Condvar,
     /// [`Pool::wait_for_threads`] waits here for the last worker to exit.
     all_exited: Condvar,
+    /// Counts the claims of idle workers (and shutdowns), so that a spinning worker sees a
+    /// claim without taking the lock. Only ever incremented.
+    claims: AtomicU64,
     /// Set by the first lookup of the pool by name: a built-in pool that has been used can
     /// no longer be replaced by another configuration.
     used: AtomicBool,
@@ -126,6 +129,7 @@ impl Pool {
             }),
             work_available: Condvar::new(),
             all_exited: Condvar::new(),
+            claims: AtomicU64::new(0),
             used: AtomicBool::new(false),
             metrics,
         }
@@ -200,10 +204,7 @@ impl Pool {
         }
         state.queue.push_back(job);
         if state.idle > 0 {
-            state.idle -= 1;
-            state.claimed += 1;
-            drop(state);
-            self.work_available.notify_one();
+            self.claim_idle_worker(state);
             return Ok(());
         }
         if state.threads < self.config.threads {
@@ -294,12 +295,31 @@ impl Pool {
     }
 
     /// Waits idle until a submitter claims this worker or the pool shuts down (`true`), or
-    /// until the keep-alive of an elastic pool runs out (`false`).
+    /// until the keep-alive of an elastic pool runs out (`false`). With a spin configured,
+    /// it first spins that long, watching for a claim, before it sleeps.
     fn wait_for_work<'a>(
         &'a self,
         mut state: MutexGuard<'a, State>,
     ) -> (MutexGuard<'a, State>, bool) {
         state.idle += 1;
+        if !self.config.spin.is_zero() {
+            let claims = self.claims.load(Ordering::Acquire);
+            drop(state);
+            let until = Instant::now() + self.config.spin;
+            while self.claims.load(Ordering::Acquire) == claims && Instant::now() < until {
+                std::hint::spin_loop();
+            }
+            state = self.lock();
+            if state.claimed > 0 {
+                state.claimed -= 1;
+                return (state, true);
+            }
+            if state.shut_down {
+                state.idle -= 1;
+                return (state, true);
+            }
+            // Nothing came (or another worker took it): sleep.
+        }
         let deadline = self.config.keep_alive.map(|idle| Instant::now() + idle);
         loop {
             state = match deadline {
@@ -330,6 +350,16 @@ impl Pool {
         }
     }
 
+    /// Takes an idle worker off the idle count and wakes it (or ends its spin) to look at
+    /// the queue. `state` must have an idle worker.
+    fn claim_idle_worker(&self, mut state: MutexGuard<'_, State>) {
+        state.idle -= 1;
+        state.claimed += 1;
+        self.claims.fetch_add(1, Ordering::Release);
+        drop(state);
+        self.work_available.notify_one();
+    }
+
     /// Hands a value to a pool thread to drop. Used for bodies whose callers went away
     /// before the job was queued. With no thread left, it is dropped right here.
     fn discard(&self, value: Discarded) {
@@ -341,10 +371,7 @@ impl Pool {
         }
         state.discarded.push(value);
         if state.idle > 0 {
-            state.idle -= 1;
-            state.claimed += 1;
-            drop(state);
-            self.work_available.notify_one();
+            self.claim_idle_worker(state);
         }
     }
 
@@ -352,6 +379,7 @@ impl Pool {
     /// [`OffloadError::ShutDown`]; queued jobs still run, then the workers exit.
     pub(crate) fn begin_shutdown(&self) {
         self.lock().shut_down = true;
+        self.claims.fetch_add(1, Ordering::Release); // ends every spin
         self.room.close();
         self.work_available.notify_all();
     }

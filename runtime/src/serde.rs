@@ -25,7 +25,7 @@ struct RawPoolConfig {
     #[serde(default)]
     queue_capacity: Option<usize>,
     /// An elastic pool's idle time before a thread exits, if set (a string like `"30s"`).
-    #[serde(default, deserialize_with = "keep_alive")]
+    #[serde(default, deserialize_with = "duration")]
     keep_alive: Option<Duration>,
     /// Bytes of stack per thread, if set (a number, or a string like `"2MiB"`).
     #[serde(default, deserialize_with = "stack_size")]
@@ -33,6 +33,9 @@ struct RawPoolConfig {
     /// Whether the pool keeps counters and timings (default `true`).
     #[serde(default)]
     metrics: Option<bool>,
+    /// How long idle workers spin before they sleep, like `"50us"`.
+    #[serde(default, deserialize_with = "duration")]
+    spin: Option<Duration>,
 }
 
 /// Reads a pool's configuration, for example from this TOML:
@@ -50,8 +53,8 @@ struct RawPoolConfig {
 /// stack_size = "2MiB"      # or a number of bytes: 2097152
 /// ```
 ///
-/// `kind` and `threads` are required; `queue_capacity`, `keep_alive`, `stack_size` and
-/// `metrics` (`true` or `false`) are
+/// `kind` and `threads` are required; `queue_capacity`, `keep_alive`, `stack_size`, `spin`
+/// (a duration) and `metrics` (`true` or `false`) are
 /// optional and default as in [`PoolConfig::fixed`] and [`PoolConfig::elastic`]. Unknown
 /// fields are an error. Values are checked when the pools are installed.
 impl<'de> Deserialize<'de> for PoolConfig {
@@ -73,12 +76,15 @@ impl<'de> Deserialize<'de> for PoolConfig {
         if let Some(enabled) = raw.metrics {
             config = config.metrics(enabled);
         }
+        if let Some(spin) = raw.spin {
+            config = config.spin(spin);
+        }
         Ok(config)
     }
 }
 
-/// Reads `keep_alive`: a duration string such as `"30s"`.
-fn keep_alive<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
+/// Reads a duration string such as `"30s"` (`keep_alive`, `spin`).
+fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
     deserializer.deserialize_str(DurationVisitor).map(Some)
 }
 
