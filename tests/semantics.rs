@@ -30,6 +30,10 @@ fn install_pools() {
                 "spinning",
                 PoolConfig::elastic(2).spin(Duration::from_micros(200)),
             )
+            .pool(
+                "keeps-threads",
+                PoolConfig::elastic(1).keep_alive(Duration::MAX),
+            )
             .install()
             .expect("the test pools install");
         silence_expected_panics();
@@ -341,4 +345,21 @@ fn workers_that_spin_before_they_sleep_run_every_job_once() {
     let stats = offload::stats_for("spinning").unwrap();
     assert!(stats.threads <= 2, "{stats:?}");
     assert_eq!(stats.completed, 1000);
+}
+
+#[test]
+fn an_elastic_pool_whose_keep_alive_never_runs_out_keeps_working() {
+    install_pools();
+    common::current_thread().block_on(async {
+        assert_eq!(offload::run("keeps-threads", || 1).await, 1);
+        // Once its worker waits idle, with a keep-alive too long to add to the clock...
+        while offload::stats_for("keeps-threads").unwrap().idle_threads == 0 {
+            tokio::task::yield_now().await;
+        }
+        // ...the same worker still takes the next job.
+        let second = tokio::time::timeout(HANG_GUARD, offload::run("keeps-threads", || 2));
+        assert_eq!(second.await, Ok(2));
+    });
+    let stats = offload::stats_for("keeps-threads").unwrap();
+    assert_eq!((stats.threads, stats.completed), (1, 2));
 }

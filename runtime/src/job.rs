@@ -153,6 +153,13 @@ impl<F, T> CallerStatus for Job<F, T> {
     }
 }
 
+impl<F, T> JobHandle<F, T> {
+    /// Takes the body back, if no worker has taken it: for a job the pool refused.
+    pub(crate) fn take_body(&self) -> Option<F> {
+        self.job.slot().body.take()
+    }
+}
+
 impl<F, T> Future for JobHandle<F, T> {
     type Output = T;
 

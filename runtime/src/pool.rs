@@ -190,6 +190,9 @@ impl Pool {
         if let Err(error) = self.enqueue(job) {
             self.room.add_permits(1);
             self.metrics.ended(Outcome::Refused);
+            if let Some(body) = handle.take_body() {
+                self.discard(Box::new(body));
+            }
             return Err(error);
         }
         Ok(handle)
@@ -253,9 +256,7 @@ impl Pool {
                 clock = None;
                 state.running += 1;
                 drop(state);
-                // A panic in a drop has already been printed by the panic hook; the thread
-                // must survive it.
-                let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(value)));
+                contain(move || drop(value));
                 state = self.lock();
                 state.running -= 1;
                 continue;
@@ -264,12 +265,10 @@ impl Pool {
                 state.running += 1;
                 drop(state);
                 self.room.add_permits(1);
-                // `run` catches the body's panic; this catches one from dropping a
-                // cancelled job's arguments or an abandoned result.
+                // `run` catches the body's panic; `contain` one from dropping a cancelled
+                // job's arguments or an abandoned result.
                 let now = clock.take();
-                clock = panic::catch_unwind(AssertUnwindSafe(move || job.run(self, now)))
-                    .ok()
-                    .flatten();
+                clock = contain(move || job.run(self, now)).flatten();
                 state = self.lock();
                 state.running -= 1;
                 continue;
@@ -303,24 +302,34 @@ impl Pool {
     ) -> (MutexGuard<'a, State>, bool) {
         state.idle += 1;
         if !self.config.spin.is_zero() {
-            let claims = self.claims.load(Ordering::Acquire);
-            drop(state);
+            // At most `PoolConfig::MAX_SPIN`: no overflow.
             let until = Instant::now() + self.config.spin;
-            while self.claims.load(Ordering::Acquire) == claims && Instant::now() < until {
-                std::hint::spin_loop();
+            loop {
+                let claims = self.claims.load(Ordering::Acquire);
+                drop(state);
+                while self.claims.load(Ordering::Acquire) == claims && Instant::now() < until {
+                    std::hint::spin_loop();
+                }
+                state = self.lock();
+                if state.claimed > 0 {
+                    state.claimed -= 1;
+                    return (state, true);
+                }
+                if state.shut_down {
+                    state.idle -= 1;
+                    return (state, true);
+                }
+                if Instant::now() >= until {
+                    break; // nothing came: sleep
+                }
+                // Another worker took the claim first: spin on for the time left.
             }
-            state = self.lock();
-            if state.claimed > 0 {
-                state.claimed -= 1;
-                return (state, true);
-            }
-            if state.shut_down {
-                state.idle -= 1;
-                return (state, true);
-            }
-            // Nothing came (or another worker took it): sleep.
         }
-        let deadline = self.config.keep_alive.map(|idle| Instant::now() + idle);
+        // A keep-alive too long to add to now (`Duration::MAX`, say) never runs out.
+        let deadline = self
+            .config
+            .keep_alive
+            .and_then(|idle| Instant::now().checked_add(idle));
         loop {
             state = match deadline {
                 None => self
@@ -361,7 +370,9 @@ impl Pool {
     }
 
     /// Hands a value to a pool thread to drop. Used for bodies whose callers went away
-    /// before the job was queued. With no thread left, it is dropped right here.
+    /// before the job was queued, or that the pool refused. With no thread left (after
+    /// shutdown, say) it is dropped right here, on the caller's thread: starting a thread
+    /// to drop one value would cost more than the risk it avoids.
     fn discard(&self, value: Discarded) {
         let mut state = self.lock();
         if state.threads == 0 {
@@ -429,6 +440,21 @@ impl Pool {
     fn shut_down_error(&self) -> OffloadError {
         OffloadError::ShutDown {
             pool: self.name.to_string(),
+        }
+    }
+}
+
+/// Runs `f` and contains a panic in it: the panic hook has printed it already, and a worker
+/// must survive it, its counts intact. The payload is dropped inside a catch too (its own
+/// drop may panic), and forgotten if even that panics.
+fn contain<R>(f: impl FnOnce() -> R) -> Option<R> {
+    match panic::catch_unwind(AssertUnwindSafe(f)) {
+        Ok(value) => Some(value),
+        Err(payload) => {
+            if let Err(again) = panic::catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+                std::mem::forget(again);
+            }
+            None
         }
     }
 }
