@@ -159,5 +159,21 @@ fn parse_pool(meta: &ParseNestedMeta<'_>) -> syn::Result<LitStr> {
              or leave `pool` out to use \"default\"",
         ));
     }
+    // The rule the runtime applies when pools are configured: a name it refuses could
+    // never be installed, so the fn could never run.
+    if let Some(bad) = name
+        .value()
+        .chars()
+        .find(|&c| c.is_whitespace() || c.is_control() || matches!(c, ',' | '=' | ':'))
+    {
+        return Err(syn::Error::new(
+            name.span(),
+            format!(
+                "a pool name cannot contain {bad:?} (nor white space, control characters, \
+                 ',', '=' or ':'), so no pool could be configured under it; \
+                 use letters, digits, '-', '_' or '.', like `pool = \"db-replica\"`"
+            ),
+        ));
+    }
     Ok(name)
 }
