@@ -10,6 +10,7 @@ pub(crate) fn default() -> syn::Path {
 
 /// Parses the value of `crate = "path::to::offload"`.
 pub(crate) fn parse(meta: &ParseNestedMeta<'_>) -> syn::Result<syn::Path> {
+    crate::errors::expect_value(meta, "crate = \"my_offload\"")?;
     let literal: LitStr = meta.value()?.parse().map_err(|error| {
         syn::Error::new(
             error.span(),

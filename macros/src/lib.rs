@@ -10,6 +10,8 @@ mod errors;
 mod no_block;
 mod not_a_fn;
 mod offload;
+#[cfg(test)]
+mod proptests;
 
 use not_a_fn::not_a_function;
 

@@ -471,7 +471,7 @@ mod tests {
     fn unknown_options() {
         assert_eq!(
             reason("db=16:queu=4"),
-            "unknown option \"queu\"; expected one of \"queue\", \"keep_alive\", \"stack\""
+            "unknown option \"queu\"; expected one of \"queue\", \"keep_alive\", \"stack\", \"spin\""
         );
         assert!(reason("db=16:stack_size=1M").contains("unknown option \"stack_size\""));
         assert!(reason("db=16:=4").contains("unknown option \"\""));
@@ -580,7 +580,7 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "OFFLOAD_POOLS entry \"db=16:queu=4\" is malformed: unknown option \"queu\"; \
-             expected one of \"queue\", \"keep_alive\", \"stack\""
+             expected one of \"queue\", \"keep_alive\", \"stack\", \"spin\""
         );
     }
 

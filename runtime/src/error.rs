@@ -158,7 +158,8 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// [`shutdown`](crate::shutdown) ran out of time before every pool thread had finished.
+/// [`shutdown`](crate::shutdown) (or [`shutdown_pool`](crate::shutdown_pool)) ran out of
+/// time before every pool thread had finished.
 ///
 /// The threads still running finish their jobs and the jobs queued behind them, then exit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,6 +182,50 @@ impl fmt::Display for ShutdownTimeout {
 }
 
 impl std::error::Error for ShutdownTimeout {}
+
+/// Why [`shutdown_pool`](crate::shutdown_pool) did not finish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ShutdownPoolError {
+    /// No pool has the requested name; nothing was shut down.
+    UnknownPool {
+        /// The name that was asked for.
+        requested: String,
+        /// The names of the pools that exist, sorted.
+        available: Vec<String>,
+    },
+    /// The pool stopped taking jobs, but its threads were still running at the deadline.
+    /// They finish their jobs, and those queued behind them, in the background.
+    TimedOut(ShutdownTimeout),
+}
+
+impl fmt::Display for ShutdownPoolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ShutdownPoolError::UnknownPool {
+                requested,
+                available,
+            } => {
+                write!(
+                    f,
+                    "cannot shut down the offload pool {requested:?}: no pool has that name (the pools are "
+                )?;
+                write_names(f, available)?;
+                f.write_str(")")
+            }
+            ShutdownPoolError::TimedOut(timeout) => timeout.fmt(f),
+        }
+    }
+}
+
+// No `source`: the message of a time-out is the `ShutdownTimeout`'s own.
+impl std::error::Error for ShutdownPoolError {}
+
+impl From<ShutdownTimeout> for ShutdownPoolError {
+    fn from(timeout: ShutdownTimeout) -> Self {
+        ShutdownPoolError::TimedOut(timeout)
+    }
+}
 
 /// Writes `"a", "b", "c"` (or `none` for an empty list).
 fn write_names(f: &mut fmt::Formatter<'_>, names: &[String]) -> fmt::Result {

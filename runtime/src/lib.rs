@@ -16,6 +16,8 @@ mod error;
 mod job;
 mod metrics;
 mod pool;
+#[cfg(test)]
+mod proptests;
 mod registry;
 mod run;
 #[cfg(feature = "serde")]
@@ -25,11 +27,12 @@ pub mod testing;
 
 pub use crate::check::{PoolCheck, PoolUse, check_pools};
 pub use crate::config::{PoolConfig, PoolKind};
-pub use crate::error::{ConfigError, OffloadError, ShutdownTimeout};
+pub use crate::error::{ConfigError, OffloadError, ShutdownPoolError, ShutdownTimeout};
 pub use crate::job::cancelled;
 pub use crate::metrics::{PoolStats, TimingStats};
 pub use crate::registry::{
-    CPU_POOL, DEFAULT_POOL, POOLS_ENV, Pools, PoolsBuilder, shutdown, stats, stats_for,
+    CPU_POOL, DEFAULT_POOL, POOLS_ENV, Pools, PoolsBuilder, shutdown, shutdown_pool, stats,
+    stats_for,
 };
 pub use crate::run::{run, try_run};
 pub use crate::stall::assert_blocking_allowed;

@@ -1,5 +1,5 @@
 //! The process-wide map of pools by name: the built-in ones, what
-//! [`PoolsBuilder::install`] adds, lookup and shutdown.
+//! [`PoolsBuilder::install`] adds, lookup and shutdown (of every pool, or of one).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::num::NonZeroUsize;
@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use crate::check::{self, PoolCheck};
 use crate::config::PoolConfig;
 use crate::env;
-use crate::error::{ConfigError, OffloadError, ShutdownTimeout};
+use crate::error::{ConfigError, OffloadError, ShutdownPoolError, ShutdownTimeout};
 use crate::metrics::PoolStats;
 use crate::pool::Pool;
 
@@ -215,7 +215,7 @@ impl PoolsBuilder {
     /// OFFLOAD_POOLS = entry { "," entry }
     /// entry         = name "=" [ kind ":" ] threads { ":" option }
     /// kind          = "fixed" | "elastic"
-    /// option        = "queue=" count | "keep_alive=" duration | "stack=" bytes
+    /// option        = "queue=" count | "keep_alive=" duration | "stack=" bytes | "spin=" duration
     /// ```
     ///
     /// | entry | meaning |
@@ -224,6 +224,7 @@ impl PoolsBuilder {
     /// | `io=elastic:256` | `io` becomes elastic with up to 256 threads and the default 10 s keep-alive |
     /// | `db=fixed:16:queue=512` | fixed, 16 threads, 512 waiting jobs |
     /// | `io=elastic:128:keep_alive=30s:stack=4MiB` | durations take `ms`, `s`, `m`...; sizes `KiB`, `MiB`, `GiB` |
+    /// | `db=4:spin=50us` | idle workers spin 50 µs before they sleep ([`PoolConfig::spin`]) |
     ///
     /// Settings an entry leaves out keep the value configured in code. White space around
     /// entries and fields is ignored. Values are checked at [`install`](Self::install), like
@@ -311,14 +312,15 @@ fn builtin_config(name: &str) -> Option<PoolConfig> {
 ///
 /// Callers waiting for room in a full queue, and every call made afterwards, get
 /// [`OffloadError::ShutDown`] (`run` and `#[offload]` functions panic with it). It may be
-/// called more than once.
+/// called more than once. To stop one pool and leave the others running, see
+/// [`shutdown_pool`].
 ///
 /// # Errors
 ///
 /// [`ShutdownTimeout`] naming the pools whose threads were still running at the deadline;
 /// they finish their jobs, and those queued behind them, in the background.
 pub fn shutdown(timeout: Duration) -> Result<(), ShutdownTimeout> {
-    let deadline = Instant::now() + timeout;
+    let deadline = deadline_after(timeout);
     let pools: Vec<Arc<Pool>> = registry().read().by_name.values().cloned().collect();
     for pool in &pools {
         pool.begin_shutdown();
@@ -338,6 +340,64 @@ pub fn shutdown(timeout: Duration) -> Result<(), ShutdownTimeout> {
         waited: timeout,
         busy,
     })
+}
+
+/// Shuts one pool down, as [`shutdown`] does every pool: it stops taking new jobs, lets
+/// the jobs already queued or running finish, and joins its threads, waiting at most
+/// `timeout`. The other pools go on as before.
+///
+/// The pool keeps its name: callers waiting for room in its queue, and every call made to
+/// it afterwards, get [`OffloadError::ShutDown`] (`run` and `#[offload]` functions panic
+/// with it), and [`stats_for`] still reports it. It may be called more than once, and
+/// [`shutdown`] may follow it.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// # fn main() -> Result<(), offload_runtime::ShutdownPoolError> {
+/// offload_runtime::shutdown_pool("cpu", Duration::from_secs(5))?;
+/// let later = futures::executor::block_on(offload_runtime::try_run("cpu", || 1));
+/// assert!(matches!(later, Err(offload_runtime::OffloadError::ShutDown { .. })));
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Errors
+///
+/// - [`ShutdownPoolError::UnknownPool`] if no pool has that name (nothing is shut down);
+/// - [`ShutdownPoolError::TimedOut`] if the pool's threads were still running at the
+///   deadline; they finish their jobs, and those queued behind them, in the background.
+pub fn shutdown_pool(name: &str, timeout: Duration) -> Result<(), ShutdownPoolError> {
+    let deadline = deadline_after(timeout);
+    let pool = {
+        let pools = registry().read();
+        match pools.by_name.get(name) {
+            Some(pool) => Arc::clone(pool),
+            None => {
+                return Err(ShutdownPoolError::UnknownPool {
+                    requested: name.to_owned(),
+                    available: sorted_names(&pools),
+                });
+            }
+        }
+    };
+    pool.begin_shutdown();
+    pool.wait_for_threads(deadline).map_err(|threads| {
+        ShutdownPoolError::TimedOut(ShutdownTimeout {
+            waited: timeout,
+            busy: vec![(name.to_owned(), threads)],
+        })
+    })
+}
+
+/// The moment `timeout` from now; for a timeout too long to add to the clock (like
+/// `Duration::MAX`), a moment a century from now, which no shutdown outwaits.
+fn deadline_after(timeout: Duration) -> Instant {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+    let now = Instant::now();
+    now.checked_add(timeout.min(CENTURY))
+        .or_else(|| now.checked_add(Duration::from_secs(24 * 3600)))
+        .unwrap_or(now)
 }
 
 /// A snapshot of every pool, sorted by name: threads and queue now, and counters and

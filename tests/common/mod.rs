@@ -83,3 +83,57 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
         .or_else(|| payload.downcast_ref::<&str>().copied())
         .expect("a panic message")
 }
+
+/// Waits until `condition` holds, checking it every millisecond, and says whether it did
+/// within [`HANG_GUARD`]. For what the OS finishes just after the call that caused it (a
+/// joined thread leaving the process's thread list); never a measure of speed.
+pub fn eventually(mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + HANG_GUARD;
+    loop {
+        if condition() {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// How many threads the process has, as the OS counts them (`Threads:` in
+/// `/proc/self/status`).
+#[cfg(target_os = "linux")]
+pub fn process_threads() -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("Threads:"))
+        .and_then(|count| count.trim().parse().ok())
+        .expect("a Threads: line")
+}
+
+/// The names of the process's threads as the OS knows them (cut to 15 bytes), for the
+/// pool threads named `offload-<pool>-<n>` that are still alive.
+#[cfg(target_os = "linux")]
+pub fn os_thread_names() -> Vec<String> {
+    let tasks = std::fs::read_dir("/proc/self/task").expect("/proc/self/task");
+    tasks
+        .filter_map(|task| {
+            // A thread that exits while the list is read has no `comm` any more.
+            let comm = std::fs::read_to_string(task.ok()?.path().join("comm")).ok()?;
+            Some(comm.trim_end().to_owned())
+        })
+        .collect()
+}
+
+/// How many live threads of the process are threads of `pool` (named `offload-<pool>-<n>`;
+/// `pool` must be short enough for the OS to keep `offload-<pool>-`).
+#[cfg(target_os = "linux")]
+pub fn pool_threads_alive(pool: &str) -> usize {
+    let prefix = format!("offload-{pool}-");
+    assert!(prefix.len() < 15, "the OS cuts thread names to 15 bytes");
+    os_thread_names()
+        .iter()
+        .filter(|name| name.starts_with(&prefix))
+        .count()
+}

@@ -24,6 +24,7 @@ pub(crate) fn parse(args: TokenStream) -> syn::Result<Args> {
             if threshold.is_some() {
                 return Err(meta.error("`threshold` is set twice; keep one"));
             }
+            crate::errors::expect_value(&meta, "threshold = \"2ms\"")?;
             let literal: LitStr = meta.value()?.parse().map_err(|error| {
                 syn::Error::new(
                     error.span(),
@@ -98,6 +99,34 @@ mod tests {
         assert_eq!(threshold("2ms").unwrap(), 2_000_000);
         assert_eq!(threshold("1s").unwrap(), 1_000_000_000);
         assert_eq!(threshold("7ns").unwrap(), 7);
+    }
+
+    /// The message of the error `args` give, and the text its span covers.
+    fn argument_error(args: &str) -> (String, Option<String>) {
+        let tokens: TokenStream = args.parse().unwrap();
+        match parse(tokens) {
+            Ok(_) => panic!("{args:?} was accepted"),
+            Err(error) => (error.to_string(), error.span().source_text()),
+        }
+    }
+
+    #[test]
+    fn a_key_without_a_value_is_refused_on_the_key() {
+        for (args, key, example) in [
+            ("threshold", "threshold", "threshold = \"2ms\""),
+            ("threshold =", "threshold", "threshold = \"2ms\""),
+            ("threshold(\"2ms\")", "threshold", "threshold = \"2ms\""),
+            ("crate", "crate", "crate = \"my_offload\""),
+            (
+                "threshold = \"2ms\", crate =",
+                "crate",
+                "crate = \"my_offload\"",
+            ),
+        ] {
+            let (message, at) = argument_error(args);
+            assert_eq!(message, format!("`{key}` takes a value: write `{example}`"));
+            assert_eq!(at.as_deref(), Some(key), "{args:?}");
+        }
     }
 
     #[test]

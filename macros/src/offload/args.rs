@@ -140,17 +140,21 @@ fn set_once<T>(
 
 /// Parses `pool = "name"`: a non-empty string literal.
 fn parse_pool(meta: &ParseNestedMeta<'_>) -> syn::Result<LitStr> {
-    let value: Expr = meta.value()?.parse()?;
+    const NOT_A_LITERAL: &str = "the pool name must be a string literal, like `pool = \"db\"`; \
+                                 to choose a pool at run time, call `offload::run(name, || ...)`";
+    let input = meta.value()?;
+    // What follows `=`, for an error on all of it when it is no expression (`pool = a =`):
+    // syn's own would point at the end of the arguments, the whole attribute.
+    let written: TokenStream = input.fork().parse()?;
+    let value: Expr = input
+        .parse()
+        .map_err(|_| syn::Error::new_spanned(&written, NOT_A_LITERAL))?;
     let Expr::Lit(ExprLit {
         lit: Lit::Str(name),
         ..
     }) = value
     else {
-        return Err(syn::Error::new_spanned(
-            value,
-            "the pool name must be a string literal, like `pool = \"db\"`; \
-             to choose a pool at run time, call `offload::run(name, || ...)`",
-        ));
+        return Err(syn::Error::new_spanned(value, NOT_A_LITERAL));
     };
     if name.value().is_empty() {
         return Err(syn::Error::new(
@@ -176,4 +180,30 @@ fn parse_pool(meta: &ParseNestedMeta<'_>) -> syn::Result<LitStr> {
         ));
     }
     Ok(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_that_is_no_expression_is_refused_on_its_tokens() {
+        // Found by the property tests: syn's own error pointed at the whole attribute.
+        for args in ["pool = pool =", "pool = +", "pool = \"db\" ="] {
+            let tokens: TokenStream = args.parse().unwrap();
+            let Err(error) = parse(tokens) else {
+                panic!("{args:?} was accepted");
+            };
+            assert!(
+                error
+                    .to_string()
+                    .starts_with("the pool name must be a string literal"),
+                "{args:?}: {error}"
+            );
+            assert!(
+                error.span().source_text().is_some(),
+                "{args:?}: at the attribute"
+            );
+        }
+    }
 }

@@ -1,0 +1,10 @@
+use offload::no_block;
+
+#[no_block(threshold)]
+async fn handle(id: u64) -> String {
+    format!("user {id}")
+}
+
+fn main() {
+    let _ = handle(7);
+}
