@@ -121,4 +121,13 @@ fn shutdown_finishes_queued_jobs_refuses_the_rest_and_loses_none() {
         .unwrap()
         .expect("every thread has finished and been joined");
     assert!(offload::shutdown(Duration::ZERO).is_ok(), "and again");
+
+    // Nothing can be installed afterwards to bring offloading back.
+    let late = Pools::builder()
+        .pool("late", PoolConfig::fixed(1))
+        .pool("default", PoolConfig::elastic(2))
+        .install();
+    assert_eq!(late, Err(offload::ConfigError::ShutDown));
+    let later = runtime.block_on(offload::try_run("late", || ()));
+    assert!(matches!(later, Err(OffloadError::UnknownPool { .. })));
 }

@@ -100,6 +100,8 @@ pub enum ConfigError {
     },
     /// [`PoolsBuilder::install`](crate::PoolsBuilder::install) was already called.
     AlreadyInstalled,
+    /// [`shutdown`](crate::shutdown) has run: pools cannot be installed any more.
+    ShutDown,
     /// A built-in pool was reconfigured after it had been used.
     InUse {
         /// The pool's name.
@@ -136,6 +138,10 @@ impl fmt::Display for ConfigError {
             ConfigError::AlreadyInstalled => f.write_str(
                 "offload pools are already installed; call Pools::builder()...install() once, \
                  at start-up",
+            ),
+            ConfigError::ShutDown => f.write_str(
+                "offload pools were shut down and cannot be installed any more; install them \
+                 at start-up, before any call, and shut down at the end",
             ),
             ConfigError::UnknownPools { uses, available } => {
                 f.write_str("offload pools are not configured: ")?;

@@ -35,6 +35,8 @@ struct PoolMap {
     configured: BTreeSet<String>,
     /// Whether `install` has run.
     installed: bool,
+    /// Whether `shutdown` has run: nothing may be installed any more.
+    shut_down: bool,
 }
 
 /// The registry, with the built-in pools on first use.
@@ -50,6 +52,7 @@ fn registry() -> &'static Registry {
                 by_name,
                 configured: BTreeSet::new(),
                 installed: false,
+                shut_down: false,
             }),
         }
     })
@@ -262,6 +265,7 @@ impl PoolsBuilder {
     /// - [`ConfigError::Invalid`] naming the pool, the setting and the value;
     /// - [`ConfigError::Duplicate`] if a pool was configured twice;
     /// - [`ConfigError::AlreadyInstalled`] on a second call;
+    /// - [`ConfigError::ShutDown`] after [`shutdown`];
     /// - [`ConfigError::InUse`] if it would replace a built-in pool that has been used;
     /// - [`ConfigError::UnknownPools`] if an `#[offload(pool = "...")]` of the program
     ///   names a pool that would still not exist, with the fn, file and line of each.
@@ -277,6 +281,9 @@ impl PoolsBuilder {
         let mut pools = registry().write();
         if pools.installed {
             return Err(ConfigError::AlreadyInstalled);
+        }
+        if pools.shut_down {
+            return Err(ConfigError::ShutDown);
         }
         for name in self.pools.keys() {
             if pools
@@ -321,7 +328,12 @@ fn builtin_config(name: &str) -> Option<PoolConfig> {
 /// they finish their jobs, and those queued behind them, in the background.
 pub fn shutdown(timeout: Duration) -> Result<(), ShutdownTimeout> {
     let deadline = deadline_after(timeout);
-    let pools: Vec<Arc<Pool>> = registry().read().by_name.values().cloned().collect();
+    let pools: Vec<Arc<Pool>> = {
+        let mut pools = registry().write();
+        // Pools installed after this would bring offloading back to life.
+        pools.shut_down = true;
+        pools.by_name.values().cloned().collect()
+    };
     for pool in &pools {
         pool.begin_shutdown();
     }
@@ -381,6 +393,8 @@ pub fn shutdown_pool(name: &str, timeout: Duration) -> Result<(), ShutdownPoolEr
             }
         }
     };
+    // A shut-down built-in pool must not be replaced by `install`, as a used one may not.
+    pool.mark_used();
     pool.begin_shutdown();
     pool.wait_for_threads(deadline).map_err(|threads| {
         ShutdownPoolError::TimedOut(ShutdownTimeout {
