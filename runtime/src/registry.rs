@@ -279,11 +279,11 @@ impl PoolsBuilder {
             config.validate(name)?;
         }
         let mut pools = registry().write();
-        if pools.installed {
-            return Err(ConfigError::AlreadyInstalled);
-        }
         if pools.shut_down {
             return Err(ConfigError::ShutDown);
+        }
+        if pools.installed {
+            return Err(ConfigError::AlreadyInstalled);
         }
         for name in self.pools.keys() {
             if pools
