@@ -5,6 +5,7 @@ use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
 use syn::ItemFn;
 
+use crate::arguments;
 use crate::crate_path;
 use crate::errors::Errors;
 use crate::not_a_fn::Target;
@@ -45,18 +46,16 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
 /// Parses `#[blocking]` or `#[blocking(crate = "path")]`.
 fn parse_args(args: TokenStream) -> syn::Result<syn::Path> {
     let mut krate = None;
-    let parser = syn::meta::parser(|meta| {
+    arguments::parse_each(args, |meta| {
         if meta.path.is_ident("crate") {
-            if krate.is_some() {
-                return Err(meta.error("`crate` is set twice; keep one"));
-            }
-            krate = Some(crate_path::parse(&meta)?);
-            Ok(())
+            arguments::set_once(meta, &mut krate, crate_path::EXAMPLE, crate_path::parse)
         } else {
-            Err(meta.error("unknown argument; #[blocking] takes only `crate = \"path\"`"))
+            Err(arguments::unknown(
+                meta,
+                "`crate = \"path\"`, the only argument of #[blocking]",
+            ))
         }
-    });
-    syn::parse::Parser::parse2(parser, args)?;
+    })?;
     Ok(krate.unwrap_or_else(crate_path::default))
 }
 

@@ -3,6 +3,9 @@
 use syn::LitStr;
 use syn::meta::ParseNestedMeta;
 
+/// How `crate` is written, for messages.
+pub(crate) const EXAMPLE: &str = "crate = \"my_offload\"";
+
 /// The path of the `offload` crate in generated code.
 pub(crate) fn default() -> syn::Path {
     syn::parse_quote!(::offload)
@@ -10,7 +13,6 @@ pub(crate) fn default() -> syn::Path {
 
 /// Parses the value of `crate = "path::to::offload"`.
 pub(crate) fn parse(meta: &ParseNestedMeta<'_>) -> syn::Result<syn::Path> {
-    crate::errors::expect_value(meta, "crate = \"my_offload\"")?;
     let literal: LitStr = meta.value()?.parse().map_err(|error| {
         syn::Error::new(
             error.span(),

@@ -1,8 +1,5 @@
 //! Collecting several errors, so that the user sees every mistake at once.
 
-use syn::Token;
-use syn::meta::ParseNestedMeta;
-
 /// Errors found so far, combined into one `syn::Error`.
 #[derive(Default)]
 pub(crate) struct Errors(Option<syn::Error>);
@@ -40,16 +37,4 @@ pub(crate) fn with_errors(
         item.extend(errors.to_compile_error());
     }
     item
-}
-
-/// Refuses a key without a value (`threshold`, `crate("x")`, `crate =`), on the key: syn's
-/// own error would say only "expected `=`", and at the end of the arguments it would point
-/// at the whole attribute.
-pub(crate) fn expect_value(meta: &ParseNestedMeta<'_>, example: &str) -> syn::Result<()> {
-    let rest = meta.input.fork();
-    if rest.parse::<Token![=]>().is_ok() && !rest.is_empty() {
-        return Ok(());
-    }
-    let key = quote::ToTokens::to_token_stream(&meta.path).to_string();
-    Err(meta.error(format!("`{key}` takes a value: write `{example}`")))
 }

@@ -4,9 +4,11 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod arguments;
 mod blocking;
 mod crate_path;
 mod errors;
+mod impl_trait;
 mod no_block;
 mod not_a_fn;
 mod offload;

@@ -3,8 +3,8 @@
 use proc_macro2::TokenStream;
 use syn::LitStr;
 
+use crate::arguments;
 use crate::crate_path;
-use crate::errors::Errors;
 
 /// The parsed arguments.
 pub(crate) struct Args {
@@ -18,35 +18,27 @@ pub(crate) struct Args {
 pub(crate) fn parse(args: TokenStream) -> syn::Result<Args> {
     let mut threshold: Option<u64> = None;
     let mut krate: Option<syn::Path> = None;
-    let mut errors = Errors::default();
-    let parser = syn::meta::parser(|meta| {
+    arguments::parse_each(args, |meta| {
         if meta.path.is_ident("threshold") {
-            if threshold.is_some() {
-                return Err(meta.error("`threshold` is set twice; keep one"));
-            }
-            crate::errors::expect_value(&meta, "threshold = \"2ms\"")?;
-            let literal: LitStr = meta.value()?.parse().map_err(|error| {
-                syn::Error::new(
-                    error.span(),
-                    "the threshold must be a string literal, like `threshold = \"2ms\"`",
-                )
-            })?;
-            threshold = Some(parse_threshold(&literal)?);
-            Ok(())
+            arguments::set_once(meta, &mut threshold, "threshold = \"2ms\"", |meta| {
+                let literal: LitStr = meta.value()?.parse().map_err(|error| {
+                    syn::Error::new(
+                        error.span(),
+                        "the threshold must be a string literal, like `threshold = \"2ms\"`",
+                    )
+                })?;
+                parse_threshold(&literal)
+            })
         } else if meta.path.is_ident("crate") {
-            if krate.is_some() {
-                return Err(meta.error("`crate` is set twice; keep one"));
-            }
-            krate = Some(crate_path::parse(&meta)?);
-            Ok(())
+            arguments::set_once(meta, &mut krate, crate_path::EXAMPLE, crate_path::parse)
         } else {
-            Err(meta
-                .error("unknown argument; expected `threshold = \"2ms\"` or `crate = \"path\"`"))
+            Err(arguments::unknown(
+                meta,
+                "`threshold = \"2ms\"` or `crate = \"path\"`",
+            ))
         }
-    });
-    let parsed = syn::parse::Parser::parse2(parser, args);
-    errors.check(parsed);
-    errors.finish(Args {
+    })?;
+    Ok(Args {
         threshold_nanos: threshold,
         krate: krate.unwrap_or_else(crate_path::default),
     })

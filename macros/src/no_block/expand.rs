@@ -3,7 +3,6 @@
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::visit_mut::{self, VisitMut};
 use syn::{ItemFn, ReturnType, Type};
 
 use super::args::Args;
@@ -90,21 +89,10 @@ pub(crate) fn instrumented(args: &Args, function: ItemFn) -> TokenStream {
 /// return type `T`, with each `impl Trait` in it left to inference (`_`); nothing when `T`
 /// is a bare `impl Trait`.
 fn return_edge(output: &ReturnType) -> TokenStream {
-    struct EraseImplTrait;
-    impl VisitMut for EraseImplTrait {
-        fn visit_type_mut(&mut self, ty: &mut Type) {
-            if let Type::ImplTrait(_) = ty {
-                *ty = syn::parse_quote!(_);
-            } else {
-                visit_mut::visit_type_mut(self, ty);
-            }
-        }
-    }
-    let mut ty: Type = match output {
+    let ty: Type = match output {
         ReturnType::Default => syn::parse_quote!(()),
-        ReturnType::Type(_, ty) => (**ty).clone(),
+        ReturnType::Type(_, ty) => crate::impl_trait::to_infer(ty),
     };
-    EraseImplTrait.visit_type_mut(&mut ty);
     if let Type::Infer(_) = ty {
         return TokenStream::new();
     }

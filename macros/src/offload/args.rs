@@ -1,13 +1,12 @@
 //! The attribute's arguments: `#[offload]`, `#[offload(pool = "db")]`,
 //! `#[offload(crate = "path")]`.
 
-use proc_macro2::{TokenStream, TokenTree};
+use proc_macro2::TokenStream;
 use syn::meta::ParseNestedMeta;
-use syn::parse::Parser;
-use syn::{Expr, ExprLit, Lit, LitStr, Token};
+use syn::{Expr, ExprLit, Lit, LitStr};
 
+use crate::arguments;
 use crate::crate_path;
-use crate::errors::Errors;
 
 /// The pool a fn runs on when the attribute names none.
 pub(crate) const DEFAULT_POOL: &str = "default";
@@ -38,104 +37,30 @@ impl Args {
 /// Each comma-separated argument is parsed on its own, so that a mistake in one is reported
 /// once, on its tokens, and the others are still checked.
 pub(crate) fn parse(args: TokenStream) -> syn::Result<Args> {
+    if let Ok(name) = syn::parse2::<LitStr>(args.clone()) {
+        return Err(syn::Error::new(
+            name.span(),
+            format!("name the argument: write `pool = {:?}`", name.value()),
+        ));
+    }
     let mut pool: Option<LitStr> = None;
     let mut krate: Option<syn::Path> = None;
-    let mut errors = Errors::default();
-    for argument in split_arguments(args) {
-        let Some(argument) = errors.check(argument) else {
-            continue;
-        };
-        if let Ok(name) = syn::parse2::<LitStr>(argument.clone()) {
-            errors.push(syn::Error::new(
-                name.span(),
-                format!("name the argument: write `pool = {:?}`", name.value()),
-            ));
-            continue;
+    arguments::parse_each(args, |meta| {
+        if meta.path.is_ident("pool") {
+            arguments::set_once(meta, &mut pool, "pool = \"db\"", parse_pool)
+        } else if meta.path.is_ident("crate") {
+            arguments::set_once(meta, &mut krate, crate_path::EXAMPLE, crate_path::parse)
+        } else {
+            Err(arguments::unknown(
+                meta,
+                "`pool = \"name\"` or `crate = \"path\"`",
+            ))
         }
-        let parser = syn::meta::parser(|meta| {
-            if meta.path.is_ident("pool") {
-                expect_value(&meta, &argument, "pool = \"db\"")?;
-                set_once(&meta, &mut pool, parse_pool)
-            } else if meta.path.is_ident("crate") {
-                expect_value(&meta, &argument, "crate = \"my_offload\"")?;
-                set_once(&meta, &mut krate, crate_path::parse)
-            } else {
-                Err(meta.error(format!(
-                    "unknown argument `{}`; expected `pool = \"name\"` or `crate = \"path\"`",
-                    key(&meta)
-                )))
-            }
-        });
-        errors.check(parser.parse2(argument.clone()));
-    }
-    errors.finish(Args {
+    })?;
+    Ok(Args {
         pool: pool.unwrap_or_else(|| LitStr::new(DEFAULT_POOL, proc_macro2::Span::call_site())),
         krate,
     })
-}
-
-/// The arguments between top-level commas, in order; a comma with no argument before it
-/// is an error in their place.
-fn split_arguments(args: TokenStream) -> Vec<syn::Result<TokenStream>> {
-    let mut arguments = Vec::new();
-    let mut current = TokenStream::new();
-    for token in args {
-        match token {
-            TokenTree::Punct(comma) if comma.as_char() == ',' => {
-                arguments.push(if current.is_empty() {
-                    Err(syn::Error::new(
-                        comma.span(),
-                        "expected an argument before this comma",
-                    ))
-                } else {
-                    Ok(std::mem::take(&mut current))
-                });
-            }
-            token => current.extend([token]),
-        }
-    }
-    if !current.is_empty() {
-        arguments.push(Ok(current));
-    }
-    arguments
-}
-
-/// The key of `meta` as written, for messages.
-fn key(meta: &ParseNestedMeta<'_>) -> String {
-    meta.path.get_ident().map_or_else(
-        || quote::ToTokens::to_token_stream(&meta.path).to_string(),
-        ToString::to_string,
-    )
-}
-
-/// Refuses a key without a value (`pool`, `pool("db")`, `pool =`), on the whole argument:
-/// syn's own error would say only "expected `=`", on the whole attribute.
-fn expect_value(
-    meta: &ParseNestedMeta<'_>,
-    argument: &TokenStream,
-    example: &str,
-) -> syn::Result<()> {
-    let rest = meta.input.fork();
-    if rest.parse::<Token![=]>().is_ok() && !rest.is_empty() {
-        return Ok(());
-    }
-    Err(syn::Error::new_spanned(
-        argument,
-        format!("`{}` takes a value: write `{example}`", key(meta)),
-    ))
-}
-
-/// Parses a key's value into `slot`, refusing a second occurrence of the key.
-fn set_once<T>(
-    meta: &ParseNestedMeta<'_>,
-    slot: &mut Option<T>,
-    parse: impl FnOnce(&ParseNestedMeta<'_>) -> syn::Result<T>,
-) -> syn::Result<()> {
-    if slot.is_some() {
-        return Err(meta.error(format!("`{}` is set twice; keep one", key(meta))));
-    }
-    *slot = Some(parse(meta)?);
-    Ok(())
 }
 
 /// Parses `pool = "name"`: a non-empty string literal.

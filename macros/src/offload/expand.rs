@@ -3,7 +3,6 @@
 use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::visit_mut::{self, VisitMut};
 use syn::{FnArg, ItemFn, Pat, PatIdent, ReturnType, Token, Type};
 
 use super::args::{Args, DEFAULT_POOL};
@@ -257,9 +256,7 @@ fn closure_output(output: &ReturnType) -> Type {
     let ReturnType::Type(_, ty) = output else {
         return syn::parse_quote!(());
     };
-    let mut ty = (**ty).clone();
-    ImplTraitToInfer.visit_type_mut(&mut ty);
-    ty
+    crate::impl_trait::to_infer(ty)
 }
 
 /// Where a problem with the result (say, a type that is not `Send`) or with the call as a
@@ -300,21 +297,6 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
             token
         })
         .collect()
-}
-
-/// Replaces `impl Trait` by `_`.
-struct ImplTraitToInfer;
-
-impl VisitMut for ImplTraitToInfer {
-    fn visit_type_mut(&mut self, ty: &mut Type) {
-        if let Type::ImplTrait(opaque) = ty {
-            *ty = Type::Infer(syn::TypeInfer {
-                underscore_token: Token![_](opaque.impl_token.span),
-            });
-        } else {
-            visit_mut::visit_type_mut(self, ty);
-        }
-    }
 }
 
 // Input:  a fn the attribute refused, for example `fn f(&self) -> u32 { body }`.
