@@ -184,18 +184,65 @@ pub use offload_macros::offload;
 /// `.await`s inside macro calls (`select!`, `join!`) and inside nested `async` blocks or
 /// closures are not span boundaries: the span runs across them.
 ///
+/// # How a poll is timed, and what is left out
+///
+/// A poll is timed by the wall clock, from its start to its return. Time the thread spent
+/// runnable but not running, because the OS gave its core to other threads (a loaded
+/// machine, parallel tests on a CI runner), is not blocking, and is left out where the
+/// platform tells it: on Linux, the thread's run-queue delay in
+/// `/proc/self/task/<tid>/schedstat`. A watchdog thread reads it every quarter of the
+/// smallest threshold while polls run; a poll that ends past its threshold reads it again,
+/// and the difference is left out, and shown as `preempted` in the report. Polls that end
+/// in time cost no system call. What cannot be told apart is counted as blocking: on other
+/// platforms, all of it (as before); on Linux, a hypervisor's steal time, and a wait that
+/// ended before the watchdog's last look, when the watchdog itself was kept from running
+/// for more than four thresholds. A wait that ended just before the poll may be left out
+/// with it, so on a loaded machine a poll only a little past its threshold may go
+/// unreported; a poll that blocks well past it never does.
+///
+/// # A poll that does not return
+///
+/// A poll that blocks for good (a deadlock on a sync `Mutex`, a sync call without a
+/// timeout, an endless loop) never reaches its end-of-poll report. The watchdog, started
+/// by the first instrumented poll, reports it while it lasts: after 1 s (or the threshold,
+/// if longer), then after 2 s, 4 s, 8 s ..., as a report with `still_running: true`, from
+/// the watchdog's thread. `panic` and `warn` print it on stderr (a panic there would not
+/// reach the stalled task), a hook receives it, and so it is even inside
+/// [`testing::collect_stalls`] (whose list only the poll's return would let anyone read);
+/// the usual report follows if the poll returns. On Linux (glibc 2.35 or later) it shows where the thread is: its stack, taken
+/// by the thread itself in a signal handler (`SIGURG`) and named on another thread, with
+/// offload's frames and the executor's left out, and the standard library's shown as the
+/// one call the user's code made. `OFFLOAD_STALL_STACKS=0` turns the stacks off; elsewhere
+/// there are none. From a test run (`tests/watchdog.rs`):
+///
+/// ```text
+/// offload: stall in watchdog::waits_for_stdin: one poll has held the thread for 1001 ms so far and has not returned (threshold 10 ms)
+///   from tests/watchdog.rs:180:20 (.await), still running
+///   thread: blocked_on_stdin_child
+///   stack, innermost first (offload's and the executor's frames left out):
+///     <std::io::stdio::Stdin>::read_line (13 frames inside it left out)
+///     watchdog::read_a_line_from_stdin at tests/watchdog.rs:174
+///     watchdog::waits_for_stdin::{{closure}}::{{closure}} at tests/watchdog.rs:181
+///   move the blocking call into an #[offload] fn, or raise the threshold with #[no_block(threshold = "...")]
+/// ```
+///
+/// The signal may interrupt the system call the thread is blocked in: most are restarted,
+/// a few (`poll`, `epoll_wait`, a socket read with a timeout) return `EINTR`, as they do
+/// for any signal.
+///
 /// # Cost
 ///
-/// In a release build the fn is exactly what it would be without the attribute. In a debug
-/// build each poll costs two clock reads and a few thread-local accesses more, and each
+/// In a release build the fn is exactly what it would be without the attribute, and no
+/// watchdog thread starts. In a debug build each poll costs two clock reads, a few
+/// thread-local accesses and a few relaxed atomic stores (for the watchdog) more, and each
 /// `.await` of the body two relaxed atomic stores. Measured by `benches/no_block.rs`
 /// against the same future without the attribute, on a 2-core x86-64 machine whose clock
 /// read costs 30 ns:
 ///
 /// | build | added per poll | relative to |
 /// |---|---|---|
-/// | optimized, debug assertions on (`--profile bench-checked`) | 72 ns | a bare poll of a tokio task: 113 ns |
-/// | unoptimized test build (`--profile dev`) | 228 ns | a bare poll of a tokio task: 535 ns (43%) |
+/// | optimized, debug assertions on (`--profile bench-checked`) | 75 ns (72 ns without the watchdog's stores) | a bare poll of a tokio task: 113 ns |
+/// | unoptimized test build (`--profile dev`) | about 270 ns (228 ns without the watchdog's stores, whose calls are not inlined here) | a bare poll of a tokio task: 535 ns (50%) |
 /// | release | 0 ns | the attribute compiles away |
 ///
 /// # Arguments

@@ -5,7 +5,8 @@
 //! to the `#[offload]` attribute. The pools need no async runtime: a job's result is awaited
 //! through an ordinary [`Waker`](std::task::Waker), so any executor can drive the futures.
 
-#![forbid(unsafe_code)]
+// `unsafe` only in `stall::raw`, which says why at each use.
+#![deny(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]
 
 mod check;

@@ -13,6 +13,11 @@ use crate::stall::{StallReport, with_polls};
 /// even in `off` mode. Nothing global changes, so tests running in parallel do not see each
 /// other's reports.
 ///
+/// The list holds the reports made when a poll returns. A report on a poll still running
+/// (`still_running: true`, from the watchdog, a second or more into a poll that has not
+/// returned) goes to the mode as usual, printed by default: a poll that never returns would
+/// otherwise hide it in a list nobody gets to read.
+///
 /// ```
 /// # futures::executor::block_on(async {
 /// let (value, stalls) = offload_runtime::testing::collect_stalls(async { 40 + 2 }).await;

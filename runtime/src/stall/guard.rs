@@ -8,15 +8,17 @@
 //! into a report when one of them ran past its threshold. The guard future itself holds no
 //! reference to this state, so it is `Send` whenever the future it wraps is.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use super::mode;
 use super::report::{LocationKind, SourceLocation, StallReport};
+use super::watchdog::Slot;
 
 /// What the macro knows of one `#[no_block]` fn; one `const` per fn.
 #[derive(Debug)]
@@ -40,10 +42,18 @@ pub(crate) struct ThreadPolls {
     depth: Cell<u32>,
     /// The innermost instrumented fn being polled.
     current: Cell<Option<&'static FnSite>>,
+    /// Where that fn resumed: an `.await`, or `None` for its start.
+    resume: Cell<Option<&'static SourceLocation>>,
     /// Time the polls nested in that fn's poll took so far.
     nested: Cell<Duration>,
-    /// The smallest threshold exceeded so far in the current outermost poll.
-    exceeded: Cell<Option<Duration>>,
+    /// The thresholds exceeded so far in the current outermost poll.
+    exceeded: Cell<Option<Exceeded>>,
+    /// This thread's slot, where the watchdog sees its polls; from its first poll on.
+    slot: OnceCell<Arc<Slot>>,
+    /// The number of the current or last outermost poll in the slot: odd while it runs.
+    generation: Cell<u64>,
+    /// The smallest threshold told to the slot.
+    min_threshold: Cell<Duration>,
     /// The nested instrumented polls finished within the current outermost poll (kept
     /// between polls to reuse its allocation).
     finished: RefCell<Vec<FinishedPoll>>,
@@ -54,6 +64,16 @@ pub(crate) struct ThreadPolls {
     pub(crate) collected: RefCell<Option<Vec<StallReport>>>,
     /// Set on pool threads, which may always block.
     pub(crate) pool_thread: Cell<bool>,
+}
+
+/// What the polls that ran past their threshold in one outermost poll add up to.
+#[derive(Clone, Copy)]
+struct Exceeded {
+    /// The smallest threshold exceeded: the report's.
+    threshold: Duration,
+    /// The most any poll ran past its own threshold: a stall unless the thread spent at
+    /// least that long waiting to run.
+    excess: Duration,
 }
 
 /// One finished poll of an instrumented fn.
@@ -70,8 +90,12 @@ thread_local! {
         ThreadPolls {
             depth: Cell::new(0),
             current: Cell::new(None),
+            resume: Cell::new(None),
             nested: Cell::new(Duration::ZERO),
             exceeded: Cell::new(None),
+            slot: OnceCell::new(),
+            generation: Cell::new(0),
+            min_threshold: Cell::new(Duration::MAX),
             finished: RefCell::new(Vec::new()),
             any_finished: Cell::new(false),
             collected: RefCell::new(None),
@@ -89,6 +113,22 @@ impl ThreadPolls {
     /// The `#[no_block]` fn being polled on this thread right now, if any.
     pub(super) fn current(&self) -> Option<&'static FnSite> {
         self.current.get()
+    }
+
+    /// This thread's slot, registered at its first instrumented poll.
+    fn slot(&self) -> &Slot {
+        self.slot
+            .get()
+            .expect("the slot is registered at the first poll")
+    }
+}
+
+impl Drop for ThreadPolls {
+    /// The thread is exiting: the watchdog forgets it.
+    fn drop(&mut self) {
+        if let Some(slot) = self.slot.get() {
+            slot.retire();
+        }
     }
 }
 
@@ -125,7 +165,7 @@ impl<F: Future> Future for Guarded<'_, F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.get_mut();
-        let Some(frame) = Frame::enter(this.site) else {
+        let Some(frame) = Frame::enter(this.site, this.resume_at) else {
             return this.body.as_mut().poll(cx);
         };
         let poll = this.body.as_mut().poll(cx);
@@ -140,7 +180,7 @@ impl<F: Future> Future for Guarded<'_, F> {
             this.resume_at = stopped_at;
         }
         if let Some(report) = report {
-            super::deliver(report);
+            super::deliver(*report);
         }
         poll
     }
@@ -165,25 +205,42 @@ struct Frame {
     site: &'static FnSite,
     depth: u32,
     start: Instant,
+    threshold: Duration,
     outer_current: Option<&'static FnSite>,
+    outer_resume: Option<&'static SourceLocation>,
     outer_nested: Duration,
     /// Set once [`Frame::exit`] has put the books back.
     exited: bool,
 }
 
 impl Frame {
-    /// Starts timing a poll of `site`, unless stalls are off and nobody collects them.
-    fn enter(site: &'static FnSite) -> Option<Frame> {
+    /// Starts timing a poll of `site`, which resumes at `resume`, unless stalls are off
+    /// and nobody collects them. Publishes the poll in the thread's slot for the watchdog.
+    fn enter(site: &'static FnSite, resume: Option<&'static SourceLocation>) -> Option<Frame> {
         with_polls(|polls| {
             if !mode::enabled() && polls.collected.borrow().is_none() {
                 return None;
             }
+            let threshold = site.threshold.unwrap_or_else(mode::default_threshold);
+            let slot = polls.slot.get_or_init(|| Slot::register(threshold));
+            if threshold < polls.min_threshold.get() {
+                polls.min_threshold.set(threshold);
+                slot.note_threshold(threshold);
+            }
             let depth = polls.depth.get() + 1;
             polls.depth.set(depth);
+            slot.publish(Some(site), resume);
+            if depth == 1 {
+                let generation = polls.generation.get() + 1;
+                polls.generation.set(generation);
+                slot.begin(generation);
+            }
             Some(Frame {
                 site,
                 depth,
+                threshold,
                 outer_current: polls.current.replace(Some(site)),
+                outer_resume: polls.resume.replace(resume),
                 outer_nested: polls.nested.replace(Duration::ZERO),
                 exited: false,
                 start: Instant::now(),
@@ -192,20 +249,29 @@ impl Frame {
     }
 
     /// Stops timing, puts the books back, and, for the outermost poll, returns the report
-    /// of a stall.
+    /// of a stall (boxed: the common case, no report, then moves one pointer, not a
+    /// report-sized value).
     fn exit(
         mut self,
         from: Option<&'static SourceLocation>,
         to: Option<&'static SourceLocation>,
-    ) -> Option<StallReport> {
+    ) -> Option<Box<StallReport>> {
         let elapsed = self.start.elapsed();
         with_polls(|polls| {
             let own = elapsed.saturating_sub(polls.nested.get());
             self.restore(polls, elapsed);
-            let threshold = self.site.threshold.unwrap_or_else(mode::default_threshold);
-            if elapsed > threshold {
-                let smallest = polls.exceeded.get().map_or(threshold, |t| t.min(threshold));
-                polls.exceeded.set(Some(smallest));
+            if elapsed > self.threshold {
+                let excess = elapsed - self.threshold;
+                polls.exceeded.set(Some(match polls.exceeded.get() {
+                    None => Exceeded {
+                        threshold: self.threshold,
+                        excess,
+                    },
+                    Some(before) => Exceeded {
+                        threshold: before.threshold.min(self.threshold),
+                        excess: before.excess.max(excess),
+                    },
+                }));
             }
             let finished = FinishedPoll {
                 site: self.site,
@@ -222,23 +288,50 @@ impl Frame {
             }
             // The outermost poll: the common case, no stall and nothing nested, touches
             // nothing more.
+            let slot = polls.slot();
+            let generation = polls.generation.get();
             let exceeded = polls.exceeded.take();
             if !polls.any_finished.replace(false) && exceeded.is_none() {
+                slot.end(generation + 1);
+                polls.generation.set(generation + 1);
                 return None;
             }
             let mut all = polls.finished.borrow_mut();
             all.push(finished);
-            let report = exceeded.map(|threshold| build_report(&all, elapsed, threshold));
+            let report = exceeded.and_then(|exceeded| {
+                // A long poll: leave out the time the thread waited to run, if the watchdog
+                // took a baseline for it. Reading it takes a moment, which counts as part
+                // of the poll.
+                let preempted =
+                    slot.preempted_since_baseline(generation, self.start, exceeded.threshold);
+                let elapsed_now = self.start.elapsed();
+                let preempted = preempted.unwrap_or_default().min(elapsed_now);
+                let late = elapsed_now - elapsed;
+                if exceeded.excess + late <= preempted {
+                    return None;
+                }
+                let mut report = build_report(&all, elapsed_now - preempted, exceeded.threshold);
+                report.preempted = preempted;
+                Some(Box::new(report))
+            });
             all.clear();
+            slot.end(generation + 1);
+            polls.generation.set(generation + 1);
             report
         })
     }
 
-    /// Puts back what the poll replaced; its time counts as nested in the outer one.
+    /// Puts back what the poll replaced; its time counts as nested in the outer one. The
+    /// outer poll is published again; the end of the outermost poll is published by its
+    /// caller.
     fn restore(&mut self, polls: &ThreadPolls, elapsed: Duration) {
         polls.depth.set(self.depth - 1);
         polls.current.set(self.outer_current);
+        polls.resume.set(self.outer_resume);
         polls.nested.set(self.outer_nested + elapsed);
+        if self.depth > 1 {
+            polls.slot().publish(self.outer_current, self.outer_resume);
+        }
         self.exited = true;
     }
 }
@@ -254,6 +347,9 @@ impl Drop for Frame {
                     polls.exceeded.set(None);
                     polls.any_finished.set(false);
                     polls.finished.borrow_mut().clear();
+                    let generation = polls.generation.get() + 1;
+                    polls.generation.set(generation);
+                    polls.slot().end(generation);
                 }
             });
         }
@@ -303,5 +399,6 @@ fn build_report(finished: &[FinishedPoll], blocked: Duration, threshold: Duratio
         preempted: Duration::ZERO,
         still_running: false,
         thread: std::thread::current().name().map(str::to_owned),
+        stack: None,
     }
 }

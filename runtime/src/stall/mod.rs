@@ -5,17 +5,27 @@
 //! `OFFLOAD_STALL_THRESHOLD` says otherwise) is a stall, reported once, by the outermost
 //! instrumented future on the thread. What the report does is the [`Mode`]: by default a
 //! panic, so that a test that stalls fails.
+//!
+//! Time the thread spent waiting to run while other threads had the cores is left out,
+//! where the platform tells it (Linux); and a watchdog thread reports a poll that has not
+//! returned while it lasts, with its thread's stack where that can be taken (Linux with
+//! glibc 2.35 or later). See the docs of `#[no_block]` in `offload`.
 
 pub(crate) mod blocking;
 pub(crate) mod guard;
 mod mode;
+pub(crate) mod raw;
 mod report;
+mod schedstat;
+mod stack;
+mod watchdog;
 
 pub use self::blocking::assert_blocking_allowed;
 pub(crate) use self::blocking::mark_pool_thread;
 pub(crate) use self::guard::with_polls;
 pub use self::mode::{DEFAULT_THRESHOLD, Mode, STALL_ENV, STALL_THRESHOLD_ENV, set_hook, set_mode};
 pub use self::report::{LocationKind, SourceLocation, StallReport};
+pub use self::stack::{STALL_STACKS_ENV, Stack, StackFrame};
 
 use self::mode::Action;
 
@@ -38,6 +48,45 @@ fn deliver(report: StallReport) {
         Action::Off => {}
         Action::Hook(hook) => hook(&report),
     }
+}
+
+/// Sends a report on a poll still running (from the watchdog's reporter thread) where it
+/// goes: the mode. `panic` and `warn` print it, whole, on stderr (a panic here would hit the
+/// reporter, not the stalled task); with the `tracing` feature and a subscriber in place,
+/// `warn` makes it a `WARN` event. A hook receives it. It never goes to
+/// [`collect_stalls`](crate::testing::collect_stalls): a poll that never returns would
+/// hide it there.
+fn deliver_in_flight(report: &StallReport) {
+    match mode::action() {
+        Action::Off => {}
+        Action::Hook(hook) => hook(report),
+        #[cfg(feature = "tracing")]
+        Action::Warn
+            if tracing::dispatcher::get_default(|current| {
+                !current.is::<tracing::subscriber::NoSubscriber>()
+            }) =>
+        {
+            tracing::warn!(
+                function = report.function,
+                blocked_ms = report.blocked.as_secs_f64() * 1e3,
+                threshold_ms = report.threshold.as_secs_f64() * 1e3,
+                from = %report.from,
+                still_running = true,
+                thread = report.thread.as_deref().unwrap_or("<unnamed>"),
+                "{report}"
+            );
+        }
+        Action::Panic | Action::Warn => write_stderr(&format!("offload: {report}")),
+    }
+}
+
+/// Writes `line` and a newline to the process's stderr, straight to it: not through a
+/// test harness's capture, which the watchdog's threads inherit from the test that started
+/// them (and which a test that hangs never shows).
+fn write_stderr(line: &str) {
+    use std::io::Write;
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "{line}");
 }
 
 /// `warn` mode: one line on stderr, or, with the `tracing` feature and a subscriber in

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use super::stack::Stack;
+
 /// A place in the source: an `.await`, or the start or end of a function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct SourceLocation {
@@ -25,32 +27,44 @@ impl fmt::Display for SourceLocation {
 /// Its [`Display`](fmt::Display) is the message a person reads; the fields are there for a
 /// hook ([`set_hook`](crate::stall::set_hook)) or a test
 /// ([`collect_stalls`](crate::testing::collect_stalls)) to look at.
+///
+/// Most reports come from the stalled thread when the poll returns. A report with
+/// `still_running` comes from the watchdog's thread while the poll has not returned yet:
+/// it names the instrumented fn being polled, the `.await` it resumed from, the time so
+/// far, and, where it can be taken, the thread's [`stack`](StallReport::stack).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct StallReport {
     /// The instrumented function whose own code (its time outside nested instrumented
     /// functions) held the thread longest in the poll: usually the one that blocked.
     pub function: &'static str,
-    /// How long the outermost instrumented poll held the thread.
+    /// How long the outermost instrumented poll held the thread (so far, if still running),
+    /// without `preempted`.
     pub blocked: Duration,
-    /// The threshold the poll exceeded.
+    /// The threshold the poll exceeded (if still running: the threshold of `function`).
     pub threshold: Duration,
     /// Where `function` resumed in this poll: an `.await`, or its start.
     pub from: SourceLocation,
-    /// Where `function` stopped: an `.await`, or its end.
+    /// Where `function` stopped: an `.await`, or its end (if still running: its end).
     pub to: SourceLocation,
     /// What `from` is: `.await` or `start`.
     pub from_kind: LocationKind,
     /// What `to` is: `.await` or `end`.
     pub to_kind: LocationKind,
-    /// The own time of each instrumented function in the poll, outermost first.
+    /// The own time of each instrumented function in the poll, outermost first (empty if
+    /// still running).
     pub breakdown: Vec<(&'static str, Duration)>,
-    /// Time left out because the operating system had the thread waiting to run.
+    /// Time left out of `blocked` because the operating system had the thread waiting to
+    /// run (preempted by other threads). Zero where the platform cannot tell, and for a
+    /// poll too short for the watchdog to have taken the baseline in time.
     pub preempted: Duration,
-    /// `true` for a report about a poll that has not returned yet.
+    /// `true` for a report about a poll that has not returned yet, from the watchdog.
     pub still_running: bool,
     /// The name of the thread the poll ran on, if it has one.
     pub thread: Option<String>,
+    /// Where the thread is, for a report with `still_running`, where the stack can be
+    /// taken (Linux with glibc 2.35 or later, unless `OFFLOAD_STALL_STACKS=0`).
+    pub stack: Option<Stack>,
 }
 
 /// What a [`SourceLocation`] of a report points at.
@@ -78,39 +92,68 @@ impl LocationKind {
 
 impl fmt::Display for StallReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let verb = if self.still_running {
-            "has held"
+        if self.still_running {
+            writeln!(
+                f,
+                "stall in {}: one poll has held the thread for {} so far and has not \
+                 returned (threshold {})",
+                self.function,
+                Millis(self.blocked),
+                Millis(self.threshold),
+            )?;
+            writeln!(
+                f,
+                "  from {} ({}), still running",
+                self.from,
+                self.from_kind.label()
+            )?;
+            f.write_str(" ")?;
         } else {
-            "held"
-        };
-        writeln!(
-            f,
-            "stall in {}: one poll {verb} the thread for {} (threshold {})",
-            self.function,
-            Millis(self.blocked),
-            Millis(self.threshold),
-        )?;
-        writeln!(
-            f,
-            "  from {} ({}) to {} ({})",
-            self.from,
-            self.from_kind.label(),
-            self.to,
-            self.to_kind.label()
-        )?;
-        f.write_str("  own time: ")?;
-        for (i, (function, own)) in self.breakdown.iter().enumerate() {
-            let separator = if i == 0 { "" } else { ", " };
-            write!(f, "{separator}{function} {}", Millis(*own))?;
+            writeln!(
+                f,
+                "stall in {}: one poll held the thread for {} (threshold {})",
+                self.function,
+                Millis(self.blocked),
+                Millis(self.threshold),
+            )?;
+            writeln!(
+                f,
+                "  from {} ({}) to {} ({})",
+                self.from,
+                self.from_kind.label(),
+                self.to,
+                self.to_kind.label()
+            )?;
+            f.write_str("  own time: ")?;
+            for (i, (function, own)) in self.breakdown.iter().enumerate() {
+                let separator = if i == 0 { "" } else { ", " };
+                write!(f, "{separator}{function} {}", Millis(*own))?;
+            }
+            f.write_str(";")?;
         }
         if !self.preempted.is_zero() {
-            write!(f, "; preempted {} (left out)", Millis(self.preempted))?;
+            write!(f, " preempted {} (left out);", Millis(self.preempted))?;
         }
         writeln!(
             f,
-            "; thread: {}",
+            " thread: {}",
             self.thread.as_deref().unwrap_or("<unnamed>")
         )?;
+        match &self.stack {
+            Some(stack) => {
+                writeln!(
+                    f,
+                    "  stack, innermost first (offload's and the executor's frames left out):"
+                )?;
+                writeln!(f, "{stack:4}")?;
+            }
+            None if self.still_running => writeln!(
+                f,
+                "  stack: not taken ({})",
+                super::stack::unavailable().unwrap_or("the thread did not answer in time")
+            )?,
+            None => {}
+        }
         f.write_str(
             "  move the blocking call into an #[offload] fn, or raise the threshold with \
              #[no_block(threshold = \"...\")]",
@@ -125,13 +168,16 @@ impl StallReport {
     }
 }
 
-/// A duration in milliseconds, with one decimal below 100 ms: `48.2 ms`, `120 ms`.
+/// A duration in milliseconds, with one decimal below 100 ms: `48.2 ms`, `120 ms`; from
+/// 10 s on, in seconds: `12.0 s`.
 struct Millis(Duration);
 
 impl fmt::Display for Millis {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let millis = self.0.as_secs_f64() * 1e3;
-        if millis >= 100.0 || millis.fract() == 0.0 {
+        if millis >= 10_000.0 {
+            write!(f, "{:.1} s", millis / 1e3)
+        } else if millis >= 100.0 || millis.fract() == 0.0 {
             write!(f, "{millis:.0} ms")
         } else {
             write!(f, "{millis:.1} ms")

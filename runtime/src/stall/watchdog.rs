@@ -1,0 +1,563 @@
+//! The watchdog: a thread that looks at the instrumented polls under way on the other
+//! threads, for two things a poll cannot do for itself while it runs.
+//!
+//! - **The baseline of preemption.** At each look it reads how long each thread that has
+//!   polled lately has waited to run so far ([`RunDelay`]; one `pread` of a file kept
+//!   open, on the watchdog's thread). A poll that ends past its threshold reads it again
+//!   (the only system call a poll can cost, and only a long one): the difference from the
+//!   last reading before the poll began is the time the OS kept the thread waiting, which
+//!   is not blocking and is left out. The reading before may be up to a look older than the
+//!   poll, so a wait that ended just before the poll is left out too; when the watchdog
+//!   itself was kept from running for more than `BEFORE_AT_MOST` (4) thresholds, its first
+//!   reading during the poll is used instead, and a wait that ended before it is not seen.
+//! - **Polls that do not return.** A poll still under way `FIRST_REPORT` (1 s) after the
+//!   watchdog first saw it, or after its fn's threshold if that is longer, is reported as
+//!   still running, with the stack of its thread where it can be taken, then again each
+//!   time its age doubles (2 s, 4 s, 8 s ...). Taking the stack and delivering the report
+//!   happen on a second thread, the reporter, so that the watchdog keeps its rhythm.
+//!
+//! Each thread that polls an instrumented future registers a [`Slot`] once, at its first
+//! poll (which also starts the watchdog), and publishes each poll in it with relaxed
+//! atomic stores: which fn, where it resumed, and a generation number that is odd while an
+//! outermost poll runs. No clock read, no lock and no system call is added to a poll. The
+//! watchdog looks at the slots every quarter of the smallest threshold seen (at least
+//! every 500 µs, at most every 100 ms). When no poll has started or ended for `IDLE_AFTER`
+//! (2 s), it stops waking up, except when a report on a poll still running falls due; the
+//! next poll to start wakes it.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::thread::Thread;
+use std::time::{Duration, Instant};
+
+use super::guard::FnSite;
+use super::mode;
+use super::raw::StaticRef;
+use super::report::{LocationKind, SourceLocation, StallReport};
+use super::schedstat::RunDelay;
+
+/// When a poll still running is first reported, unless its fn's threshold is longer.
+const FIRST_REPORT: Duration = Duration::from_secs(1);
+/// How many thresholds old the reading of the look before a poll may be, to be its
+/// baseline.
+const BEFORE_AT_MOST: u32 = 4;
+/// How many times the watchdog looks at the slots during the smallest threshold.
+const LOOKS_PER_THRESHOLD: u32 = 4;
+/// How often the watchdog looks, at most and at least, while polls come and go.
+const MIN_TICK: Duration = Duration::from_micros(500);
+const MAX_TICK: Duration = Duration::from_millis(100);
+/// How long without a poll starting or ending before the watchdog stops waking up.
+const IDLE_AFTER: Duration = Duration::from_secs(2);
+
+/// What one thread publishes about its instrumented polls. Written by that thread only,
+/// except the readings, which the watchdog writes.
+#[derive(Debug)]
+pub(crate) struct Slot {
+    /// Odd while an outermost instrumented poll is under way: one more at its start, one
+    /// more at its end.
+    generation: AtomicU64,
+    /// The innermost instrumented fn being polled.
+    site: StaticRef<FnSite>,
+    /// Where it resumed: an `.await`, or `None` for its start.
+    resume: StaticRef<SourceLocation>,
+    /// The smallest threshold this thread has polled with, in ns.
+    min_threshold: AtomicU64,
+    /// The watchdog's readings of the thread's run-queue delay.
+    readings: Mutex<Readings>,
+    /// Cleared when the thread exits.
+    alive: AtomicBool,
+    /// The thread's name.
+    thread: Option<String>,
+    /// The thread's id for the OS (0 where there is none to use).
+    tid: i32,
+    /// Reads the thread's run-queue delay; opened when first needed.
+    run_delay: OnceLock<Option<RunDelay>>,
+}
+
+impl Slot {
+    /// The slot of the calling thread, which polls with `threshold`, registered with the
+    /// watchdog (which starts, if it has not yet).
+    pub(crate) fn register(threshold: Duration) -> Arc<Slot> {
+        let slot = Arc::new(Slot {
+            generation: AtomicU64::new(0),
+            site: StaticRef::none(),
+            resume: StaticRef::none(),
+            min_threshold: AtomicU64::new(nanos(threshold)),
+            readings: Mutex::new(Readings {
+                latest: None,
+                baseline: None,
+            }),
+            alive: AtomicBool::new(true),
+            thread: std::thread::current().name().map(str::to_owned),
+            tid: current_tid(),
+            run_delay: OnceLock::new(),
+        });
+        let shared = shared();
+        shared
+            .new_slots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Arc::clone(&slot));
+        match shared.thread.get() {
+            Some(watchdog) => watchdog.unpark(),
+            None => start(),
+        }
+        slot
+    }
+
+    /// Publishes the innermost instrumented poll under way and where it resumed.
+    #[inline]
+    pub(crate) fn publish(
+        &self,
+        site: Option<&'static FnSite>,
+        resume: Option<&'static SourceLocation>,
+    ) {
+        self.site.store(site, Ordering::Relaxed);
+        self.resume.store(resume, Ordering::Relaxed);
+    }
+
+    /// Publishes the start of outermost poll number `generation` (odd), after what
+    /// [`Slot::publish`] published for it; wakes the watchdog if it sleeps.
+    #[inline]
+    pub(crate) fn begin(&self, generation: u64) {
+        self.generation.store(generation, Ordering::Release);
+        if SHARED.asleep.load(Ordering::Relaxed) {
+            wake();
+        }
+    }
+
+    /// Publishes the end of the outermost poll: `generation` is even.
+    #[inline]
+    pub(crate) fn end(&self, generation: u64) {
+        self.generation.store(generation, Ordering::Release);
+    }
+
+    /// Tells the watchdog that this thread polls with `threshold` (rarely: only a
+    /// threshold smaller than all the thread used before), so that it looks more often.
+    pub(crate) fn note_threshold(&self, threshold: Duration) {
+        self.min_threshold
+            .fetch_min(nanos(threshold), Ordering::Relaxed);
+        if let Some(watchdog) = shared().thread.get() {
+            watchdog.unpark();
+        }
+    }
+
+    /// Marks the thread gone; the watchdog drops the slot.
+    pub(crate) fn retire(&self) {
+        self.alive.store(false, Ordering::Relaxed);
+    }
+
+    /// The time the thread waited to run since the baseline of poll `generation`, which
+    /// started at `start` and ran past `threshold`; `None` if there is none (the platform
+    /// cannot tell, or the watchdog has not looked at the thread lately). Called by the
+    /// thread itself at the end of the poll, so that no wait is under way: each one is
+    /// counted.
+    ///
+    /// The baseline is the watchdog's last reading before the poll began, if it is at most
+    /// `BEFORE_AT_MOST` thresholds older than the poll (and then what the thread waited
+    /// between that reading and the poll's start is left out too); else its first reading
+    /// during the poll (and then a wait that ended before it is not seen).
+    pub(crate) fn preempted_since_baseline(
+        &self,
+        generation: u64,
+        start: Instant,
+        threshold: Duration,
+    ) -> Option<Duration> {
+        let baseline = {
+            let readings = self.readings.lock().unwrap_or_else(PoisonError::into_inner);
+            match (readings.baseline, readings.latest) {
+                (Some((of, baseline)), _) if of == generation => Some(baseline),
+                // No look saw this poll: the last reading was taken before it.
+                (_, Some(latest))
+                    if latest.generation != generation
+                        && start.saturating_duration_since(latest.at)
+                            <= threshold.saturating_mul(BEFORE_AT_MOST) =>
+                {
+                    Some(latest.delay)
+                }
+                _ => None,
+            }
+        }?;
+        let now = self.run_delay()?.read()?;
+        Some(now.saturating_sub(baseline))
+    }
+
+    /// Records a reading of the run-queue delay, `delay`, taken at `at` by a look that saw
+    /// `generation` right after; the first reading during a poll sets that poll's baseline
+    /// (see [`Slot::preempted_since_baseline`]).
+    fn record(&self, delay: Duration, at: Instant, generation: u64, threshold: Duration) {
+        let mut readings = self.readings.lock().unwrap_or_else(PoisonError::into_inner);
+        let in_poll = generation % 2 == 1;
+        if in_poll && readings.baseline.is_none_or(|(of, _)| of != generation) {
+            let baseline = match readings.latest {
+                Some(before)
+                    if before.generation != generation
+                        && at.duration_since(before.at)
+                            <= threshold.saturating_mul(BEFORE_AT_MOST) =>
+                {
+                    before.delay
+                }
+                _ => delay,
+            };
+            readings.baseline = Some((generation, baseline));
+        }
+        readings.latest = Some(Reading {
+            delay,
+            generation,
+            at,
+        });
+    }
+
+    fn run_delay(&self) -> Option<&RunDelay> {
+        self.run_delay
+            .get_or_init(|| RunDelay::open(self.tid))
+            .as_ref()
+    }
+
+    /// What the thread is polling now, if an outermost poll is under way.
+    fn snapshot(&self) -> Option<Snapshot> {
+        // Between two nested polls `site` and `resume` may belong to different fns: look
+        // again (a poll that hangs stays put).
+        for _ in 0..64 {
+            let generation = self.generation.load(Ordering::Acquire);
+            if generation % 2 == 0 {
+                return None;
+            }
+            let site = self.site.load(Ordering::Relaxed)?;
+            let resume = self.resume.load(Ordering::Relaxed);
+            let site_again = self.site.load(Ordering::Relaxed)?;
+            if self.generation.load(Ordering::Acquire) == generation
+                && std::ptr::eq(site, site_again)
+            {
+                return Some(Snapshot {
+                    generation,
+                    site,
+                    resume,
+                });
+            }
+            std::hint::spin_loop();
+        }
+        None
+    }
+}
+
+/// The watchdog's readings of one thread's run-queue delay.
+#[derive(Debug)]
+struct Readings {
+    /// The last one.
+    latest: Option<Reading>,
+    /// The baseline of one poll: its generation, and the delay.
+    baseline: Option<(u64, Duration)>,
+}
+
+/// One reading of a thread's run-queue delay.
+#[derive(Clone, Copy, Debug)]
+struct Reading {
+    delay: Duration,
+    /// The slot's generation right after the reading.
+    generation: u64,
+    /// Just before the reading.
+    at: Instant,
+}
+
+/// One look at a slot with a poll under way.
+#[derive(Clone, Copy, Debug)]
+struct Snapshot {
+    generation: u64,
+    site: &'static FnSite,
+    resume: Option<&'static SourceLocation>,
+}
+
+/// What the polling threads and the watchdog share.
+struct Shared {
+    /// Slots registered since the watchdog last looked.
+    new_slots: Mutex<Vec<Arc<Slot>>>,
+    /// The watchdog thread, once started.
+    thread: OnceLock<Thread>,
+    /// Set while the watchdog sleeps until a poll wakes it.
+    asleep: AtomicBool,
+}
+
+static SHARED: Shared = Shared {
+    new_slots: Mutex::new(Vec::new()),
+    thread: OnceLock::new(),
+    asleep: AtomicBool::new(false),
+};
+
+fn shared() -> &'static Shared {
+    &SHARED
+}
+
+/// Starts the watchdog thread, once.
+fn start() {
+    static STARTED: OnceLock<()> = OnceLock::new();
+    STARTED.get_or_init(|| {
+        let spawned = std::thread::Builder::new()
+            .name("offload.watchdog".into())
+            .spawn(|| {
+                #[cfg(target_os = "linux")]
+                super::raw::ask_for_short_slices();
+                let _ = shared().thread.set(std::thread::current());
+                Watchdog::default().run();
+            });
+        if let Err(error) = spawned {
+            // Stalls are still reported at the end of each poll; only the watchdog's part
+            // is missing.
+            super::write_stderr(&format!(
+                "offload: the stall watchdog thread could not start ({error}); polls that \
+                 do not return will not be reported while they last"
+            ));
+        }
+    });
+}
+
+/// Wakes the watchdog from its idle sleep.
+fn wake() {
+    let shared = shared();
+    if shared.asleep.swap(false, Ordering::AcqRel) {
+        if let Some(watchdog) = shared.thread.get() {
+            watchdog.unpark();
+        }
+    }
+}
+
+/// The watchdog's own books.
+#[derive(Default)]
+struct Watchdog {
+    watched: Vec<Watched>,
+    /// Sends the reports on polls still running to the reporter thread, once started.
+    reporter: Option<Sender<InFlight>>,
+}
+
+/// The watchdog's books of one slot.
+struct Watched {
+    slot: Arc<Slot>,
+    /// The generation last seen.
+    seen: u64,
+    /// When the watchdog first saw it: the poll started between the look before and then.
+    first_seen: Instant,
+    /// How old the poll of generation `seen` must be for its next report.
+    next_report: Option<Duration>,
+}
+
+impl Watchdog {
+    fn run(mut self) {
+        let mut last_activity = Instant::now();
+        loop {
+            let (active, next_report, tick) = self.look();
+            let now = Instant::now();
+            if active {
+                last_activity = now;
+            }
+            if now.duration_since(last_activity) < IDLE_AFTER {
+                let sleep =
+                    next_report.map_or(tick, |due| tick.min(due.saturating_duration_since(now)));
+                std::thread::park_timeout(sleep);
+                continue;
+            }
+            // Idle: sleep until a poll starts (it wakes us) or a report falls due. One more
+            // look after saying so, in case a poll started just before.
+            let shared = shared();
+            shared.asleep.store(true, Ordering::SeqCst);
+            std::thread::park_timeout(tick);
+            let (active, next_report, _) = self.look();
+            if active {
+                shared.asleep.store(false, Ordering::SeqCst);
+                last_activity = Instant::now();
+                continue;
+            }
+            match next_report {
+                Some(due) => {
+                    std::thread::park_timeout(due.saturating_duration_since(Instant::now()));
+                }
+                None => std::thread::park(),
+            }
+            shared.asleep.store(false, Ordering::SeqCst);
+        }
+    }
+
+    /// Looks at every slot once: takes the baselines and sends the reports that are due.
+    /// Returns whether a poll started or ended since the last look, when the next report
+    /// falls due, and how long to sleep until the next look.
+    fn look(&mut self) -> (bool, Option<Instant>, Duration) {
+        let new_slots = std::mem::take(
+            &mut *shared()
+                .new_slots
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        let mut active = !new_slots.is_empty();
+        let now = Instant::now();
+        self.watched
+            .extend(new_slots.into_iter().map(|slot| Watched {
+                slot,
+                seen: 0,
+                first_seen: now,
+                next_report: None,
+            }));
+        self.watched
+            .retain(|watched| watched.slot.alive.load(Ordering::Relaxed));
+        let mut next_report: Option<Instant> = None;
+        let mut min_threshold = u64::MAX;
+        let mut due = Vec::new();
+        for watched in &mut self.watched {
+            let slot = &watched.slot;
+            min_threshold = min_threshold.min(slot.min_threshold.load(Ordering::Relaxed));
+            let generation = slot.generation.load(Ordering::Acquire);
+            let now = Instant::now();
+            let changed = generation != watched.seen;
+            if changed {
+                // A poll started or ended since the last look.
+                active = true;
+                watched.seen = generation;
+                watched.first_seen = now;
+                watched.next_report = None;
+            }
+            let poll = slot.snapshot();
+            if poll.is_none() && now.duration_since(watched.first_seen) > IDLE_AFTER {
+                // Idle for a while: nothing to read.
+                continue;
+            }
+            if let Some(delay) = slot.run_delay().and_then(RunDelay::read) {
+                // Tagged with the generation after the reading: a reading tagged before a
+                // poll was taken before it began.
+                let generation = slot.generation.load(Ordering::Acquire);
+                let threshold = poll.map_or(Duration::MAX, |poll| {
+                    poll.site.threshold.unwrap_or_else(mode::default_threshold)
+                });
+                slot.record(delay, now, generation, threshold);
+            }
+            let Some(poll) = poll else {
+                continue;
+            };
+            let threshold = poll.site.threshold.unwrap_or_else(mode::default_threshold);
+            let next = *watched
+                .next_report
+                .get_or_insert_with(|| FIRST_REPORT.max(threshold));
+            let age = now.duration_since(watched.first_seen);
+            let due_at = if age >= next {
+                watched.next_report = Some(next * 2);
+                due.push(InFlight {
+                    slot: Arc::clone(slot),
+                    generation: poll.generation,
+                    first_seen: watched.first_seen,
+                });
+                now + next
+            } else {
+                now + (next - age)
+            };
+            next_report = Some(next_report.map_or(due_at, |earliest| earliest.min(due_at)));
+        }
+        for report in due {
+            self.send(report);
+        }
+        let tick = Duration::from_nanos(min_threshold / u64::from(LOOKS_PER_THRESHOLD))
+            .clamp(MIN_TICK, MAX_TICK);
+        (active, next_report, tick)
+    }
+
+    /// Hands a report on a poll still running to the reporter thread, started on first
+    /// use.
+    fn send(&mut self, report: InFlight) {
+        if self.reporter.is_none() {
+            let (sender, receiver) = std::sync::mpsc::channel();
+            let spawned = std::thread::Builder::new()
+                .name("offload.reporter".into())
+                .spawn(move || report_in_flight(&receiver));
+            match spawned {
+                Ok(_) => self.reporter = Some(sender),
+                Err(error) => {
+                    super::write_stderr(&format!(
+                        "offload: the stall reporter thread could not start ({error})"
+                    ));
+                    return;
+                }
+            }
+        }
+        if let Some(reporter) = &self.reporter {
+            let _ = reporter.send(report);
+        }
+    }
+}
+
+/// A report on a poll still running, to make.
+struct InFlight {
+    slot: Arc<Slot>,
+    generation: u64,
+    /// When the watchdog first saw the poll: its age is counted from there.
+    first_seen: Instant,
+}
+
+/// The reporter thread: takes the stack of each poll still running, makes its report and
+/// delivers it.
+fn report_in_flight(receiver: &Receiver<InFlight>) {
+    for InFlight {
+        slot,
+        generation,
+        first_seen,
+    } in receiver
+    {
+        let stack = super::stack::capture(slot.tid);
+        let Some(poll) = slot.snapshot().filter(|poll| poll.generation == generation) else {
+            // The poll returned meanwhile: its own report says the rest.
+            continue;
+        };
+        let age = first_seen.elapsed();
+        // A wait under way does not show yet: what is left out is what has ended.
+        let threshold = poll.site.threshold.unwrap_or_else(mode::default_threshold);
+        let preempted = slot
+            .readings
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .baseline
+            .filter(|&(of, _)| of == generation)
+            .and_then(|(_, baseline)| Some(slot.run_delay()?.read()?.saturating_sub(baseline)))
+            .unwrap_or_default()
+            .min(age);
+        let blocked = age - preempted;
+        if blocked <= threshold {
+            continue;
+        }
+        let (from, from_kind) = match poll.resume {
+            Some(location) => (*location, LocationKind::Await),
+            None => (poll.site.start, LocationKind::Start),
+        };
+        let report = StallReport {
+            function: poll.site.name,
+            blocked,
+            threshold,
+            from,
+            to: poll.site.end,
+            from_kind,
+            to_kind: LocationKind::End,
+            breakdown: Vec::new(),
+            preempted,
+            still_running: true,
+            thread: slot.thread.clone(),
+            stack: stack.as_deref().map(super::stack::resolve),
+        };
+        super::deliver_in_flight(&report);
+    }
+}
+
+/// The calling thread's id for the OS, where there is one to use.
+fn current_tid() -> i32 {
+    #[cfg(target_os = "linux")]
+    {
+        super::raw::gettid()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        0
+    }
+}
+
+/// `duration` in ns, saturating.
+#[inline]
+fn nanos(duration: Duration) -> u64 {
+    duration
+        .as_secs()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(u64::from(duration.subsec_nanos()))
+}

@@ -1,0 +1,382 @@
+//! The watchdog: a poll that does not return is reported while it lasts (from another
+//! thread, with the stack where the poll blocks, on Linux), again later, and once more when
+//! it returns.
+//!
+//! The hook is global to the process, so this file is its own test binary; the modes that
+//! print are checked in child processes (each `*_child` test is run by its parent test in a
+//! fresh run of this binary), whose stderr the parent reads as it comes.
+
+#![cfg(debug_assertions)]
+
+mod common;
+
+use std::future::Future;
+use std::io::{BufRead, BufReader, Write};
+use std::pin::Pin;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use common::{HANG_GUARD, panic_message, panic_of};
+use offload::no_block;
+use offload::stall::{self, LocationKind, STALL_ENV, STALL_STACKS_ENV, StallReport};
+
+/// A future that is pending once (waking itself at once), then ready with `value`.
+struct YieldOnce<T>(Option<T>, bool);
+
+impl<T: Unpin> Future for YieldOnce<T> {
+    type Output = T;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        if self.1 {
+            Poll::Ready(self.0.take().expect("polled after it finished"))
+        } else {
+            self.1 = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
+
+fn yield_once<T: Unpin>(value: T) -> YieldOnce<T> {
+    YieldOnce(Some(value), false)
+}
+
+/// The sync call that blocks: waits until the test releases it.
+#[inline(never)]
+fn wait_for_release(release: &mpsc::Receiver<()>) {
+    release.recv().expect("released");
+}
+
+#[no_block(threshold = "10ms")]
+async fn waits_for_release(release: mpsc::Receiver<()>) -> u32 {
+    let resumed = yield_once(line!()).await;
+    wait_for_release(&release);
+    resumed
+}
+
+/// Waits for the next report, or fails after [`HANG_GUARD`].
+#[track_caller]
+fn next(reports: &mpsc::Receiver<StallReport>) -> StallReport {
+    reports
+        .recv_timeout(HANG_GUARD)
+        .expect("a report within the hang guard")
+}
+
+/// The function names of a report's stack.
+fn stack_functions(report: &StallReport) -> Vec<String> {
+    report
+        .stack
+        .iter()
+        .flat_map(|stack| &stack.frames)
+        .filter_map(|frame| frame.function.clone())
+        .collect()
+}
+
+#[test]
+fn a_poll_that_does_not_return_is_reported_while_it_lasts_then_when_it_returns() {
+    let (sender, reports) = mpsc::channel();
+    stall::set_hook(move |report| {
+        let _ = sender.send(report.clone());
+    });
+    let (release, released) = mpsc::channel();
+    let blocked = std::thread::Builder::new()
+        .name("watchdog-blocked".into())
+        .spawn(move || futures::executor::block_on(waits_for_release(released)))
+        .unwrap();
+
+    // The poll is blocked until the test releases it, which it does only after two reports:
+    // they come while it lasts.
+    let first = next(&reports);
+    assert!(first.still_running, "{first:#?}");
+    assert_eq!(first.function, "watchdog::waits_for_release");
+    assert_eq!(first.from_kind, LocationKind::Await);
+    assert_eq!(first.from.file, file!());
+    assert_eq!(first.threshold, Duration::from_millis(10));
+    assert!(first.blocked >= Duration::from_secs(1), "{first:#?}");
+    assert_eq!(first.thread.as_deref(), Some("watchdog-blocked"));
+    assert!(first.breakdown.is_empty());
+    let text = first.to_string();
+    assert!(
+        text.starts_with("stall in watchdog::waits_for_release: one poll has held the thread for ")
+            && text.contains(" so far and has not returned (threshold 10 ms)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(", still running\n  thread: watchdog-blocked\n"),
+        "{text}"
+    );
+    if cfg!(all(target_os = "linux", target_env = "gnu")) {
+        // Where it blocks: the fn that made the blocking call, the call itself, and the
+        // instrumented fn, without offload's frames or the executor's.
+        let functions = stack_functions(&first);
+        let at = |name: &str| {
+            functions
+                .iter()
+                .position(|function| function.ends_with(name))
+        };
+        let (Some(call), Some(caller), Some(body)) = (
+            at("Receiver<T>::recv"),
+            at("watchdog::wait_for_release"),
+            functions
+                .iter()
+                .position(|function| function.starts_with("watchdog::waits_for_release")),
+        ) else {
+            panic!("the stack does not show where the poll blocks: {functions:#?}");
+        };
+        assert!(call < caller && caller < body, "{functions:#?}");
+        assert!(
+            functions
+                .iter()
+                .all(|function| !function.contains("offload_runtime")
+                    && !function.contains("futures_executor")),
+            "{functions:#?}"
+        );
+        assert!(
+            text.contains(
+                "\n  stack, innermost first (offload's and the executor's frames left out):\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("\n    watchdog::wait_for_release at tests/watchdog.rs:"),
+            "{text}"
+        );
+    }
+
+    // Again, later: the age has doubled.
+    let second = next(&reports);
+    assert!(second.still_running, "{second:#?}");
+    assert!(second.blocked >= Duration::from_secs(2), "{second:#?}");
+    assert!(!blocked.is_finished());
+
+    // Released: the poll returns, and the usual report follows.
+    release.send(()).unwrap();
+    let last = next(&reports);
+    assert!(!last.still_running, "{last:#?}");
+    assert_eq!(last.function, "watchdog::waits_for_release");
+    assert!(last.blocked >= second.blocked, "{last:#?}");
+    assert_eq!(last.stack, None);
+    assert_eq!(blocked.join().unwrap(), first.from.line);
+}
+
+// ---------------------------------------------------------------------------------------
+// What `panic` mode (the default) does with them, in child processes.
+
+/// Set (to the child test's name) in the environment of a child process.
+const CHILD_ENV: &str = "WATCHDOG_CHILD";
+
+/// The sync call that blocks in a child: reads a line from stdin, which the parent writes
+/// once it has read the report on stderr.
+#[inline(never)]
+fn read_a_line_from_stdin() -> String {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).expect("stdin");
+    line
+}
+
+#[no_block(threshold = "10ms")]
+async fn waits_for_stdin() -> String {
+    yield_once(()).await;
+    read_a_line_from_stdin()
+}
+
+#[test]
+#[ignore = "run by the parents below in a child process"]
+fn blocked_on_stdin_child() {
+    if std::env::var_os(CHILD_ENV).is_none() {
+        return;
+    }
+    // In `panic` mode: the end-of-poll report still panics in the task.
+    let payload = panic_of(waits_for_stdin());
+    let message = panic_message(&*payload);
+    assert!(
+        message.starts_with("stall in watchdog::waits_for_stdin: one poll held the thread for "),
+        "{message}"
+    );
+    println!("child done");
+}
+
+/// Runs `blocked_on_stdin_child` with `env`; returns the first report on a poll still
+/// running that it printed, once it has printed it whole, then releases the child and
+/// checks that it passed.
+fn report_printed_by_a_child(env: &[(&str, &str)]) -> String {
+    let mut command = Command::new(std::env::current_exe().expect("the test binary"));
+    command
+        .args([
+            "--exact",
+            "blocked_on_stdin_child",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env_remove(STALL_ENV)
+        .env_remove(STALL_STACKS_ENV)
+        .env(CHILD_ENV, "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut child = command.spawn().expect("the test binary runs");
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let (lines, printed) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut report = String::new();
+    loop {
+        let Ok(line) = printed.recv_timeout(HANG_GUARD) else {
+            let _ = child.kill();
+            panic!("no report on the running poll within the hang guard; so far:\n{report}");
+        };
+        if !report.is_empty() || line.starts_with("offload: stall in watchdog::waits_for_stdin") {
+            let end = line.starts_with("  move the blocking call");
+            report.push_str(&line);
+            report.push('\n');
+            if end {
+                break;
+            }
+        }
+    }
+    // Only now does the poll return.
+    child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    let output = child.wait_with_output().expect("the child ends");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("child done"),
+        "the child failed ({}):\n{stdout}",
+        output.status
+    );
+    report
+}
+
+#[test]
+fn panic_mode_prints_a_report_on_a_poll_still_running_and_panics_when_it_returns() {
+    let report = report_printed_by_a_child(&[]);
+    assert!(
+        report.starts_with(
+            "offload: stall in watchdog::waits_for_stdin: one poll has held the thread for "
+        ),
+        "{report}"
+    );
+    assert!(
+        report.contains(" so far and has not returned (threshold 10 ms)\n"),
+        "{report}"
+    );
+    if cfg!(all(target_os = "linux", target_env = "gnu")) {
+        assert!(
+            report.contains("\n    watchdog::read_a_line_from_stdin at tests/watchdog.rs:"),
+            "{report}"
+        );
+    }
+    eprintln!("{report}");
+}
+
+#[test]
+fn offload_stall_stacks_0_leaves_the_stack_out() {
+    let report = report_printed_by_a_child(&[(STALL_STACKS_ENV, "0")]);
+    assert!(
+        report.contains("\n  stack: not taken (turned off by OFFLOAD_STALL_STACKS=0)\n"),
+        "{report}"
+    );
+    assert!(!report.contains("read_a_line_from_stdin"), "{report}");
+}
+
+#[test]
+fn the_variable_has_its_documented_name() {
+    assert_eq!(STALL_STACKS_ENV, "OFFLOAD_STALL_STACKS");
+}
+
+// ---------------------------------------------------------------------------------------
+// When the watchdog runs, in a child process (the other tests here keep it busy).
+
+/// How many times the watchdog thread has gone to sleep and woken up (its voluntary
+/// context switches); `None` while it has not started.
+#[cfg(target_os = "linux")]
+fn watchdog_wakeups() -> Option<u64> {
+    for task in std::fs::read_dir("/proc/self/task").expect("/proc/self/task") {
+        let path = task.expect("a task").path();
+        let Ok(name) = std::fs::read_to_string(path.join("comm")) else {
+            continue;
+        };
+        if name.trim_end() == "offload.watchdo" {
+            let status = std::fs::read_to_string(path.join("status")).ok()?;
+            return status
+                .lines()
+                .find_map(|line| line.strip_prefix("voluntary_ctxt_switches:"))
+                .and_then(|count| count.trim().parse().ok());
+        }
+    }
+    None
+}
+
+#[no_block(threshold = "10ms")]
+async fn quick() -> u32 {
+    yield_once(1).await
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+#[ignore = "run by the_watchdog_starts_with_the_first_poll_and_sleeps_when_polls_stop in a child process"]
+fn idle_child() {
+    if std::env::var_os(CHILD_ENV).is_none() {
+        return;
+    }
+    // No instrumented poll yet: no watchdog.
+    assert_eq!(watchdog_wakeups(), None, "a watchdog before the first poll");
+    assert_eq!(futures::executor::block_on(quick()), 1);
+    assert!(
+        common::eventually(|| watchdog_wakeups().is_some()),
+        "no watchdog after a poll"
+    );
+    // No poll any more: it stops waking up (a second without a wake-up, within the guard).
+    let mut last = watchdog_wakeups().unwrap();
+    let mut quiet_since = std::time::Instant::now();
+    assert!(
+        common::eventually(|| {
+            let now = watchdog_wakeups().unwrap();
+            if now != last {
+                last = now;
+                quiet_since = std::time::Instant::now();
+            }
+            quiet_since.elapsed() >= Duration::from_secs(1)
+        }),
+        "the watchdog kept waking up without polls"
+    );
+    // A poll wakes it again.
+    assert_eq!(futures::executor::block_on(quick()), 1);
+    assert!(
+        common::eventually(|| watchdog_wakeups().unwrap() > last),
+        "a poll did not wake the watchdog"
+    );
+    println!("child done");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_watchdog_starts_with_the_first_poll_and_sleeps_when_polls_stop() {
+    let output = Command::new(std::env::current_exe().expect("the test binary"))
+        .args([
+            "--exact",
+            "idle_child",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ENV, "1")
+        .output()
+        .expect("the test binary runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("child done"),
+        "the child failed ({}):\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
