@@ -45,6 +45,17 @@
 //!
 //! - `serde`: [`PoolConfig`] implements `Deserialize`, so pools can come from the
 //!   application's own configuration file and be passed to [`PoolsBuilder::pools`].
+//! - `tracing`: an offloaded job runs inside the span of its caller (and a `TRACE` span of
+//!   its own, `offload`, with the pool's name), and in `warn` mode stall reports become
+//!   `WARN` events when a subscriber is in place.
+//!
+//! # Observing pools
+//!
+//! [`stats`] and [`stats_for`] give each pool's threads, queue, counters (submitted,
+//! completed, panicked, cancelled, abandoned, refused) and the time jobs waited and ran.
+//! Every `#[offload(pool = "...")]` of the program is registered at link time:
+//! [`PoolsBuilder::install`] refuses a configuration that leaves one of them without its pool,
+//! and [`check_pools`] does the same check on its own, for a test.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
