@@ -1,6 +1,6 @@
-//! Property tests of the configuration read from text: `OFFLOAD_POOLS` (`parse_overrides`)
-//! and the durations and sizes in it and in `OFFLOAD_STALL_THRESHOLD` (`parse_duration`,
-//! `parse_bytes`).
+//! Property tests of the configuration read from text: `OFFLOAD_POOLS` (`parse_overrides`),
+//! the durations and sizes in it and in `OFFLOAD_STALL_THRESHOLD` (`parse_duration`,
+//! `parse_bytes`), and `OFFLOAD_STALL` (`parse_mode`).
 //!
 //! Whatever the text, each parser returns a value or an error that quotes the bad part,
 //! and never panics. Text comes three ways: any Unicode, strings over the parsers' own
@@ -16,6 +16,7 @@ use crate::config::PoolConfig;
 use crate::duration::{parse_bytes, parse_duration};
 use crate::env::parse_overrides;
 use crate::error::ConfigError;
+use crate::stall::{Mode, parse_mode};
 
 /// Cases per property unless `PROPTEST_CASES` says otherwise: the parsers take
 /// microseconds, so this keeps the whole file at a few seconds in a debug build.
@@ -433,6 +434,25 @@ proptest! {
         spec in text(POOL_FRAGMENTS, "[a-z0-9=:,. \t_µé-]{0,40}")
     ) {
         check_overrides(&spec)?;
+    }
+
+    #[test]
+    fn any_mode_text_gives_the_mode_it_names_or_an_error_quoting_it(
+        text in text(&["panic", "warn", "off", "PANIC", " Warn ", "of", "panics"], "[a-zA-Z \t]{0,8}")
+    ) {
+        let expected = match text.trim().to_ascii_lowercase().as_str() {
+            "panic" => Some(Mode::Panic),
+            "warn" => Some(Mode::Warn),
+            "off" => Some(Mode::Off),
+            _ => None,
+        };
+        match (parse_mode(&text), expected) {
+            (Ok(mode), Some(expected)) => prop_assert_eq!(mode, expected),
+            (Err(message), None) => {
+                prop_assert!(message.contains(&format!("{text:?}")), "{} does not quote {:?}", message, text);
+            }
+            (got, expected) => prop_assert!(false, "{:?} gave {:?}, expected {:?}", text, got, expected),
+        }
     }
 
     #[test]

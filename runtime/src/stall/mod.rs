@@ -14,6 +14,8 @@
 pub(crate) mod blocking;
 pub(crate) mod guard;
 mod mode;
+#[cfg(test)]
+pub(crate) use self::mode::parse_mode;
 pub(crate) mod raw;
 mod report;
 mod schedstat;
