@@ -152,13 +152,27 @@ fn a_loaded_machine_makes_no_stall_and_a_blocking_poll_is_still_reported() {
         over_threshold: 0,
     }));
     assert!(
-        reports.is_empty(),
-        "stalls on a loaded machine: {reports:#?}"
-    );
-    assert!(
         over_threshold >= 10,
         "only {over_threshold} polls were made longer than the threshold by the load: the \
          test proves nothing"
+    );
+    // Every wait the kernel saw is left out: without that, each of those polls would be a
+    // stall. What it cannot see is a hypervisor's steal time (the whole virtual machine is
+    // kept waiting, so no thread of it is "runnable"): on a VM a poll stretched past the
+    // threshold by steal alone is reported, as the docs say, and shows no preemption. Such
+    // a report is no failure of the correction; one that did leave out a wait is.
+    let corrected_too_little: Vec<_> = reports
+        .iter()
+        .filter(|report| !report.preempted.is_zero())
+        .collect();
+    assert!(
+        corrected_too_little.is_empty(),
+        "stalls on a loaded machine: {corrected_too_little:#?}"
+    );
+    assert!(
+        reports.len() * 10 <= over_threshold,
+        "{} of {over_threshold} polls made longer by the load were reported: {reports:#?}",
+        reports.len()
     );
 
     // A poll that sleeps five times the threshold is reported, whatever the load. (What it
