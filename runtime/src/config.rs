@@ -63,8 +63,9 @@ impl PoolConfig {
     pub const MIN_STACK_SIZE: usize = 64 * 1024;
     /// The longest spin accepted: past it, sleeping and being woken costs less.
     pub const MAX_SPIN: Duration = Duration::from_millis(1);
-    /// The largest queue capacity accepted (the limit of the queue's semaphore).
-    pub const MAX_QUEUE_CAPACITY: usize = tokio::sync::Semaphore::MAX_PERMITS;
+    /// The largest queue capacity accepted: more places than memory could ever fill, and
+    /// few enough that counting them never overflows.
+    pub const MAX_QUEUE_CAPACITY: usize = usize::MAX >> 3;
 
     /// A pool of `threads` threads that, once started, stay for the life of the process.
     ///

@@ -8,13 +8,14 @@ use std::cell::RefCell;
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use crate::metrics::Outcome;
 use crate::pool::Pool;
+use crate::sync::{self, AtomicBool, Mutex, MutexGuard};
 
 /// What a pool thread runs: a job with its types erased.
 pub(crate) trait Runnable: Send + Sync {
@@ -65,6 +66,9 @@ pub(crate) struct JobHandle<F, T> {
     job: Arc<Job<F, T>>,
 }
 
+/// A job just made: the pool's reference to it, and its caller's handle.
+pub(crate) type NewJob<F, T> = (Arc<Job<F, T>>, JobHandle<F, T>);
+
 impl<F, T> Job<F, T>
 where
     F: FnOnce() -> T + Send + 'static,
@@ -72,7 +76,7 @@ where
 {
     /// A job for `body`, timed if `timed`, and the handle its caller awaits. Called on the
     /// caller's thread.
-    pub(crate) fn new(body: F, timed: bool) -> (Arc<Self>, JobHandle<F, T>) {
+    pub(crate) fn new(body: F, timed: bool) -> NewJob<F, T> {
         let job = Arc::new(Job {
             caller_gone: AtomicBool::new(false),
             slot: Mutex::new(Slot {
@@ -90,9 +94,9 @@ where
 
 impl<F, T> Job<F, T> {
     /// The slot lock. It is held only to move a value in or out, never while user code
-    /// runs, so a poisoned lock still holds consistent data.
+    /// runs.
     fn slot(&self) -> MutexGuard<'_, Slot<F, T>> {
-        self.slot.lock().unwrap_or_else(PoisonError::into_inner)
+        sync::lock(&self.slot)
     }
 }
 

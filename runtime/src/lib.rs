@@ -24,6 +24,7 @@ mod run;
 #[cfg(feature = "serde")]
 mod serde;
 pub mod stall;
+mod sync;
 pub mod testing;
 
 pub use crate::check::{PoolCheck, PoolUse, check_pools};

@@ -42,7 +42,7 @@ pub(crate) struct Metrics {
     abandoned: AtomicU64,
     /// Jobs the pool turned away.
     refused: AtomicU64,
-    /// From queueing to the start of the body.
+    /// From submission to the start of the body, any wait in line for room included.
     queue_wait: Histogram,
     /// From the start of the body to its end.
     run_time: Histogram,
@@ -163,7 +163,8 @@ pub struct PoolStats {
     pub abandoned: u64,
     /// Jobs the pool turned away: it was shut down, or it could not start a thread.
     pub refused: u64,
-    /// How long jobs waited in the queue before a thread took them.
+    /// How long jobs waited before a thread took them: in the queue, and in line for room
+    /// in it while it was full.
     pub queue_wait: TimingStats,
     /// How long the bodies ran.
     pub run_time: TimingStats,

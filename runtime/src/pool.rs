@@ -3,24 +3,27 @@
 //! The design follows the usual shape of a blocking pool: one `Mutex<State>` with two
 //! condition variables, and no job ever runs (or is dropped) while the lock is held.
 //! Threads start on demand, up to the configured number; those of an elastic pool exit
-//! after their keep-alive without work. How many jobs may wait is bounded by a fair
-//! semaphore outside the lock, so that a caller facing a full queue waits asynchronously,
-//! first come first served, without ever blocking its executor thread.
+//! after their keep-alive without work. A caller facing a full queue waits in line,
+//! asynchronously and first come first served, without blocking its executor thread: the
+//! worker that takes a job off the queue hands the free place to the first caller in line.
+//!
+//! Everything the protocol synchronizes on comes from [`crate::sync`], so that loom can
+//! stand in for it.
 
 use std::any::Any;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
+use std::future::poll_fn;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::thread::{self, JoinHandle};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, Waker};
 use std::time::Instant;
-
-use tokio::sync::Semaphore;
 
 use crate::config::PoolConfig;
 use crate::error::OffloadError;
-use crate::job::{Job, JobHandle, Runnable};
+use crate::job::{Job, JobHandle, NewJob, Runnable};
 use crate::metrics::{Gauges, Metrics, Outcome, PoolStats};
+use crate::sync::{self, AtomicU64, Condvar, Mutex, MutexGuard, thread};
 
 /// A value the pool drops on one of its threads for a caller that went away.
 type Discarded = Box<dyn Any + Send>;
@@ -31,10 +34,6 @@ pub(crate) struct Pool {
     name: Arc<str>,
     /// The configuration the pool was built with; it never changes.
     config: PoolConfig,
-    /// One permit per free place in the queue. A caller takes one before it queues a job,
-    /// and waits for one while there is none; a worker gives it back when it takes a job
-    /// off the queue. Closed at shutdown, which turns the waits into errors.
-    room: Semaphore,
     /// The pool's state. Held only to read or change the fields, never while a job runs.
     state: Mutex<State>,
     /// Idle workers wait here for work, or for shutdown.
@@ -45,7 +44,7 @@ pub(crate) struct Pool {
     /// claim without taking the lock. Only ever incremented.
     claims: AtomicU64,
     /// Set by the first lookup of the pool by name: a built-in pool that has been used can
-    /// no longer be replaced by another configuration.
+    /// no longer be replaced by another configuration. Synchronizes nothing.
     used: AtomicBool,
     /// What the pool has done, recorded without the lock.
     metrics: Metrics,
@@ -53,8 +52,15 @@ pub(crate) struct Pool {
 
 /// The fields behind the pool's lock.
 struct State {
-    /// Jobs waiting for a thread, oldest first. Never longer than the queue capacity.
+    /// Jobs waiting for a thread, oldest first. With `reserved`, never more than the queue
+    /// capacity.
     queue: VecDeque<Arc<dyn Runnable>>,
+    /// Callers waiting for room in the full queue, first come first served. Entries of
+    /// callers that went away stay until they reach the front, and are skipped there.
+    /// Callers wait only while the queue is full: whenever it has room, nobody is in line.
+    waiting: VecDeque<Arc<Waiter>>,
+    /// Places in the queue handed to callers in line that have not queued their job yet.
+    reserved: usize,
     /// Bodies of callers that went away while they waited for room in the queue, to be
     /// dropped on a pool thread (dropping captured arguments may block).
     discarded: Vec<Discarded>,
@@ -70,39 +76,191 @@ struct State {
     next_thread_id: usize,
     /// The join handles of live workers, by thread number. A worker that exits on its own
     /// removes (detaches) its handle; shutdown joins the rest.
-    handles: HashMap<usize, JoinHandle<()>>,
+    handles: BTreeMap<usize, thread::JoinHandle<()>>,
     /// Set by [`Pool::begin_shutdown`]: no new jobs, and workers exit once the queue is empty.
     shut_down: bool,
 }
 
-/// A body that has not been queued yet, while its caller waits for room.
+impl State {
+    /// Whether a job may be queued now without a reserved place.
+    fn has_room(&self, capacity: usize) -> bool {
+        self.queue.len() + self.reserved < capacity
+    }
+
+    /// Gives a free place in the queue to the first caller still in line, and returns the
+    /// waker of its task, to be woken once the lock is let go. With nobody in line the place
+    /// stays free.
+    fn hand_off_place(&mut self) -> Option<Waker> {
+        while let Some(waiter) = self.waiting.pop_front() {
+            if let Some(waker) = waiter.admit() {
+                self.reserved += 1;
+                return Some(waker);
+            }
+        }
+        None
+    }
+}
+
+/// A caller in line for room in a full queue.
+struct Waiter {
+    /// Where the caller stands. Locked only inside the pool's lock or on its own, never the
+    /// other way round.
+    turn: Mutex<Turn>,
+}
+
+/// Where a caller in line stands.
+enum Turn {
+    /// Still in line; the waker of the caller's task.
+    Waiting(Waker),
+    /// A place in the queue is reserved for the caller's job.
+    Admitted,
+    /// The pool shut down while the caller was in line.
+    Refused,
+    /// The caller went away; its entry is skipped.
+    Gone,
+}
+
+impl Waiter {
+    /// Reserves a place for the caller, if it is still in line; returns its waker.
+    fn admit(&self) -> Option<Waker> {
+        self.end_wait(Turn::Admitted)
+    }
+
+    /// Tells the caller the pool shut down, if it is still in line; returns its waker.
+    fn refuse(&self) -> Option<Waker> {
+        self.end_wait(Turn::Refused)
+    }
+
+    fn end_wait(&self, next: Turn) -> Option<Waker> {
+        let mut turn = sync::lock(&self.turn);
+        if !matches!(*turn, Turn::Waiting(_)) {
+            return None;
+        }
+        match std::mem::replace(&mut *turn, next) {
+            Turn::Waiting(waker) => Some(waker),
+            _ => None,
+        }
+    }
+
+    /// Marks the caller gone; returns whether a place had been reserved for it, which it
+    /// must give back.
+    fn leave(&self) -> bool {
+        let mut turn = sync::lock(&self.turn);
+        matches!(std::mem::replace(&mut *turn, Turn::Gone), Turn::Admitted)
+    }
+}
+
+/// A job that has not been queued yet, while its caller waits for room.
 ///
 /// If the caller goes away first, the body (and the arguments it captured) is handed to
 /// the pool to be dropped on a pool thread, as it would have been had it run.
-struct Unqueued<'a, F: Send + 'static> {
-    pool: &'a Pool,
-    body: Option<F>,
+struct Unqueued<'a, F, T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    pool: &'a Arc<Pool>,
+    /// The job and its caller's handle, until the job is queued or turned away.
+    job: Option<NewJob<F, T>>,
+    /// The caller's place in line, while it waits for room.
+    waiter: Option<Arc<Waiter>>,
 }
 
-impl<F: Send + 'static> Unqueued<'_, F> {
-    fn take(&mut self) -> F {
-        self.body
-            .take()
-            .expect("the body of an unqueued job is taken once")
+impl<F, T> Unqueued<'_, F, T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    /// Queues the job if the pool has room (or a place was reserved for it), and otherwise
+    /// waits in line for room.
+    fn poll_queue(&mut self, cx: &Context<'_>) -> Poll<Result<JobHandle<F, T>, OffloadError>> {
+        let pool = self.pool;
+        let mut state = match &self.waiter {
+            None => {
+                let mut state = pool.lock();
+                if !state.shut_down && !state.has_room(pool.config.queue_capacity) {
+                    let waiter = Arc::new(Waiter {
+                        turn: Mutex::new(Turn::Waiting(cx.waker().clone())),
+                    });
+                    state.waiting.push_back(Arc::clone(&waiter));
+                    self.waiter = Some(waiter);
+                    return Poll::Pending;
+                }
+                state
+            }
+            Some(waiter) => {
+                let mut turn = sync::lock(&waiter.turn);
+                match &mut *turn {
+                    Turn::Waiting(waker) => {
+                        if !waker.will_wake(cx.waker()) {
+                            waker.clone_from(cx.waker());
+                        }
+                        return Poll::Pending;
+                    }
+                    Turn::Refused => {
+                        drop(turn);
+                        self.waiter = None;
+                        return Poll::Ready(Err(self.turn_away(pool.shut_down_error())));
+                    }
+                    Turn::Admitted => {
+                        drop(turn);
+                        self.waiter = None;
+                        let mut state = pool.lock();
+                        // The reserved place is this job's now (or, after a shutdown, free).
+                        state.reserved -= 1;
+                        state
+                    }
+                    Turn::Gone => unreachable!("a caller in line is gone only once dropped"),
+                }
+            }
+        };
+        if state.shut_down {
+            drop(state);
+            return Poll::Ready(Err(self.turn_away(pool.shut_down_error())));
+        }
+        let (job, handle) = self.job.take().expect("a job is queued once");
+        state.queue.push_back(job);
+        match pool.start_work(state) {
+            Ok(()) => Poll::Ready(Ok(handle)),
+            Err(error) => {
+                pool.refuse(&handle);
+                Poll::Ready(Err(error))
+            }
+        }
     }
 
-    /// The pool turned the job away: the body goes the same way as a cancelled one's.
-    fn refuse(mut self) {
-        let body = self.take();
-        self.pool.metrics.ended(Outcome::Refused);
-        self.pool.discard(Box::new(body));
+    /// The pool turned the job away before it was queued.
+    fn turn_away(&mut self, error: OffloadError) -> OffloadError {
+        if let Some((_, handle)) = self.job.take() {
+            self.pool.refuse(&handle);
+        }
+        error
     }
 }
 
-impl<F: Send + 'static> Drop for Unqueued<'_, F> {
+impl<F, T> Drop for Unqueued<'_, F, T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
     fn drop(&mut self) {
-        if let Some(body) = self.body.take() {
-            self.pool.metrics.ended(Outcome::Cancelled);
+        let Some((_, handle)) = self.job.take() else {
+            return;
+        };
+        if let Some(waiter) = self.waiter.take() {
+            if waiter.leave() {
+                // A place was reserved for this job: it goes to the next caller in line.
+                let mut state = self.pool.lock();
+                state.reserved -= 1;
+                let next = state.hand_off_place();
+                drop(state);
+                if let Some(waker) = next {
+                    waker.wake();
+                }
+            }
+        }
+        self.pool.metrics.ended(Outcome::Cancelled);
+        if let Some(body) = handle.take_body() {
             self.pool.discard(Box::new(body));
         }
     }
@@ -114,17 +272,18 @@ impl Pool {
         let metrics = Metrics::new(config.metrics);
         Pool {
             name: name.into(),
-            room: Semaphore::new(config.queue_capacity),
             config,
             state: Mutex::new(State {
                 queue: VecDeque::new(),
+                waiting: VecDeque::new(),
+                reserved: 0,
                 discarded: Vec::new(),
                 threads: 0,
                 idle: 0,
                 claimed: 0,
                 running: 0,
                 next_thread_id: 0,
-                handles: HashMap::new(),
+                handles: BTreeMap::new(),
                 shut_down: false,
             }),
             work_available: Condvar::new(),
@@ -157,13 +316,12 @@ impl Pool {
         self.used.load(Ordering::Relaxed)
     }
 
-    /// The lock on the pool's state. No user code runs while it is held, so a poisoned lock
-    /// (which would take a bug in this module) still guards consistent counters.
+    /// The lock on the pool's state.
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        sync::lock(&self.state)
     }
 
-    /// Queues `body`, waiting asynchronously for room while the queue is full, and returns
+    /// Queues `body`, waiting asynchronously in line while the queue is full, and returns
     /// the handle that resolves to its result.
     pub(crate) async fn submit<F, T>(
         self: &Arc<Self>,
@@ -176,36 +334,15 @@ impl Pool {
         self.metrics.submitted();
         let mut unqueued = Unqueued {
             pool: self,
-            body: Some(body),
+            job: Some(Job::new(body, self.metrics.enabled())),
+            waiter: None,
         };
-        match self.room.acquire().await {
-            // The place is given back by the worker that takes the job off the queue.
-            Ok(place) => place.forget(),
-            Err(_closed) => {
-                unqueued.refuse();
-                return Err(self.shut_down_error());
-            }
-        }
-        let (job, handle) = Job::new(unqueued.take(), self.metrics.enabled());
-        if let Err(error) = self.enqueue(job) {
-            self.room.add_permits(1);
-            self.metrics.ended(Outcome::Refused);
-            if let Some(body) = handle.take_body() {
-                self.discard(Box::new(body));
-            }
-            return Err(error);
-        }
-        Ok(handle)
+        poll_fn(|cx| unqueued.poll_queue(cx)).await
     }
 
-    /// Puts a job at the back of the queue and makes sure a thread will take it: an idle
-    /// one is woken, or a new one started while the pool is below its thread count.
-    fn enqueue(self: &Arc<Self>, job: Arc<dyn Runnable>) -> Result<(), OffloadError> {
-        let mut state = self.lock();
-        if state.shut_down {
-            return Err(self.shut_down_error());
-        }
-        state.queue.push_back(job);
+    /// Makes sure a thread will take the job just queued: an idle one is woken, or a new one
+    /// started while the pool is below its thread count.
+    fn start_work(self: &Arc<Self>, mut state: MutexGuard<'_, State>) -> Result<(), OffloadError> {
         if state.idle > 0 {
             self.claim_idle_worker(state);
             return Ok(());
@@ -215,8 +352,14 @@ impl Pool {
             // pool grows, not once it has the threads its load needs.
             if let Err(error) = self.spawn_worker(&mut state) {
                 if state.threads == 0 {
-                    // Nobody would ever run the job: take it back and tell the caller.
+                    // Nobody would ever run the job: take it back, pass its place on to the
+                    // next caller in line (who may find a thread), and tell the caller.
                     state.queue.pop_back();
+                    let next = state.hand_off_place();
+                    drop(state);
+                    if let Some(waker) = next {
+                        waker.wake();
+                    }
                     return Err(OffloadError::SpawnFailed {
                         pool: self.name.to_string(),
                         error,
@@ -263,8 +406,11 @@ impl Pool {
             }
             if let Some(job) = state.queue.pop_front() {
                 state.running += 1;
+                let admitted = state.hand_off_place();
                 drop(state);
-                self.room.add_permits(1);
+                if let Some(waker) = admitted {
+                    waker.wake();
+                }
                 // `run` catches the body's panic; `contain` one from dropping a cancelled
                 // job's arguments or an abandoned result.
                 let now = clock.take();
@@ -302,7 +448,8 @@ impl Pool {
     ) -> (MutexGuard<'a, State>, bool) {
         state.idle += 1;
         if !self.config.spin.is_zero() {
-            // At most `PoolConfig::MAX_SPIN`: no overflow.
+            // At most `PoolConfig::MAX_SPIN`: no overflow. (Not modelled under loom, whose
+            // executions must not depend on the clock.)
             let until = Instant::now() + self.config.spin;
             loop {
                 let claims = self.claims.load(Ordering::Acquire);
@@ -331,25 +478,14 @@ impl Pool {
             .keep_alive
             .and_then(|idle| Instant::now().checked_add(idle));
         loop {
-            state = match deadline {
-                None => self
-                    .work_available
-                    .wait(state)
-                    .unwrap_or_else(PoisonError::into_inner),
-                Some(deadline) => {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    self.work_available
-                        .wait_timeout(state, left)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0
-                }
-            };
+            let timed_out;
+            (state, timed_out) =
+                sync::wait_until(&self.work_available, &self.state, state, deadline);
             if state.claimed > 0 {
                 // A submitter has already taken this worker off the idle count.
                 state.claimed -= 1;
                 return (state, true);
             }
-            let timed_out = deadline.is_some_and(|deadline| Instant::now() >= deadline);
             if state.shut_down || timed_out {
                 state.idle -= 1;
                 let shut_down = state.shut_down;
@@ -369,6 +505,14 @@ impl Pool {
         self.work_available.notify_one();
     }
 
+    /// Counts a job the pool turned away and drops its body as a cancelled one's is.
+    fn refuse<F: Send + 'static, T>(&self, handle: &JobHandle<F, T>) {
+        self.metrics.ended(Outcome::Refused);
+        if let Some(body) = handle.take_body() {
+            self.discard(Box::new(body));
+        }
+    }
+
     /// Hands a value to a pool thread to drop. Used for bodies whose callers went away
     /// before the job was queued, or that the pool refused. With no thread left (after
     /// shutdown, say) it is dropped right here, on the caller's thread: starting a thread
@@ -386,29 +530,35 @@ impl Pool {
         }
     }
 
-    /// Stops taking jobs: callers waiting for room and later submitters get
+    /// Stops taking jobs: callers in line for room and later submitters get
     /// [`OffloadError::ShutDown`]; queued jobs still run, then the workers exit.
     pub(crate) fn begin_shutdown(&self) {
-        self.lock().shut_down = true;
+        let refused: Vec<Waker> = {
+            let mut state = self.lock();
+            state.shut_down = true;
+            let waiting = std::mem::take(&mut state.waiting);
+            waiting
+                .iter()
+                .filter_map(|waiter| waiter.refuse())
+                .collect()
+        };
         self.claims.fetch_add(1, Ordering::Release); // ends every spin
-        self.room.close();
         self.work_available.notify_all();
+        for waker in refused {
+            waker.wake();
+        }
     }
 
-    /// Waits until every worker has exited, then joins them; on time-out returns how many
-    /// are still running.
-    pub(crate) fn wait_for_threads(&self, deadline: Instant) -> Result<(), usize> {
+    /// Waits until every worker has exited (until `deadline`, if there is one), then joins
+    /// them; on time-out returns how many are still running.
+    pub(crate) fn wait_for_threads(&self, deadline: Option<Instant>) -> Result<(), usize> {
         let mut state = self.lock();
         while state.threads > 0 {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
+            let timed_out;
+            (state, timed_out) = sync::wait_until(&self.all_exited, &self.state, state, deadline);
+            if timed_out && state.threads > 0 {
                 return Err(state.threads);
             }
-            state = self
-                .all_exited
-                .wait_timeout(state, left)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
         }
         let handles = std::mem::take(&mut state.handles);
         drop(state);

@@ -404,14 +404,10 @@ pub fn shutdown_pool(name: &str, timeout: Duration) -> Result<(), ShutdownPoolEr
     })
 }
 
-/// The moment `timeout` from now; for a timeout too long to add to the clock (like
-/// `Duration::MAX`), a moment a century from now, which no shutdown outwaits.
-fn deadline_after(timeout: Duration) -> Instant {
-    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
-    let now = Instant::now();
-    now.checked_add(timeout.min(CENTURY))
-        .or_else(|| now.checked_add(Duration::from_secs(24 * 3600)))
-        .unwrap_or(now)
+/// The moment `timeout` from now, or none for a timeout too long to add to the clock
+/// (like `Duration::MAX`): no deadline, then.
+fn deadline_after(timeout: Duration) -> Option<Instant> {
+    Instant::now().checked_add(timeout)
 }
 
 /// A snapshot of every pool, sorted by name: threads and queue now, and counters and

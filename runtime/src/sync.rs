@@ -1,0 +1,73 @@
+//! The locks, condition variables, atomics and threads of the pool protocol: std's, or
+//! under `--cfg loom` loom's, whose models (`loom_models.rs`) then explore every
+//! interleaving of the pool's threads.
+//!
+//! Only what the protocol synchronizes on comes from here. Counters that synchronize
+//! nothing (the metrics) stay std atomics, so that loom does not explore their orderings.
+
+use std::sync::PoisonError;
+use std::time::Instant;
+
+#[cfg(loom)]
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64};
+#[cfg(loom)]
+pub(crate) use loom::sync::{Condvar, Mutex, MutexGuard};
+#[cfg(loom)]
+pub(crate) use loom::thread;
+
+#[cfg(not(loom))]
+pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64};
+#[cfg(not(loom))]
+pub(crate) use std::sync::{Condvar, Mutex, MutexGuard};
+#[cfg(not(loom))]
+pub(crate) use std::thread;
+
+/// Locks `mutex`. The runtime's locks are never held while user code runs, so a poisoned
+/// one (which would take a bug in the runtime) still guards consistent data.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Waits on `condvar` with the lock of `mutex` (held as `guard`) until notified or, with
+/// a deadline, until it passes. Returns the guard and whether the deadline has passed.
+/// Like any condition variable wait it may also return spuriously: callers re-check.
+#[cfg(not(loom))]
+pub(crate) fn wait_until<'a, T>(
+    condvar: &Condvar,
+    _mutex: &'a Mutex<T>,
+    guard: MutexGuard<'a, T>,
+    deadline: Option<Instant>,
+) -> (MutexGuard<'a, T>, bool) {
+    let Some(deadline) = deadline else {
+        let guard = condvar.wait(guard).unwrap_or_else(PoisonError::into_inner);
+        return (guard, false);
+    };
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return (guard, true);
+    }
+    let (guard, _) = condvar
+        .wait_timeout(guard, left)
+        .unwrap_or_else(PoisonError::into_inner);
+    (guard, Instant::now() >= deadline)
+}
+
+/// Under loom a deadline passes at once: the lock is let go for as long as loom chooses
+/// to run other threads, then the wait reports a time-out. Every order of a time-out
+/// against the other threads' steps is explored that way (loom has no clock, and its
+/// timed wait never times out).
+#[cfg(loom)]
+pub(crate) fn wait_until<'a, T>(
+    condvar: &Condvar,
+    mutex: &'a Mutex<T>,
+    guard: MutexGuard<'a, T>,
+    deadline: Option<Instant>,
+) -> (MutexGuard<'a, T>, bool) {
+    if deadline.is_none() {
+        let guard = condvar.wait(guard).unwrap_or_else(PoisonError::into_inner);
+        return (guard, false);
+    }
+    drop(guard);
+    thread::yield_now();
+    (lock(mutex), true)
+}
