@@ -7,8 +7,8 @@
 //! asynchronously and first come first served, without blocking its executor thread: the
 //! worker that takes a job off the queue hands the free place to the first caller in line.
 //!
-//! Everything the protocol synchronizes on comes from [`crate::sync`], so that loom can
-//! stand in for it.
+//! Everything the protocol synchronizes on comes from [`crate::sync`], so that the loom
+//! models in `loom_models.rs` check it.
 
 use std::any::Any;
 use std::collections::{BTreeMap, VecDeque};
@@ -24,6 +24,10 @@ use crate::error::OffloadError;
 use crate::job::{Job, JobHandle, NewJob, Runnable};
 use crate::metrics::{Gauges, Metrics, Outcome, PoolStats};
 use crate::sync::{self, AtomicU64, Condvar, Mutex, MutexGuard, thread};
+
+#[cfg(all(test, loom))]
+#[path = "loom_models.rs"]
+mod loom_models;
 
 /// A value the pool drops on one of its threads for a caller that went away.
 type Discarded = Box<dyn Any + Send>;
