@@ -423,12 +423,12 @@ impl Pool {
                 state.running -= 1;
                 continue;
             }
-            clock = None;
+            let now = clock.take();
             if state.shut_down {
                 break;
             }
             let keep_waiting;
-            (state, keep_waiting) = self.wait_for_work(state);
+            (state, keep_waiting) = self.wait_for_work(state, now);
             if !keep_waiting {
                 // Idle for the whole keep-alive: detach this thread and let it end.
                 state.handles.remove(&id);
@@ -445,10 +445,12 @@ impl Pool {
 
     /// Waits idle until a submitter claims this worker or the pool shuts down (`true`), or
     /// until the keep-alive of an elastic pool runs out (`false`). With a spin configured,
-    /// it first spins that long, watching for a claim, before it sleeps.
+    /// it first spins that long, watching for a claim, before it sleeps. `now` is a clock
+    /// reading the worker already has for this moment, if any.
     fn wait_for_work<'a>(
         &'a self,
         mut state: MutexGuard<'a, State>,
+        now: Option<Instant>,
     ) -> (MutexGuard<'a, State>, bool) {
         state.idle += 1;
         if !self.config.spin.is_zero() {
@@ -477,10 +479,14 @@ impl Pool {
             }
         }
         // A keep-alive too long to add to now (`Duration::MAX`, say) never runs out.
-        let deadline = self
-            .config
-            .keep_alive
-            .and_then(|idle| Instant::now().checked_add(idle));
+        let deadline = self.config.keep_alive.and_then(|idle| {
+            let idle_since = if self.config.spin.is_zero() {
+                now.unwrap_or_else(Instant::now)
+            } else {
+                Instant::now() // after the spin
+            };
+            idle_since.checked_add(idle)
+        });
         loop {
             let timed_out;
             (state, timed_out) =

@@ -1,7 +1,7 @@
 //! The process-wide map of pools by name: the built-in ones, what
 //! [`PoolsBuilder::install`] adds, lookup and shutdown (of every pool, or of one).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::num::NonZeroUsize;
 use std::sync::{Arc, OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
@@ -30,7 +30,9 @@ struct Registry {
 
 /// The fields behind the registry's lock.
 struct PoolMap {
-    by_name: HashMap<Box<str>, Arc<Pool>>,
+    /// A B-tree rather than a hash map: a call compares its pool's name with a few others
+    /// instead of hashing it (with a handful of pools, the cheaper lookup).
+    by_name: BTreeMap<Box<str>, Arc<Pool>>,
     /// The names `install` configured.
     configured: BTreeSet<String>,
     /// Whether `install` has run.

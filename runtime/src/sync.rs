@@ -46,10 +46,12 @@ pub(crate) fn wait_until<'a, T>(
     if left.is_zero() {
         return (guard, true);
     }
-    let (guard, _) = condvar
+    let (guard, result) = condvar
         .wait_timeout(guard, left)
         .unwrap_or_else(PoisonError::into_inner);
-    (guard, Instant::now() >= deadline)
+    // No second clock reading: a wake-up just past the deadline that is not reported as a
+    // time-out makes the caller wait again, and that wait sees the deadline gone.
+    (guard, result.timed_out())
 }
 
 /// Under loom a deadline passes at once: the lock is let go for as long as loom chooses
