@@ -4,6 +4,11 @@
 //! figure, and its ratio to `spawn_blocking` measured in the same run, so that the noise of
 //! a shared machine falls on every candidate alike. Where it can, the candidates take turns
 //! sample by sample. `BENCHMARKS.md` explains each case.
+//!
+//! `cargo bench --bench compare -- alone <offload|spawn_blocking|unblock> <round trips>`
+//! runs only one candidate's round trips from a current-thread runtime, for a profiler: run
+//! under `valgrind --tool=callgrind` with two counts, the difference of the instructions
+//! counted, divided by the difference of the counts, is the work of one round trip.
 
 use std::future::Future;
 use std::hint::black_box;
@@ -112,6 +117,20 @@ fn rows_of(
 }
 
 fn main() {
+    // `cargo bench` passes `--bench` to a bench with its own harness.
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    if let [mode, candidate, round_trips] = args.as_slice() {
+        if mode == "alone" {
+            run_alone(
+                candidate,
+                round_trips.parse().expect("a number of round trips"),
+            );
+            return;
+        }
+    }
     Pools::builder()
         .pool("seed-2", PoolConfig::fixed(2))
         .pool("seed-8", PoolConfig::fixed(8))
@@ -208,6 +227,21 @@ fn round_trips(runtime: &tokio::runtime::Runtime) -> Vec<(Candidate, f64, f64)> 
     runtime
         .block_on(async { tokio::spawn(round_trips).await })
         .expect("the round trips run")
+}
+
+/// One candidate's round trips, alone, from a current-thread runtime (see the module docs).
+fn run_alone(candidate: &str, round_trips: usize) {
+    let candidate = match candidate {
+        "offload" => Candidate::Offload,
+        "spawn_blocking" => Candidate::SpawnBlocking,
+        "unblock" => Candidate::Unblock,
+        other => panic!("no candidate {other:?}: offload, spawn_blocking or unblock"),
+    };
+    current_thread().block_on(async {
+        for i in 0..round_trips {
+            black_box(candidate.run("default", move || black_box(i)).await);
+        }
+    });
 }
 
 /// `BATCH` trivial jobs submitted at once from one task and awaited together: the median
