@@ -61,6 +61,15 @@ fn shutdown_finishes_queued_jobs_refuses_the_rest_and_loses_none() {
         })
         .collect();
     wait_slow.recv_timeout(HANG_GUARD).unwrap();
+    // Every caller has offered its job: 4 are queued and the rest wait in line.
+    assert!(
+        common::eventually(|| {
+            let stats = offload::stats_for("slow").unwrap();
+            stats.submitted == CALLERS as u64 && stats.queued == 4
+        }),
+        "the callers never all reached the pool: {:?}",
+        offload::stats_for("slow")
+    );
 
     let shutting_down = std::thread::spawn(|| offload::shutdown(HANG_GUARD));
     // Callers waiting for room are refused as soon as shutdown starts; only then is the
@@ -94,11 +103,11 @@ fn shutdown_finishes_queued_jobs_refuses_the_rest_and_loses_none() {
         runs.load(Ordering::SeqCst),
         "a job ran or was refused, once"
     );
-    assert!(
-        completed >= 5,
-        "the running job and the 4 queued ones finished"
+    assert_eq!(
+        completed, 5,
+        "the running job and the 4 queued ones finished, no other"
     );
-    assert!(shut_down >= 1);
+    assert_eq!(shut_down, CALLERS - 5, "every caller in line was refused");
     let stats = offload::stats_for("slow").unwrap();
     assert_eq!(stats.refused, shut_down as u64, "each refusal is counted");
     assert_eq!(stats.completed, completed as u64);
