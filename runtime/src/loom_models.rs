@@ -2,7 +2,7 @@
 //! small pool (up to a bound on preemptions) runs, and each must keep the pool's promises.
 //!
 //! Run with `RUSTFLAGS="--cfg loom" cargo test -p offload-runtime --release --lib loom`
-//! (`.ci/run` does). `LOOM_MAX_PREEMPTIONS` widens or narrows the search; it is 2 here
+//! (`.ci/run` does). `LOOM_MAX_PREEMPTIONS` widens or narrows the search; it is 3 here
 //! unless set.
 //!
 //! What every model checks at its end, once the pool is shut down and its threads joined:
@@ -87,6 +87,10 @@ fn shut_down_and_account(pool: &Pool) -> PoolStats {
             "a discarded body was not dropped"
         );
         assert!(state.waiting.is_empty(), "a caller was left in line");
+        assert_eq!(
+            state.gone_from_line, 0,
+            "the count of callers gone from the line drifted"
+        );
         assert_eq!(
             state.reserved, 0,
             "a reserved place was never used or given back"
@@ -316,7 +320,7 @@ fn loom_a_caller_gone_before_the_start_means_the_body_never_runs() {
 fn loom_a_caller_gone_from_the_line_passes_its_place_on() {
     check(
         "cancel in line",
-        &["left the line", "left the queue"],
+        &["admitted, then left", "left the line", "left the queue"],
         || {
             let pool = pool(PoolConfig::fixed(1).queue_capacity(1));
             let bodies = Arc::new(Bodies::default());
@@ -330,6 +334,7 @@ fn loom_a_caller_gone_from_the_line_passes_its_place_on() {
             assert_eq!(third.expect("the pool is running"), 3);
             assert_eq!(block_on(first), 1);
             let left_the_line = leaver.join().expect("the leaver does not panic");
+            let passed_on = pool.lock().loom_places_passed_on;
 
             let stats = shut_down_and_account(&pool);
             assert_eq!(stats.submitted, 3);
@@ -343,10 +348,10 @@ fn loom_a_caller_gone_from_the_line_passes_its_place_on() {
             assert!(stats.completed >= 2, "{stats:?}");
             assert_eq!(bodies.ran() as u64, stats.completed + stats.abandoned);
             bodies.assert_all_dropped_on_the_pool(3);
-            if left_the_line {
-                "left the line"
-            } else {
-                "left the queue"
+            match (left_the_line, passed_on) {
+                (false, _) => "left the queue",
+                (true, 0) => "left the line",
+                (true, _) => "admitted, then left",
             }
         },
     );
@@ -485,4 +490,49 @@ fn loom_shutdown_runs_queued_jobs_and_refuses_the_line() {
             }
         },
     );
+}
+
+#[test]
+fn loom_shutdown_racing_the_line_refuses_exactly_the_jobs_not_queued() {
+    let paths = [
+        "admitted, then refused",
+        "queued after waiting in line",
+        "queued at once",
+        "refused in line",
+        "refused on arrival",
+    ];
+    check("shutdown racing the line", &paths, || {
+        let pool = pool(PoolConfig::fixed(1).queue_capacity(1));
+        let bodies = Arc::new(Bodies::default());
+        let queued = block_on(pool.submit(bodies.body(1))).expect("the pool is running");
+        let late = {
+            let (pool, bodies) = (Arc::clone(&pool), Arc::clone(&bodies));
+            // Queued before the shutdown, in line (admitted or not) when it comes, or
+            // arriving after it.
+            thread::spawn(move || call_noting_the_line(&pool, bodies.body(2)))
+        };
+        pool.begin_shutdown();
+        assert_eq!(block_on(queued), 1);
+        let (late, in_line) = late.join().expect("the late caller does not panic");
+        let refused_after_admission = pool.lock().loom_refused_after_admission;
+
+        let stats = shut_down_and_account(&pool);
+        match &late {
+            Ok(value) => assert_eq!(*value, 2),
+            Err(error) => assert!(
+                matches!(error, OffloadError::ShutDown { pool } if pool == "model"),
+                "{error}"
+            ),
+        }
+        assert_eq!(stats.completed + stats.refused, 2, "{stats:?}");
+        assert_eq!(bodies.ran() as u64, stats.completed);
+        assert_eq!(bodies.dropped(), 2);
+        match (late.is_ok(), in_line, refused_after_admission) {
+            (true, false, _) => "queued at once",
+            (true, true, _) => "queued after waiting in line",
+            (false, false, _) => "refused on arrival",
+            (false, true, 0) => "refused in line",
+            (false, true, _) => "admitted, then refused",
+        }
+    });
 }

@@ -60,9 +60,13 @@ struct State {
     /// capacity.
     queue: VecDeque<Arc<dyn Runnable>>,
     /// Callers waiting for room in the full queue, first come first served. Entries of
-    /// callers that went away stay until they reach the front, and are skipped there.
-    /// Callers wait only while the queue is full: whenever it has room, nobody is in line.
+    /// callers that went away are skipped at the front, or swept out once they are half
+    /// the line. Callers wait only while the queue is full: whenever it has room, nobody
+    /// is in line.
     waiting: VecDeque<Arc<Waiter>>,
+    /// Entries in `waiting` of callers that went away. A caller in line is marked gone only
+    /// under the pool's lock, so this count is exact.
+    gone_from_line: usize,
     /// Places in the queue handed to callers in line that have not queued their job yet.
     reserved: usize,
     /// Bodies of callers that went away while they waited for room in the queue, to be
@@ -83,6 +87,12 @@ struct State {
     handles: BTreeMap<usize, thread::JoinHandle<()>>,
     /// Set by [`Pool::begin_shutdown`]: no new jobs, and workers exit once the queue is empty.
     shut_down: bool,
+    /// For the loom models' path labels: admitted callers that left and passed their place
+    /// on, and admitted callers a shutdown refused.
+    #[cfg(loom)]
+    loom_places_passed_on: usize,
+    #[cfg(loom)]
+    loom_refused_after_admission: usize,
 }
 
 impl State {
@@ -100,8 +110,21 @@ impl State {
                 self.reserved += 1;
                 return Some(waker);
             }
+            self.gone_from_line -= 1;
         }
         None
+    }
+
+    /// Counts a caller that went away from the line, and sweeps the entries of such callers
+    /// out once they are half the line: callers that give up while the queue stays full
+    /// (a timeout around a call to a stuck pool, retried) cannot grow the line for ever,
+    /// and the sweeps cost a constant per caller that left.
+    fn left_the_line(&mut self) {
+        self.gone_from_line += 1;
+        if self.gone_from_line * 2 > self.waiting.len() {
+            self.waiting.retain(|waiter| !waiter.is_gone());
+            self.gone_from_line = 0;
+        }
     }
 }
 
@@ -146,11 +169,15 @@ impl Waiter {
         }
     }
 
-    /// Marks the caller gone; returns whether a place had been reserved for it, which it
-    /// must give back.
-    fn leave(&self) -> bool {
+    /// Marks the caller gone and returns where it stood: in line, admitted (a place it must
+    /// pass on), or refused. Called under the pool's lock.
+    fn leave(&self) -> Turn {
         let mut turn = sync::lock(&self.turn);
-        matches!(std::mem::replace(&mut *turn, Turn::Gone), Turn::Admitted)
+        std::mem::replace(&mut *turn, Turn::Gone)
+    }
+
+    fn is_gone(&self) -> bool {
+        matches!(*sync::lock(&self.turn), Turn::Gone)
     }
 }
 
@@ -212,6 +239,10 @@ where
                         let mut state = pool.lock();
                         // The reserved place is this job's now (or, after a shutdown, free).
                         state.reserved -= 1;
+                        #[cfg(loom)]
+                        if state.shut_down {
+                            state.loom_refused_after_admission += 1;
+                        }
                         state
                     }
                     Turn::Gone => unreachable!("a caller in line is gone only once dropped"),
@@ -252,15 +283,27 @@ where
             return;
         };
         if let Some(waiter) = self.waiter.take() {
-            if waiter.leave() {
-                // A place was reserved for this job: it goes to the next caller in line.
-                let mut state = self.pool.lock();
-                state.reserved -= 1;
-                let next = state.hand_off_place();
-                drop(state);
-                if let Some(waker) = next {
-                    waker.wake();
+            let mut state = self.pool.lock();
+            let next = match waiter.leave() {
+                Turn::Waiting(_) => {
+                    state.left_the_line();
+                    None
                 }
+                Turn::Admitted => {
+                    // A place was reserved for this job: it goes to the next caller in line.
+                    state.reserved -= 1;
+                    #[cfg(loom)]
+                    {
+                        state.loom_places_passed_on += 1;
+                    }
+                    state.hand_off_place()
+                }
+                // Refused by a shutdown, which took it out of the line; never twice gone.
+                Turn::Refused | Turn::Gone => None,
+            };
+            drop(state);
+            if let Some(waker) = next {
+                waker.wake();
             }
         }
         self.pool.metrics.ended(Outcome::Cancelled);
@@ -280,6 +323,7 @@ impl Pool {
             state: Mutex::new(State {
                 queue: VecDeque::new(),
                 waiting: VecDeque::new(),
+                gone_from_line: 0,
                 reserved: 0,
                 discarded: Vec::new(),
                 threads: 0,
@@ -289,6 +333,10 @@ impl Pool {
                 next_thread_id: 0,
                 handles: BTreeMap::new(),
                 shut_down: false,
+                #[cfg(loom)]
+                loom_places_passed_on: 0,
+                #[cfg(loom)]
+                loom_refused_after_admission: 0,
             }),
             work_available: Condvar::new(),
             all_exited: Condvar::new(),
@@ -413,7 +461,8 @@ impl Pool {
                 let admitted = state.hand_off_place();
                 drop(state);
                 if let Some(waker) = admitted {
-                    waker.wake();
+                    // An executor's waker that panics must not take the worker with it.
+                    contain(|| waker.wake());
                 }
                 // `run` catches the body's panic; `contain` one from dropping a cancelled
                 // job's arguments or an abandoned result.
@@ -516,7 +565,7 @@ impl Pool {
     }
 
     /// Counts a job the pool turned away and drops its body as a cancelled one's is.
-    fn refuse<F: Send + 'static, T>(&self, handle: &JobHandle<F, T>) {
+    fn refuse<F: Send + 'static, T>(self: &Arc<Self>, handle: &JobHandle<F, T>) {
         self.metrics.ended(Outcome::Refused);
         if let Some(body) = handle.take_body() {
             self.discard(Box::new(body));
@@ -524,12 +573,12 @@ impl Pool {
     }
 
     /// Hands a value to a pool thread to drop. Used for bodies whose callers went away
-    /// before the job was queued, or that the pool refused. With no thread left (after
-    /// shutdown, say) it is dropped right here, on the caller's thread: starting a thread
-    /// to drop one value would cost more than the risk it avoids.
-    fn discard(&self, value: Discarded) {
+    /// before the job was queued, or that the pool refused. With no thread left (all of an
+    /// elastic pool's exited), one is started for it; only a pool that is shut down, or that
+    /// cannot start a thread, drops it right here, on the caller's thread.
+    fn discard(self: &Arc<Self>, value: Discarded) {
         let mut state = self.lock();
-        if state.threads == 0 {
+        if state.threads == 0 && (state.shut_down || self.spawn_worker(&mut state).is_err()) {
             drop(state);
             drop(value);
             return;
