@@ -34,6 +34,8 @@ fn install_pools() {
                 "keeps-threads",
                 PoolConfig::elastic(1).keep_alive(Duration::MAX),
             )
+            // A stack larger than the whole address space: no thread can ever start.
+            .pool("unstartable", PoolConfig::fixed(1).stack_size(1 << 47))
             .install()
             .expect("the test pools install");
         silence_expected_panics();
@@ -362,4 +364,43 @@ fn an_elastic_pool_whose_keep_alive_never_runs_out_keeps_working() {
     });
     let stats = offload::stats_for("keeps-threads").unwrap();
     assert_eq!((stats.threads, stats.completed), (1, 2));
+}
+
+#[test]
+fn a_pool_that_cannot_start_a_thread_refuses_the_job_and_says_why() {
+    install_pools();
+    let runs = Arc::new(AtomicUsize::new(0));
+    let drops = Arc::new(AtomicUsize::new(0));
+    for _ in 0..3 {
+        let (runs, dropped) = (Arc::clone(&runs), DropCounter(Arc::clone(&drops)));
+        let outcome =
+            common::current_thread().block_on(offload::try_run("unstartable", move || {
+                let _dropped = dropped;
+                runs.fetch_add(1, Ordering::SeqCst);
+            }));
+        match outcome {
+            Err(OffloadError::SpawnFailed { pool, error }) => {
+                assert_eq!(pool, "unstartable");
+                assert!(!error.to_string().is_empty());
+            }
+            other => panic!("expected SpawnFailed, got {other:?}"),
+        }
+    }
+    assert_eq!(runs.load(Ordering::SeqCst), 0, "a refused body never runs");
+    assert_eq!(
+        drops.load(Ordering::SeqCst),
+        3,
+        "every refused body is dropped"
+    );
+    let stats = offload::stats_for("unstartable").unwrap();
+    assert_eq!((stats.submitted, stats.refused, stats.threads), (3, 3, 0));
+}
+
+/// Counts its drops.
+struct DropCounter(Arc<AtomicUsize>);
+
+impl Drop for DropCounter {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
 }
