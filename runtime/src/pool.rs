@@ -160,12 +160,12 @@ impl Waiter {
 
     fn end_wait(&self, next: Turn) -> Option<Waker> {
         let mut turn = sync::lock(&self.turn);
-        if !matches!(*turn, Turn::Waiting(_)) {
-            return None;
-        }
         match std::mem::replace(&mut *turn, next) {
             Turn::Waiting(waker) => Some(waker),
-            _ => None,
+            gone => {
+                *turn = gone;
+                None
+            }
         }
     }
 
@@ -302,9 +302,7 @@ where
                 Turn::Refused | Turn::Gone => None,
             };
             drop(state);
-            if let Some(waker) = next {
-                waker.wake();
-            }
+            wake_from_line(next);
         }
         self.pool.metrics.ended(Outcome::Cancelled);
         if let Some(body) = handle.take_body() {
@@ -409,9 +407,7 @@ impl Pool {
                     state.queue.pop_back();
                     let next = state.hand_off_place();
                     drop(state);
-                    if let Some(waker) = next {
-                        waker.wake();
-                    }
+                    wake_from_line(next);
                     return Err(OffloadError::SpawnFailed {
                         pool: self.name.to_string(),
                         error,
@@ -460,10 +456,7 @@ impl Pool {
                 state.running += 1;
                 let admitted = state.hand_off_place();
                 drop(state);
-                if let Some(waker) = admitted {
-                    // An executor's waker that panics must not take the worker with it.
-                    contain(|| waker.wake());
-                }
+                wake_from_line(admitted);
                 // `run` catches the body's panic; `contain` one from dropping a cancelled
                 // job's arguments or an abandoned result.
                 let now = clock.take();
@@ -604,7 +597,7 @@ impl Pool {
         self.claims.fetch_add(1, Ordering::Release); // ends every spin
         self.work_available.notify_all();
         for waker in refused {
-            waker.wake();
+            wake_from_line(Some(waker));
         }
     }
 
@@ -650,6 +643,15 @@ impl Pool {
         OffloadError::ShutDown {
             pool: self.name.to_string(),
         }
+    }
+}
+
+/// Wakes a caller whose wait in line just ended (admitted, or refused by a shutdown). Its
+/// waker belongs to another task's executor: a panic in it must not unwind into the worker,
+/// the caller or the shutdown that ended the wait.
+fn wake_from_line(waker: Option<Waker>) {
+    if let Some(waker) = waker {
+        contain(|| waker.wake());
     }
 }
 

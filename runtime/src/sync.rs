@@ -31,17 +31,28 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// Waits on `condvar` with the lock of `mutex` (held as `guard`) until notified or, with
 /// a deadline, until it passes. Returns the guard and whether the deadline has passed.
 /// Like any condition variable wait it may also return spuriously: callers re-check.
-#[cfg(not(loom))]
 pub(crate) fn wait_until<'a, T>(
     condvar: &Condvar,
-    _mutex: &'a Mutex<T>,
+    mutex: &'a Mutex<T>,
     guard: MutexGuard<'a, T>,
     deadline: Option<Instant>,
 ) -> (MutexGuard<'a, T>, bool) {
-    let Some(deadline) = deadline else {
-        let guard = condvar.wait(guard).unwrap_or_else(PoisonError::into_inner);
-        return (guard, false);
-    };
+    match deadline {
+        None => (
+            condvar.wait(guard).unwrap_or_else(PoisonError::into_inner),
+            false,
+        ),
+        Some(deadline) => wait_with_deadline(condvar, mutex, guard, deadline),
+    }
+}
+
+#[cfg(not(loom))]
+fn wait_with_deadline<'a, T>(
+    condvar: &Condvar,
+    _mutex: &'a Mutex<T>,
+    guard: MutexGuard<'a, T>,
+    deadline: Instant,
+) -> (MutexGuard<'a, T>, bool) {
     let left = deadline.saturating_duration_since(Instant::now());
     if left.is_zero() {
         return (guard, true);
@@ -59,16 +70,12 @@ pub(crate) fn wait_until<'a, T>(
 /// against the other threads' steps is explored that way (loom has no clock, and its
 /// timed wait never times out).
 #[cfg(loom)]
-pub(crate) fn wait_until<'a, T>(
-    condvar: &Condvar,
+fn wait_with_deadline<'a, T>(
+    _condvar: &Condvar,
     mutex: &'a Mutex<T>,
     guard: MutexGuard<'a, T>,
-    deadline: Option<Instant>,
+    _deadline: Instant,
 ) -> (MutexGuard<'a, T>, bool) {
-    if deadline.is_none() {
-        let guard = condvar.wait(guard).unwrap_or_else(PoisonError::into_inner);
-        return (guard, false);
-    }
     drop(guard);
     thread::yield_now();
     (lock(mutex), true)
