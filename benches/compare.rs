@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use offload::{PoolConfig, Pools};
+use async_offload::{PoolConfig, Pools};
 
 /// Round trips measured per candidate and runtime.
 const ROUND_TRIPS: usize = 20_000;
@@ -53,8 +53,8 @@ impl Candidate {
 
     fn name(self) -> &'static str {
         match self {
-            Candidate::Offload => "offload::run",
-            Candidate::OffloadSpinning => "offload::run, spin 50 us",
+            Candidate::Offload => "async_offload::run",
+            Candidate::OffloadSpinning => "async_offload::run, spin 50 us",
             Candidate::SpawnBlocking => "tokio spawn_blocking",
             Candidate::Unblock => "blocking::unblock",
         }
@@ -67,8 +67,8 @@ impl Candidate {
         job: impl FnOnce() -> T + Send + 'static,
     ) -> Pin<Box<dyn Future<Output = T> + Send>> {
         match self {
-            Candidate::Offload => Box::pin(offload::run(pool, job)),
-            Candidate::OffloadSpinning => Box::pin(offload::run("spinning", job)),
+            Candidate::Offload => Box::pin(async_offload::run(pool, job)),
+            Candidate::OffloadSpinning => Box::pin(async_offload::run("spinning", job)),
             Candidate::SpawnBlocking => {
                 Box::pin(async move { tokio::task::spawn_blocking(job).await.unwrap() })
             }
@@ -447,7 +447,7 @@ fn waiting_callers() -> Vec<Row> {
         );
         move || {
             while watching.load(Ordering::Relaxed) {
-                let pool = offload::stats_for("waiters").expect("the pool exists");
+                let pool = async_offload::stats_for("waiters").expect("the pool exists");
                 peak_pool_threads.fetch_max(pool.threads, Ordering::Relaxed);
                 peak_rss.fetch_max(process_status().rss_kib, Ordering::Relaxed);
                 std::thread::sleep(Duration::from_millis(1));
@@ -455,7 +455,7 @@ fn waiting_callers() -> Vec<Row> {
         }
     });
     runtime.block_on(async {
-        let jobs = (0..WAITERS).map(|i| offload::run("waiters", move || black_box(i)));
+        let jobs = (0..WAITERS).map(|i| async_offload::run("waiters", move || black_box(i)));
         black_box(futures::future::join_all(jobs).await);
     });
     watching.store(false, Ordering::Relaxed);

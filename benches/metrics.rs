@@ -9,7 +9,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use offload::{PoolConfig, Pools};
+use async_offload::{PoolConfig, Pools};
 
 const JOBS: u32 = 2_000;
 const SAMPLES: usize = 101;
@@ -18,7 +18,7 @@ const SAMPLES: usize = 101;
 async fn sample(pool: &'static str) -> f64 {
     let start = Instant::now();
     for i in 0..JOBS {
-        black_box(offload::run(pool, move || black_box(i)).await);
+        black_box(async_offload::run(pool, move || black_box(i)).await);
     }
     start.elapsed().as_secs_f64() * 1e6 / f64::from(JOBS)
 }
@@ -28,7 +28,7 @@ async fn sample(pool: &'static str) -> f64 {
 /// metrics included, is all there is to measure.
 async fn batch(pool: &'static str) -> f64 {
     let start = Instant::now();
-    let jobs = (0..JOBS).map(|i| offload::run(pool, move || black_box(i)));
+    let jobs = (0..JOBS).map(|i| async_offload::run(pool, move || black_box(i)));
     black_box(futures::future::join_all(jobs).await);
     start.elapsed().as_secs_f64() * 1e6 / f64::from(JOBS)
 }

@@ -19,7 +19,7 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
-use offload::no_block;
+use async_offload::no_block;
 
 const POLLS: u32 = 10_000;
 const SAMPLES: usize = 200;

@@ -1,10 +1,10 @@
-//! Pool metrics: a mixed load on two pools, then a table of `offload::stats()`.
+//! Pool metrics: a mixed load on two pools, then a table of `async_offload::stats()`.
 //!
 //! Run it with `cargo run --example metrics`.
 
 use std::time::Duration;
 
-use offload::{PoolConfig, PoolStats, Pools, TimingStats, offload};
+use async_offload::{PoolConfig, PoolStats, Pools, TimingStats, offload};
 
 /// A pretend database call: a few milliseconds, and now and then a bug.
 #[offload(pool = "db")]
@@ -48,7 +48,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let _ = std::panic::take_hook();
     // Jobs whose callers left may still run: wait for the pools to settle.
-    while offload::stats()
+    while async_offload::stats()
         .iter()
         .any(|pool| pool.running + pool.queued > 0)
     {
@@ -56,8 +56,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     println!();
-    print_table(&offload::stats());
-    offload::shutdown(Duration::from_secs(5))?;
+    print_table(&async_offload::stats());
+    async_offload::shutdown(Duration::from_secs(5))?;
     Ok(())
 }
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use offload::offload;
+use async_offload::offload;
 
 /// How long the pretend database takes to answer.
 const QUERY_TIME: Duration = Duration::from_millis(400);
@@ -57,7 +57,7 @@ async fn main() {
         "\nInline, the calls ran one after the other and every other task on the thread waited;\n\
          offloaded, they ran at the same time on pool threads and the executor stayed free."
     );
-    offload::shutdown(Duration::from_secs(5)).expect("the pool threads finish");
+    async_offload::shutdown(Duration::from_secs(5)).expect("the pool threads finish");
 }
 
 /// Wall time of some work, and the longest delay a 1 ms heartbeat suffered meanwhile.

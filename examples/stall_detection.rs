@@ -7,8 +7,8 @@
 
 use std::time::Duration;
 
-use offload::stall::{self, Mode};
-use offload::{no_block, offload};
+use async_offload::stall::{self, Mode};
+use async_offload::{no_block, offload};
 
 /// A synchronous call that blocks for a while, like a sync database driver's.
 fn query_blocking(id: u64) -> String {

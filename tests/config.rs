@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use offload::{ConfigError, OffloadError, PoolConfig, PoolKind, Pools};
+use async_offload::{ConfigError, OffloadError, PoolConfig, PoolKind, Pools};
 
 /// The error installing `config` under `name` gives (nothing is installed on an error).
 fn install_error(name: &str, config: PoolConfig) -> ConfigError {
@@ -118,7 +118,7 @@ fn overrides_change_only_what_they_state() {
 #[test]
 fn installing_checks_everything_first_and_happens_once() {
     // A built-in pool that has run a job cannot be replaced any more.
-    futures::executor::block_on(offload::run("cpu", || ()));
+    futures::executor::block_on(async_offload::run("cpu", || ()));
     let error = Pools::builder()
         .pool("fresh", PoolConfig::fixed(1))
         .pool("cpu", PoolConfig::fixed(2))
@@ -147,7 +147,7 @@ fn installing_checks_everything_first_and_happens_once() {
     assert!(matches!(&error, ConfigError::Invalid { pool, .. } if pool == "broken"));
 
     // None of the refused installs put anything in place.
-    let unknown = futures::executor::block_on(offload::try_run("fresh", || ()));
+    let unknown = futures::executor::block_on(async_offload::try_run("fresh", || ()));
     assert!(matches!(unknown, Err(OffloadError::UnknownPool { .. })));
 
     Pools::builder()
@@ -156,10 +156,10 @@ fn installing_checks_everything_first_and_happens_once() {
         .pool("default", PoolConfig::elastic(4)) // not used yet: may be replaced
         .install()
         .unwrap();
-    let thread = futures::executor::block_on(offload::run("fresh", common::thread_name));
+    let thread = futures::executor::block_on(async_offload::run("fresh", common::thread_name));
     assert_eq!(thread, "offload-fresh-0");
     // Nothing names "spare": a warning, not an error. "fresh" has been used by a call.
-    let check = offload::check_pools().expect("no #[offload] here names a missing pool");
+    let check = async_offload::check_pools().expect("no #[offload] here names a missing pool");
     assert_eq!(check.unused, ["spare"]);
     assert!(check.to_string().contains("\"spare\""), "{check}");
 
@@ -178,7 +178,7 @@ fn from_env_reads_offload_pools() {
     // child process with the variable set.
     let output = std::process::Command::new(std::env::current_exe().unwrap())
         .args(["--exact", CHILD_TEST, "--ignored", "--test-threads=1"])
-        .env(offload::POOLS_ENV, "db=3, io=elastic:5:keep_alive=2s")
+        .env(async_offload::POOLS_ENV, "db=3, io=elastic:5:keep_alive=2s")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -187,7 +187,7 @@ fn from_env_reads_offload_pools() {
 
     let output = std::process::Command::new(std::env::current_exe().unwrap())
         .args(["--exact", CHILD_TEST, "--ignored", "--test-threads=1"])
-        .env(offload::POOLS_ENV, "db=3,,io=4")
+        .env(async_offload::POOLS_ENV, "db=3,,io=4")
         .output()
         .unwrap();
     assert!(

@@ -33,24 +33,24 @@ fn thread_name() -> String {
 }
 
 // `needless_pass_by_value`: the wrapper takes arguments by value and moves them.
-#[::offload::offload]
+#[::async_offload::offload]
 fn free(value: u64) -> (u64, String) {
     (value * 2, thread_name())
 }
 
 // With a crate path, the generated `SendArg { value: value }` is spanned by the user's
 // tokens too: still no `redundant_field_names`.
-#[::offload::offload(crate = "::offload")]
+#[::async_offload::offload(crate = "::async_offload")]
 fn named_value(value: u64) -> u64 {
     value + 1
 }
 
-#[::offload::offload]
+#[::async_offload::offload]
 fn nothing_returned(sender: ::std::sync::mpsc::Sender<String>) {
     sender.send(thread_name()).expect("the test waits");
 }
 
-#[::offload::offload]
+#[::async_offload::offload]
 fn generic<T, const N: usize>(items: [T; N]) -> (Option<T>, String)
 where
     T: Ord + Send + 'static,
@@ -60,7 +60,7 @@ where
 
 // `used_underscore_binding` and `no_effect_underscore_binding` on `_unused`, which the
 // generated code reads and binds.
-#[::offload::offload]
+#[::async_offload::offload]
 fn patterns((a, b): (u32, u32), mut list: Vec<u32>, _: String, _unused: u8) -> (Vec<u32>, String) {
     list.push(a + b);
     (list, thread_name())
@@ -68,7 +68,7 @@ fn patterns((a, b): (u32, u32), mut list: Vec<u32>, _: String, _unused: u8) -> (
 
 // `items_after_statements`: the body's item comes first in the body, not after the
 // generated statements.
-#[::offload::offload]
+#[::async_offload::offload]
 fn fallible(text: String) -> Result<(u32, String), ::std::num::ParseIntError> {
     fn parse(text: &str) -> Result<u32, ::std::num::ParseIntError> {
         text.trim().parse()
@@ -79,17 +79,17 @@ fn fallible(text: String) -> Result<(u32, String), ::std::num::ParseIntError> {
     Ok((parse(&text)?, thread_name()))
 }
 
-#[::offload::offload]
+#[::async_offload::offload]
 fn iterator(below: u32) -> impl Iterator<Item = u32> + Send + 'static {
     (0..below).rev()
 }
 
-/// With `offload::run` in scope, a generated path to the same item must not look
+/// With `async_offload::run` in scope, a generated path to the same item must not look
 /// needlessly qualified (`unused_qualifications`), even through a relative crate path.
 mod imported {
-    use ::offload::run;
+    use ::async_offload::run;
 
-    #[::offload::offload(crate = "offload")]
+    #[::async_offload::offload(crate = "async_offload")]
     pub fn doubled(value: u32) -> u32 {
         value * 2
     }
@@ -104,12 +104,12 @@ struct Store {
 }
 
 impl Store {
-    #[::offload::offload]
+    #[::async_offload::offload]
     fn shared(self: Arc<Self>, suffix: String) -> (String, String) {
         (format!("{}{suffix}", self.name), thread_name())
     }
 
-    #[::offload::offload(pool = "cpu")]
+    #[::async_offload::offload(pool = "cpu")]
     fn into_name(mut self) -> (String, String) {
         self.name.push('!');
         (self.name, thread_name())

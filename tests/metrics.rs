@@ -1,4 +1,4 @@
-//! `offload::stats()`: every counter and gauge checked against jobs whose outcome the test
+//! `async_offload::stats()`: every counter and gauge checked against jobs whose outcome the test
 //! controls. Each test uses its own pool.
 
 mod common;
@@ -8,8 +8,8 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex, Once};
 use std::time::Duration;
 
+use async_offload::{PoolConfig, PoolKind, Pools};
 use common::{ExpectedPanic, HANG_GUARD, poll_once, silence_expected_panics};
-use offload::{PoolConfig, PoolKind, Pools};
 
 fn install_pools() {
     static ONCE: Once = Once::new();
@@ -27,7 +27,7 @@ fn install_pools() {
 fn hold(pool: &'static str) -> (mpsc::Sender<()>, impl Future<Output = ()>) {
     let (release, gate) = mpsc::channel::<()>();
     let (started, wait_started) = mpsc::channel();
-    let job = offload::run(pool, move || {
+    let job = async_offload::run(pool, move || {
         started.send(()).unwrap();
         let _ = gate.recv_timeout(HANG_GUARD);
     });
@@ -48,10 +48,10 @@ fn every_outcome_is_counted() {
     let runtime = common::current_thread();
     runtime.block_on(async {
         for i in 0..5 {
-            assert_eq!(offload::run("outcomes", move || i).await, i);
+            assert_eq!(async_offload::run("outcomes", move || i).await, i);
         }
         for i in 0..3 {
-            let caller = tokio::spawn(offload::run("outcomes", move || {
+            let caller = tokio::spawn(async_offload::run("outcomes", move || {
                 std::panic::panic_any(ExpectedPanic(i))
             }));
             assert!(caller.await.is_err());
@@ -61,11 +61,11 @@ fn every_outcome_is_counted() {
         let (release, held) = hold("outcomes");
         let held = tokio::spawn(held);
         tokio::task::yield_now().await;
-        while offload::stats_for("outcomes").unwrap().running == 0 {
+        while async_offload::stats_for("outcomes").unwrap().running == 0 {
             tokio::task::yield_now().await;
         }
         for _ in 0..2 {
-            let mut call = pin!(offload::run("outcomes", || ()));
+            let mut call = pin!(async_offload::run("outcomes", || ()));
             assert!(poll_once(call.as_mut()).await.is_pending());
         }
         release.send(()).unwrap();
@@ -74,7 +74,7 @@ fn every_outcome_is_counted() {
         // A job whose caller leaves while it runs: abandoned.
         let (started, wait_started) = tokio::sync::oneshot::channel();
         let (finish, wait_finish) = mpsc::channel::<()>();
-        let running = offload::run("outcomes", move || {
+        let running = async_offload::run("outcomes", move || {
             started.send(()).unwrap();
             let _ = wait_finish.recv_timeout(HANG_GUARD);
         });
@@ -84,10 +84,10 @@ fn every_outcome_is_counted() {
         }
         finish.send(()).unwrap();
         // One thread, jobs in order: once this one has run, the others are all counted.
-        offload::run("outcomes", || ()).await;
+        async_offload::run("outcomes", || ()).await;
     });
 
-    let stats = offload::stats_for("outcomes").expect("the pool exists");
+    let stats = async_offload::stats_for("outcomes").expect("the pool exists");
     assert_eq!(stats.name, "outcomes");
     assert_eq!(stats.kind, PoolKind::Fixed);
     assert_eq!(stats.completed, 5 + 1 + 1); // the ordinary ones, the holder, the last one
@@ -113,7 +113,7 @@ fn gauges_show_threads_running_and_queued_jobs() {
     let runtime = common::current_thread();
     let snapshots = Arc::new(Mutex::new(Vec::new()));
     runtime.block_on(async {
-        let idle = offload::stats_for("gauges").unwrap();
+        let idle = async_offload::stats_for("gauges").unwrap();
         assert_eq!((idle.threads, idle.running, idle.queued), (0, 0, 0));
         assert_eq!(idle.max_threads, 4);
 
@@ -125,17 +125,17 @@ fn gauges_show_threads_running_and_queued_jobs() {
             releases.push(release);
             held.push(tokio::spawn(job));
         }
-        while offload::stats_for("gauges").unwrap().running < 4 {
+        while async_offload::stats_for("gauges").unwrap().running < 4 {
             tokio::task::yield_now().await;
         }
-        let mut queued = pin!(offload::run("gauges", || ()));
+        let mut queued = pin!(async_offload::run("gauges", || ()));
         assert!(poll_once(queued.as_mut()).await.is_pending());
-        let mut waiting = pin!(offload::run("gauges", || ()));
+        let mut waiting = pin!(async_offload::run("gauges", || ()));
         assert!(poll_once(waiting.as_mut()).await.is_pending());
         snapshots
             .lock()
             .unwrap()
-            .push(offload::stats_for("gauges").unwrap());
+            .push(async_offload::stats_for("gauges").unwrap());
 
         for release in releases {
             release.send(()).unwrap();
@@ -156,12 +156,12 @@ fn gauges_show_threads_running_and_queued_jobs() {
     );
     assert_eq!(busy.submitted, 6);
 
-    let done = offload::stats_for("gauges").unwrap();
+    let done = async_offload::stats_for("gauges").unwrap();
     assert_eq!(done.completed, 6);
     // A worker counts itself out of `running` just after it has handed its result over.
     assert!(
         common::eventually(|| {
-            let now = offload::stats_for("gauges").unwrap();
+            let now = async_offload::stats_for("gauges").unwrap();
             (now.running, now.queued) == (0, 0)
         }),
         "jobs still counted running or queued after every caller had its result"
@@ -175,14 +175,14 @@ fn timings_hold_what_the_jobs_did() {
     let sleep = Duration::from_millis(20);
     futures::executor::block_on(async {
         for _ in 0..3 {
-            offload::run("cpu", move || std::thread::sleep(sleep)).await;
+            async_offload::run("cpu", move || std::thread::sleep(sleep)).await;
         }
     });
-    let stats = offload::stats_for("cpu").unwrap();
+    let stats = async_offload::stats_for("cpu").unwrap();
     assert_eq!(stats.run_time.count, 3);
     assert!(stats.run_time.max >= sleep, "{:?}", stats.run_time);
     assert!(stats.run_time.sum >= sleep * 3, "{:?}", stats.run_time);
     assert!(stats.run_time.mean() >= sleep, "{:?}", stats.run_time);
-    assert!(offload::stats().iter().any(|pool| pool.name == "cpu"));
-    assert!(offload::stats_for("no-such-pool").is_none());
+    assert!(async_offload::stats().iter().any(|pool| pool.name == "cpu"));
+    assert!(async_offload::stats_for("no-such-pool").is_none());
 }

@@ -19,10 +19,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use async_offload::stall::{LocationKind, StallReport};
+use async_offload::testing::collect_stalls;
+use async_offload::{blocking, no_block, offload};
 use common::{panic_message, panic_of};
-use offload::stall::{LocationKind, StallReport};
-use offload::testing::collect_stalls;
-use offload::{blocking, no_block, offload};
 
 /// How long the fns below that block hold their thread: 20 times their threshold (`1ms`).
 const BLOCK: Duration = Duration::from_millis(20);
@@ -534,7 +534,7 @@ static ASSERT_LINE: AtomicU32 = AtomicU32::new(0);
 #[no_block(threshold = "1s")]
 async fn asserts_blocking_allowed() {
     ASSERT_LINE.store(line!() + 1, Ordering::SeqCst);
-    offload::assert_blocking_allowed();
+    async_offload::assert_blocking_allowed();
 }
 
 #[test]
@@ -544,7 +544,7 @@ fn a_blocking_fn_called_inside_a_no_block_poll_panics_naming_both_fns() {
         panic_message(&*payload),
         "the #[blocking] fn no_block::blocking_read was made inside a poll of the #[no_block] \
          fn no_block::calls_blocking_read, where it would block an executor thread; move it \
-         into an #[offload] fn (or run it with offload::run)"
+         into an #[offload] fn (or run it with async_offload::run)"
     );
     let payload = panic_of(calls_blocking_read_through_a_plain_fn());
     let message = panic_message(&*payload);
@@ -578,7 +578,7 @@ fn assert_blocking_allowed_inside_a_no_block_poll_panics_naming_the_call_and_the
 
 #[offload]
 fn offloaded_read(value: u32) -> u32 {
-    offload::assert_blocking_allowed();
+    async_offload::assert_blocking_allowed();
     blocking_read(value)
 }
 
@@ -594,8 +594,8 @@ fn blocking_is_allowed_in_an_offload_body_called_from_a_no_block_fn() {
 
 #[test]
 fn a_pool_thread_may_block_even_while_it_polls_a_no_block_fn() {
-    let value = futures::executor::block_on(offload::run("default", || {
-        offload::assert_blocking_allowed();
+    let value = futures::executor::block_on(async_offload::run("default", || {
+        async_offload::assert_blocking_allowed();
         // A pool thread that itself drives an instrumented future may still block in it.
         futures::executor::block_on(calls_blocking_read())
     }));
@@ -605,7 +605,7 @@ fn a_pool_thread_may_block_even_while_it_polls_a_no_block_fn() {
 #[test]
 fn plain_threads_may_block_before_during_no_poll_and_after_a_failed_check() {
     let value = std::thread::spawn(|| {
-        offload::assert_blocking_allowed();
+        async_offload::assert_blocking_allowed();
         let before = blocking_read(1);
         // Between two polls of an instrumented fn the thread polls none of them.
         let mut future = std::pin::pin!(calls_blocking_read());
@@ -618,7 +618,7 @@ fn plain_threads_may_block_before_during_no_poll_and_after_a_failed_check() {
             future.as_mut().poll(&mut Context::from_waker(waker))
         }));
         assert!(failed.is_err(), "the #[blocking] call in the poll panicked");
-        offload::assert_blocking_allowed();
+        async_offload::assert_blocking_allowed();
         before + between + blocking_read(3)
     })
     .join()
@@ -671,8 +671,8 @@ fn a_release_build_leaves_the_fns_as_written_and_reports_nothing() {
                 "CARGO_TARGET_DIR",
                 format!("{workspace}/target/release-check"),
             )
-            .env_remove(offload::stall::STALL_ENV)
-            .env_remove(offload::stall::STALL_THRESHOLD_ENV)
+            .env_remove(async_offload::stall::STALL_ENV)
+            .env_remove(async_offload::stall::STALL_THRESHOLD_ENV)
             .output()
             .expect("cargo runs");
         let stdout = String::from_utf8_lossy(&output.stdout);

@@ -8,7 +8,7 @@
 #![deny(non_snake_case, unfulfilled_lint_expectations)]
 
 // A second name for the crate, as a renamed dependency would give it.
-extern crate offload as renamed_offload;
+extern crate async_offload as renamed_offload;
 
 mod common;
 
@@ -18,8 +18,8 @@ use std::num::ParseIntError;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Once, mpsc};
 
+use async_offload::{PoolConfig, Pools, offload};
 use common::thread_name;
-use offload::{PoolConfig, Pools, offload};
 
 /// Installs the pools of this file, once per process.
 fn install_pools() {
@@ -562,7 +562,7 @@ fn must_use_is_kept_on_the_wrapper() {
 // `crate = "..."`
 
 mod reexport {
-    pub use offload as my_offload;
+    pub use async_offload as my_offload;
 }
 
 #[offload(crate = "crate::reexport::my_offload")]
@@ -580,7 +580,7 @@ fn through_an_absolute_renamed_crate() -> String {
     thread_name()
 }
 
-#[offload(crate = "offload")]
+#[offload(crate = "async_offload")]
 fn through_a_relative_path() -> String {
     thread_name()
 }
@@ -589,7 +589,7 @@ mod nested {
     use super::{offload, thread_name};
 
     mod inner_reexport {
-        pub use offload as again;
+        pub use async_offload as again;
     }
 
     #[offload(crate = "super::reexport::my_offload")]
@@ -623,7 +623,7 @@ mod counting_offload {
         use std::future::Future;
         use std::sync::atomic::{AtomicUsize, Ordering};
 
-        pub use offload::__private::*;
+        pub use async_offload::__private::*;
 
         pub static CALLS: AtomicUsize = AtomicUsize::new(0);
 
@@ -633,7 +633,7 @@ mod counting_offload {
             T: Send + 'static,
         {
             CALLS.fetch_add(1, Ordering::SeqCst);
-            offload::run(pool, body)
+            async_offload::run(pool, body)
         }
     }
 }
@@ -905,7 +905,7 @@ fn nothing_runs_before_the_first_poll() {
         let call = count_a_run(Arc::clone(&runs));
         // "lazy" has one thread and runs jobs in order: had the call queued its job, the job
         // would have run before this one.
-        offload::run("lazy", || ()).await;
+        async_offload::run("lazy", || ()).await;
         assert_eq!(runs.load(Ordering::SeqCst), 0, "the body ran before a poll");
 
         assert_eq!(call.await, 1, "the first poll ran it");

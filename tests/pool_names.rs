@@ -7,8 +7,8 @@ mod common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use async_offload::{ConfigError, PoolConfig, Pools, offload};
 use common::{panic_message, panic_of};
-use offload::{ConfigError, PoolConfig, Pools, offload};
 
 static RUNS: AtomicUsize = AtomicUsize::new(0);
 
@@ -28,7 +28,7 @@ fn on_a_builtin_pool() -> u32 {
 
 #[test]
 fn check_pools_names_the_fn_file_and_line_of_a_misspelt_pool() {
-    let error = offload::check_pools().expect_err("\"dbb\" is not configured");
+    let error = async_offload::check_pools().expect_err("\"dbb\" is not configured");
     let ConfigError::UnknownPools { uses, available } = &error else {
         panic!("expected UnknownPools, got {error:?}");
     };
@@ -56,7 +56,7 @@ fn install_refuses_pools_that_leave_a_use_unconfigured_and_installs_nothing() {
         matches!(&error, ConfigError::UnknownPools { uses, .. } if uses[0].pool == "dbb"),
         "{error:?}"
     );
-    let unknown = futures::executor::block_on(offload::try_run("db", || ()));
+    let unknown = futures::executor::block_on(async_offload::try_run("db", || ()));
     assert!(unknown.is_err(), "nothing was installed");
 }
 

@@ -17,8 +17,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use offload::no_block;
-use offload::testing::collect_stalls;
+use async_offload::no_block;
+use async_offload::testing::collect_stalls;
 
 /// The threshold of the fns below: small, so that waits for a core (a few milliseconds
 /// each on a loaded machine) often make a poll longer than it.

@@ -10,11 +10,11 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex, Once};
 use std::time::Duration;
 
+use async_offload::{OffloadError, PoolConfig, Pools, offload};
 use common::{
     ExpectedPanic, HANG_GUARD, panic_message, panic_of, poll_once, silence_expected_panics,
     thread_name,
 };
-use offload::{OffloadError, PoolConfig, Pools, offload};
 
 /// Installs the pools of this file, once per process. Each test has its own pool, so
 /// that tests running in parallel do not share threads.
@@ -47,7 +47,7 @@ fn a_panic_reaches_the_caller_with_its_payload_and_the_threads_survive() {
     install_pools();
     common::current_thread().block_on(async {
         for i in 0..1_000 {
-            let caller = tokio::spawn(offload::run("panics", move || -> u32 {
+            let caller = tokio::spawn(async_offload::run("panics", move || -> u32 {
                 std::panic::panic_any(ExpectedPanic(i))
             }));
             let payload = caller.await.expect_err("the job panicked").into_panic();
@@ -61,11 +61,11 @@ fn a_panic_reaches_the_caller_with_its_payload_and_the_threads_survive() {
         // both of the pool's threads must still be there.
         let (a_started, a_seen) = mpsc::channel();
         let (b_started, b_seen) = mpsc::channel();
-        let a = offload::run("panics", move || {
+        let a = async_offload::run("panics", move || {
             a_started.send(()).unwrap();
             b_seen.recv_timeout(HANG_GUARD).map(|()| thread_name())
         });
-        let b = offload::run("panics", move || {
+        let b = async_offload::run("panics", move || {
             b_started.send(()).unwrap();
             a_seen.recv_timeout(HANG_GUARD).map(|()| thread_name())
         });
@@ -114,7 +114,7 @@ fn a_job_whose_caller_left_before_it_started_never_runs() {
     common::current_thread().block_on(async {
         let (started, wait_started) = mpsc::channel();
         let (release, wait_release) = mpsc::channel::<()>();
-        let blocker = tokio::spawn(offload::run("cancel-before-start", move || {
+        let blocker = tokio::spawn(async_offload::run("cancel-before-start", move || {
             started.send(()).unwrap();
             wait_release.recv_timeout(HANG_GUARD).is_ok()
         }));
@@ -126,7 +126,7 @@ fn a_job_whose_caller_left_before_it_started_never_runs() {
         for _ in 0..10 {
             let runs = Arc::clone(&runs);
             let probe = DropProbe(Arc::clone(&drops));
-            let mut call = pin!(offload::run("cancel-before-start", move || {
+            let mut call = pin!(async_offload::run("cancel-before-start", move || {
                 let _probe = probe;
                 runs.fetch_add(1, Ordering::SeqCst);
             }));
@@ -138,7 +138,7 @@ fn a_job_whose_caller_left_before_it_started_never_runs() {
         assert!(blocker.await.unwrap(), "the blocker was released");
         // Jobs run in order, so once this one has run the cancelled ones were taken off
         // the queue.
-        offload::run("cancel-before-start", || ()).await;
+        async_offload::run("cancel-before-start", || ()).await;
     });
     assert_eq!(runs.load(Ordering::SeqCst), 0, "a cancelled job ran");
     let drops = drops.lock().unwrap();
@@ -158,18 +158,21 @@ fn a_job_whose_caller_left_before_it_started_never_runs() {
 #[test]
 fn cancelled_turns_true_inside_a_running_job_once_its_caller_has_gone() {
     install_pools();
-    assert!(!offload::cancelled(), "outside a job nothing is cancelled");
+    assert!(
+        !async_offload::cancelled(),
+        "outside a job nothing is cancelled"
+    );
     let (report, reports) = mpsc::channel();
     common::current_thread().block_on(async {
         let (started, mut wait_started) = tokio::sync::mpsc::unbounded_channel();
-        let job = offload::run("cancel-while-running", move || {
-            let at_start = offload::cancelled();
+        let job = async_offload::run("cancel-while-running", move || {
+            let at_start = async_offload::cancelled();
             started.send(()).unwrap();
             let deadline = std::time::Instant::now() + HANG_GUARD;
-            while !offload::cancelled() && std::time::Instant::now() < deadline {
+            while !async_offload::cancelled() && std::time::Instant::now() < deadline {
                 std::thread::sleep(std::time::Duration::from_millis(1));
             }
-            report.send((at_start, offload::cancelled())).unwrap();
+            report.send((at_start, async_offload::cancelled())).unwrap();
         });
         tokio::select! {
             () = job => panic!("the job only ends once cancelled"),
@@ -200,7 +203,7 @@ fn a_full_queue_makes_callers_wait_in_order_without_blocking_the_executor() {
             let order = Arc::clone(&order);
             let started = started.clone();
             let wait_release = Arc::clone(&wait_release);
-            callers.push(tokio::spawn(offload::run("bounded", move || {
+            callers.push(tokio::spawn(async_offload::run("bounded", move || {
                 order.lock().unwrap().push(i);
                 if i == 1 {
                     started.send(()).unwrap();
@@ -254,8 +257,8 @@ async fn offloaded_calls() {
     let (doubled, thread) = double_on_a_pool(21).await;
     assert_eq!(doubled, 42);
     assert!(thread.starts_with("offload-default-"), "ran on {thread}");
-    assert_eq!(offload::run("cpu", || 6 * 7).await, 42);
-    let thread = offload::try_run("cpu", thread_name).await.unwrap();
+    assert_eq!(async_offload::run("cpu", || 6 * 7).await, 42);
+    let thread = async_offload::try_run("cpu", thread_name).await.unwrap();
     assert!(thread.starts_with("offload-cpu-"), "ran on {thread}");
 }
 
@@ -280,7 +283,7 @@ fn works_on_the_futures_executor() {
 #[test]
 fn an_unknown_pool_is_an_error_naming_it_and_the_pools_that_exist() {
     install_pools();
-    let error = futures::executor::block_on(offload::try_run("dbb", || ())).unwrap_err();
+    let error = futures::executor::block_on(async_offload::try_run("dbb", || ())).unwrap_err();
     let OffloadError::UnknownPool {
         requested,
         available,
@@ -303,7 +306,7 @@ fn an_unknown_pool_is_an_error_naming_it_and_the_pools_that_exist() {
 #[test]
 fn run_panics_on_an_unknown_pool_with_the_same_message() {
     install_pools();
-    let payload = panic_of(offload::run("dbb", || ()));
+    let payload = panic_of(async_offload::run("dbb", || ()));
     let message = panic_message(&*payload);
     assert!(
         message.contains("no offload pool is named \"dbb\""),
@@ -320,7 +323,7 @@ fn workers_that_spin_before_they_sleep_run_every_job_once() {
         // One at a time: each job finds a worker still spinning, or a sleeping one.
         for i in 0..500u64 {
             let runs = Arc::clone(&runs);
-            let got = offload::run("spinning", move || {
+            let got = async_offload::run("spinning", move || {
                 runs.fetch_add(1, Ordering::SeqCst);
                 i
             })
@@ -330,7 +333,7 @@ fn workers_that_spin_before_they_sleep_run_every_job_once() {
         // Many at once, on both workers.
         let jobs = (0..500u64).map(|i| {
             let runs = Arc::clone(&runs);
-            offload::run("spinning", move || {
+            async_offload::run("spinning", move || {
                 runs.fetch_add(1, Ordering::SeqCst);
                 i * 2
             })
@@ -344,7 +347,7 @@ fn workers_that_spin_before_they_sleep_run_every_job_once() {
         );
     });
     assert_eq!(runs.load(Ordering::SeqCst), 1000);
-    let stats = offload::stats_for("spinning").unwrap();
+    let stats = async_offload::stats_for("spinning").unwrap();
     assert!(stats.threads <= 2, "{stats:?}");
     assert_eq!(stats.completed, 1000);
 }
@@ -353,16 +356,20 @@ fn workers_that_spin_before_they_sleep_run_every_job_once() {
 fn an_elastic_pool_whose_keep_alive_never_runs_out_keeps_working() {
     install_pools();
     common::current_thread().block_on(async {
-        assert_eq!(offload::run("keeps-threads", || 1).await, 1);
+        assert_eq!(async_offload::run("keeps-threads", || 1).await, 1);
         // Once its worker waits idle, with a keep-alive too long to add to the clock...
-        while offload::stats_for("keeps-threads").unwrap().idle_threads == 0 {
+        while async_offload::stats_for("keeps-threads")
+            .unwrap()
+            .idle_threads
+            == 0
+        {
             tokio::task::yield_now().await;
         }
         // ...the same worker still takes the next job.
-        let second = tokio::time::timeout(HANG_GUARD, offload::run("keeps-threads", || 2));
+        let second = tokio::time::timeout(HANG_GUARD, async_offload::run("keeps-threads", || 2));
         assert_eq!(second.await, Ok(2));
     });
-    let stats = offload::stats_for("keeps-threads").unwrap();
+    let stats = async_offload::stats_for("keeps-threads").unwrap();
     assert_eq!((stats.threads, stats.completed), (1, 2));
 }
 
@@ -374,7 +381,7 @@ fn a_pool_that_cannot_start_a_thread_refuses_the_job_and_says_why() {
     for _ in 0..3 {
         let (runs, dropped) = (Arc::clone(&runs), DropCounter(Arc::clone(&drops)));
         let outcome =
-            common::current_thread().block_on(offload::try_run("unstartable", move || {
+            common::current_thread().block_on(async_offload::try_run("unstartable", move || {
                 let _dropped = dropped;
                 runs.fetch_add(1, Ordering::SeqCst);
             }));
@@ -392,7 +399,7 @@ fn a_pool_that_cannot_start_a_thread_refuses_the_job_and_says_why() {
         3,
         "every refused body is dropped"
     );
-    let stats = offload::stats_for("unstartable").unwrap();
+    let stats = async_offload::stats_for("unstartable").unwrap();
     assert_eq!((stats.submitted, stats.refused, stats.threads), (3, 3, 0));
 }
 

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use offload::{PoolConfig, PoolKind};
+use async_offload::{PoolConfig, PoolKind};
 use serde::Deserialize;
 
 /// An application's configuration with its pools in a `[pools]` table.

@@ -1,4 +1,4 @@
-//! `offload::shutdown`: queued and running jobs finish, later ones are refused, nothing is
+//! `async_offload::shutdown`: queued and running jobs finish, later ones are refused, nothing is
 //! lost. Its own test binary, since shutdown is for the whole process.
 
 mod common;
@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
+use async_offload::{OffloadError, PoolConfig, Pools, ShutdownTimeout};
 use common::HANG_GUARD;
-use offload::{OffloadError, PoolConfig, Pools, ShutdownTimeout};
 
 const CALLERS: usize = 40;
 
@@ -24,7 +24,7 @@ fn shutdown_finishes_queued_jobs_refuses_the_rest_and_loses_none() {
     // A job that holds "stuck" until released, so that a first shutdown must time out.
     let (release_stuck, stuck_gate) = mpsc::channel::<()>();
     let (stuck_started, wait_stuck) = mpsc::channel();
-    let stuck = runtime.spawn(offload::try_run("stuck", move || {
+    let stuck = runtime.spawn(async_offload::try_run("stuck", move || {
         stuck_started.send(()).unwrap();
         stuck_gate.recv_timeout(HANG_GUARD).is_ok()
     }));
@@ -44,7 +44,7 @@ fn shutdown_finishes_queued_jobs_refuses_the_rest_and_loses_none() {
             let slow_started = slow_started.clone();
             let refused = refused.clone();
             runtime.spawn(async move {
-                let outcome = offload::try_run("slow", move || {
+                let outcome = async_offload::try_run("slow", move || {
                     runs.fetch_add(1, Ordering::SeqCst);
                     if let Some(gate) = slow_gate.lock().unwrap().take() {
                         slow_started.send(()).unwrap();
@@ -64,14 +64,14 @@ fn shutdown_finishes_queued_jobs_refuses_the_rest_and_loses_none() {
     // Every caller has offered its job: 4 are queued and the rest wait in line.
     assert!(
         common::eventually(|| {
-            let stats = offload::stats_for("slow").unwrap();
+            let stats = async_offload::stats_for("slow").unwrap();
             stats.submitted == CALLERS as u64 && stats.queued == 4
         }),
         "the callers never all reached the pool: {:?}",
-        offload::stats_for("slow")
+        async_offload::stats_for("slow")
     );
 
-    let shutting_down = std::thread::spawn(|| offload::shutdown(HANG_GUARD));
+    let shutting_down = std::thread::spawn(|| async_offload::shutdown(HANG_GUARD));
     // Callers waiting for room are refused as soon as shutdown starts; only then is the
     // running job let go, so the queued ones still have to run during shutdown.
     refusals
@@ -108,19 +108,19 @@ fn shutdown_finishes_queued_jobs_refuses_the_rest_and_loses_none() {
         "the running job and the 4 queued ones finished, no other"
     );
     assert_eq!(shut_down, CALLERS - 5, "every caller in line was refused");
-    let stats = offload::stats_for("slow").unwrap();
+    let stats = async_offload::stats_for("slow").unwrap();
     assert_eq!(stats.refused, shut_down as u64, "each refusal is counted");
     assert_eq!(stats.completed, completed as u64);
     assert_eq!(stats.submitted, CALLERS as u64);
 
     // After shutdown has begun nothing new is taken, on any pool.
-    let later = runtime.block_on(offload::try_run("default", || ()));
+    let later = runtime.block_on(async_offload::try_run("default", || ()));
     assert!(matches!(later, Err(OffloadError::ShutDown { pool }) if pool == "default"));
 
     // "stuck" still runs its job: shutdown cannot finish, and a call with a deadline (it may
     // be called again) says which pool holds it up.
     let ShutdownTimeout { busy, .. } =
-        offload::shutdown(Duration::from_millis(1)).expect_err("\"stuck\" is still running");
+        async_offload::shutdown(Duration::from_millis(1)).expect_err("\"stuck\" is still running");
     assert!(busy.contains(&("stuck".to_owned(), 1)), "{busy:?}");
 
     release_stuck.send(()).unwrap();
@@ -129,14 +129,14 @@ fn shutdown_finishes_queued_jobs_refuses_the_rest_and_loses_none() {
         .join()
         .unwrap()
         .expect("every thread has finished and been joined");
-    assert!(offload::shutdown(Duration::ZERO).is_ok(), "and again");
+    assert!(async_offload::shutdown(Duration::ZERO).is_ok(), "and again");
 
     // Nothing can be installed afterwards to bring offloading back.
     let late = Pools::builder()
         .pool("late", PoolConfig::fixed(1))
         .pool("default", PoolConfig::elastic(2))
         .install();
-    assert_eq!(late, Err(offload::ConfigError::ShutDown));
-    let later = runtime.block_on(offload::try_run("late", || ()));
+    assert_eq!(late, Err(async_offload::ConfigError::ShutDown));
+    let later = runtime.block_on(async_offload::try_run("late", || ()));
     assert!(matches!(later, Err(OffloadError::UnknownPool { .. })));
 }

@@ -1,4 +1,4 @@
-//! `offload::shutdown_pool`: one pool stops, finishes what it had queued, joins its threads
+//! `async_offload::shutdown_pool`: one pool stops, finishes what it had queued, joins its threads
 //! and refuses what comes later, while the other pools go on. Its own test binary, since it
 //! shuts pools down.
 
@@ -8,8 +8,8 @@ use std::error::Error;
 use std::sync::{Once, mpsc};
 use std::time::Duration;
 
+use async_offload::{OffloadError, PoolConfig, Pools, ShutdownPoolError, ShutdownTimeout};
 use common::HANG_GUARD;
-use offload::{OffloadError, PoolConfig, Pools, ShutdownPoolError, ShutdownTimeout};
 
 /// The task of a job that [`hold`] started: `Ok(true)` once it was let go.
 type Held = tokio::task::JoinHandle<Result<bool, OffloadError>>;
@@ -32,7 +32,7 @@ fn install_pools() {
 fn hold(runtime: &tokio::runtime::Runtime, pool: &'static str) -> (mpsc::Sender<()>, Held) {
     let (release, gate) = mpsc::channel::<()>();
     let (started, wait_started) = mpsc::channel();
-    let job = runtime.spawn(offload::try_run(pool, move || {
+    let job = runtime.spawn(async_offload::try_run(pool, move || {
         started.send(()).unwrap();
         gate.recv_timeout(HANG_GUARD).is_ok()
     }));
@@ -50,23 +50,23 @@ fn shutting_down_one_pool_finishes_its_queue_refuses_the_rest_and_spares_the_oth
     // "one": its thread held, two jobs queued, a third caller waiting for room.
     let (release, held) = hold(&runtime, "one");
     let queued: Vec<_> = (0..3)
-        .map(|i| runtime.spawn(offload::try_run("one", move || i)))
+        .map(|i| runtime.spawn(async_offload::try_run("one", move || i)))
         .collect();
     assert!(
         common::eventually(|| {
-            let stats = offload::stats_for("one").unwrap();
+            let stats = async_offload::stats_for("one").unwrap();
             stats.submitted == 4 && stats.queued == 2
         }),
         "the three callers reached the pool"
     );
-    let before = offload::stats_for("one").unwrap();
+    let before = async_offload::stats_for("one").unwrap();
     assert_eq!((before.threads, before.running), (1, 1));
 
-    let shutting_down = std::thread::spawn(|| offload::shutdown_pool("one", HANG_GUARD));
+    let shutting_down = std::thread::spawn(|| async_offload::shutdown_pool("one", HANG_GUARD));
     // The caller waiting for room is refused as soon as the shutdown starts, while the
     // queued jobs wait for the held thread.
     assert!(
-        common::eventually(|| offload::stats_for("one").unwrap().refused == 1),
+        common::eventually(|| async_offload::stats_for("one").unwrap().refused == 1),
         "the caller waiting for room was refused"
     );
     assert!(!shutting_down.is_finished(), "the thread is still busy");
@@ -97,7 +97,7 @@ fn shutting_down_one_pool_finishes_its_queue_refuses_the_rest_and_spares_the_oth
     );
     assert!(matches!(runtime.block_on(held), Ok(Ok(true))));
 
-    let after = offload::stats_for("one").expect("a shut-down pool keeps its name");
+    let after = async_offload::stats_for("one").expect("a shut-down pool keeps its name");
     assert_eq!((after.threads, after.running, after.queued), (0, 0, 0));
     assert_eq!(
         (after.submitted, after.completed, after.refused),
@@ -112,23 +112,26 @@ fn shutting_down_one_pool_finishes_its_queue_refuses_the_rest_and_spares_the_oth
     );
 
     // Later calls to it are refused, and counted; the other pools still run jobs.
-    let later = runtime.block_on(offload::try_run("one", || ()));
+    let later = runtime.block_on(async_offload::try_run("one", || ()));
     assert!(matches!(later, Err(OffloadError::ShutDown { pool }) if pool == "one"));
-    assert_eq!(offload::stats_for("one").unwrap().refused, 2);
+    assert_eq!(async_offload::stats_for("one").unwrap().refused, 2);
     assert_eq!(
-        runtime.block_on(offload::try_run("other", || 7)).unwrap(),
+        runtime
+            .block_on(async_offload::try_run("other", || 7))
+            .unwrap(),
         7
     );
-    assert_eq!(runtime.block_on(offload::run("default", || 8)), 8);
+    assert_eq!(runtime.block_on(async_offload::run("default", || 8)), 8);
 
     // Again: nothing left to do.
-    assert_eq!(offload::shutdown_pool("one", Duration::ZERO), Ok(()));
+    assert_eq!(async_offload::shutdown_pool("one", Duration::ZERO), Ok(()));
 }
 
 #[test]
 fn an_unknown_pool_is_an_error_listing_the_pools() {
     install_pools();
-    let error = offload::shutdown_pool("nope", HANG_GUARD).expect_err("no pool is named nope");
+    let error =
+        async_offload::shutdown_pool("nope", HANG_GUARD).expect_err("no pool is named nope");
     let ShutdownPoolError::UnknownPool {
         requested,
         available,
@@ -154,7 +157,7 @@ fn a_busy_pool_times_out_and_can_be_waited_for_again() {
     install_pools();
     let runtime = common::multi_thread();
     let (release, held) = hold(&runtime, "slow");
-    let error = offload::shutdown_pool("slow", Duration::from_millis(1))
+    let error = async_offload::shutdown_pool("slow", Duration::from_millis(1))
         .expect_err("the held job is still running");
     assert_eq!(
         error,
@@ -168,11 +171,11 @@ fn a_busy_pool_times_out_and_can_be_waited_for_again() {
         "offload pools still running after 1ms: \"slow\" (1 threads)"
     );
     // It has stopped taking jobs all the same.
-    let later = runtime.block_on(offload::try_run("slow", || ()));
+    let later = runtime.block_on(async_offload::try_run("slow", || ()));
     assert!(matches!(later, Err(OffloadError::ShutDown { .. })));
 
     release.send(()).unwrap();
     assert!(matches!(runtime.block_on(held), Ok(Ok(true))));
-    assert_eq!(offload::shutdown_pool("slow", Duration::MAX), Ok(()));
-    assert_eq!(offload::stats_for("slow").unwrap().threads, 0);
+    assert_eq!(async_offload::shutdown_pool("slow", Duration::MAX), Ok(()));
+    assert_eq!(async_offload::stats_for("slow").unwrap().threads, 0);
 }

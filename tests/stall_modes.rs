@@ -15,10 +15,10 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use async_offload::no_block;
+use async_offload::stall::{self, Mode, STALL_ENV, STALL_THRESHOLD_ENV, StallReport};
+use async_offload::testing::collect_stalls;
 use common::{panic_message, panic_of, thread_name};
-use offload::no_block;
-use offload::stall::{self, Mode, STALL_ENV, STALL_THRESHOLD_ENV, StallReport};
-use offload::testing::collect_stalls;
 
 /// Blocks 20 times its threshold in its only poll.
 #[no_block(threshold = "1ms")]

@@ -20,9 +20,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::Poll;
 use std::time::Duration;
 
+use async_offload::{OffloadError, PoolConfig, PoolStats, Pools, offload};
 use common::{ExpectedPanic, HANG_GUARD, poll_once};
 use futures::FutureExt;
-use offload::{OffloadError, PoolConfig, PoolStats, Pools, offload};
 
 /// Jobs driven unless `OFFLOAD_STRESS_JOBS` says otherwise.
 const DEFAULT_JOBS: u64 = 200_000;
@@ -105,7 +105,7 @@ fn work(token: &Token, id: u64, panics: bool) -> u64 {
     THREADS_STARTED[token.pool].fetch_max(number + 1, Ordering::Relaxed);
     let mut spin = id;
     for _ in 0..id % 32 {
-        if offload::cancelled() {
+        if async_offload::cancelled() {
             break;
         }
         spin = black_box(spin.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1));
@@ -129,7 +129,7 @@ async fn call(pool: usize, id: u64, panics: bool, attribute: bool) -> Result<u64
     if attribute {
         Ok(through_the_attribute(token, id, panics).await)
     } else {
-        offload::try_run(POOLS[pool], move || work(&token, id, panics)).await
+        async_offload::try_run(POOLS[pool], move || work(&token, id, panics)).await
     }
 }
 
@@ -259,16 +259,16 @@ fn shut_down_while_queued(pool: usize, after: u64, callers_done: &AtomicBool) ->
         if ISSUED.load(Ordering::Relaxed) < after {
             return false;
         }
-        queued = offload::stats_for(name).unwrap().queued;
+        queued = async_offload::stats_for(name).unwrap().queued;
         queued > 0
     });
     assert!(
         caught && queued > 0,
         "{name}: no moment with jobs queued while the callers ran"
     );
-    offload::shutdown_pool(name, HANG_GUARD)
+    async_offload::shutdown_pool(name, HANG_GUARD)
         .unwrap_or_else(|error| panic!("{name} shuts down in time: {error}"));
-    let stats = offload::stats_for(name).unwrap();
+    let stats = async_offload::stats_for(name).unwrap();
     assert_eq!(
         (stats.threads, stats.running, stats.queued),
         (0, 0, 0),
@@ -348,12 +348,12 @@ fn every_job_is_accounted_for_under_faults_and_no_thread_outlives_its_pool() {
         })
         .collect();
 
-    offload::shutdown(HANG_GUARD).expect("every pool shuts down in time");
+    async_offload::shutdown(HANG_GUARD).expect("every pool shuts down in time");
     drop(runtime);
 
     let stats: Vec<PoolStats> = POOLS
         .iter()
-        .map(|name| offload::stats_for(name).unwrap())
+        .map(|name| async_offload::stats_for(name).unwrap())
         .collect();
     for (pool, (stats, seen)) in stats.iter().zip(&seen).enumerate() {
         let name = POOLS[pool];

@@ -4,8 +4,8 @@
 use std::sync::{Mutex, Once};
 use std::time::Duration;
 
-use offload::stall::{self, Mode};
-use offload::{no_block, offload};
+use async_offload::stall::{self, Mode};
+use async_offload::{no_block, offload};
 use tracing::Instrument;
 use tracing::field::{Field, Visit};
 use tracing_subscriber::layer::{Context, SubscriberExt};
@@ -107,7 +107,9 @@ fn a_job_runs_inside_its_callers_span_and_its_own() {
     );
 
     // Without a span where the call is made, only the job's own.
-    futures::executor::block_on(offload::run("cpu", || tracing::info!("no caller span")));
+    futures::executor::block_on(async_offload::run("cpu", || {
+        tracing::info!("no caller span")
+    }));
     assert_eq!(seen("no caller span")[0].scope, ["offload"]);
 }
 

@@ -18,9 +18,9 @@ use std::sync::mpsc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use async_offload::no_block;
+use async_offload::stall::{self, LocationKind, STALL_ENV, STALL_STACKS_ENV, StallReport};
 use common::{HANG_GUARD, panic_message, panic_of};
-use offload::no_block;
-use offload::stall::{self, LocationKind, STALL_ENV, STALL_STACKS_ENV, StallReport};
 
 /// A future that is pending once (waking itself at once), then ready with `value`.
 struct YieldOnce<T>(Option<T>, bool);
@@ -127,7 +127,7 @@ fn a_poll_that_does_not_return_is_reported_while_it_lasts_then_when_it_returns()
         assert!(
             functions
                 .iter()
-                .all(|function| !function.contains("offload_runtime")
+                .all(|function| !function.contains("async_offload_runtime")
                     && !function.contains("futures_executor")),
             "{functions:#?}"
         );

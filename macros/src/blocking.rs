@@ -62,7 +62,7 @@ fn parse_args(args: TokenStream) -> syn::Result<syn::Path> {
 // Input:  fn query(db: Db) -> Rows { body }
 // Output: fn query(db: Db) -> Rows {
 //             #[cfg(debug_assertions)]
-//             ::offload::__private::blocking_call(::core::concat!(::core::module_path!(), "::", "query"));
+//             ::async_offload::__private::blocking_call(::core::concat!(::core::module_path!(), "::", "query"));
 //             body
 //         }
 fn marked(krate: &syn::Path, mut function: ItemFn) -> TokenStream {

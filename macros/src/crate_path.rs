@@ -1,4 +1,4 @@
-//! The `crate = "..."` argument: the path generated code uses to reach `offload`.
+//! The `crate = "..."` argument: the path generated code uses to reach `async_offload`.
 
 use syn::LitStr;
 use syn::meta::ParseNestedMeta;
@@ -6,9 +6,9 @@ use syn::meta::ParseNestedMeta;
 /// How `crate` is written, for messages.
 pub(crate) const EXAMPLE: &str = "crate = \"my_offload\"";
 
-/// The path of the `offload` crate in generated code.
+/// The path of the `async_offload` crate in generated code.
 pub(crate) fn default() -> syn::Path {
-    syn::parse_quote!(::offload)
+    syn::parse_quote!(::async_offload)
 }
 
 /// Parses the value of `crate = "path::to::offload"`.
@@ -23,7 +23,7 @@ pub(crate) fn parse(meta: &ParseNestedMeta<'_>) -> syn::Result<syn::Path> {
         syn::Error::new(
             literal.span(),
             format!(
-                "`{}` is not a path; write the path `offload` is reachable at, like `crate = \"my_offload\"` or `crate = \"::deps::offload\"`",
+                "`{}` is not a path; write the path `async_offload` is reachable at, like `crate = \"my_offload\"` or `crate = \"::deps::async_offload\"`",
                 literal.value()
             ),
         )

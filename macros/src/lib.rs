@@ -1,5 +1,5 @@
-//! Attribute macros of [`offload`](https://docs.rs/offload). Depend on `offload` and use
-//! them from there: the code they generate names items of that crate.
+//! Attribute macros of [`async-offload`](https://docs.rs/async-offload). Depend on
+//! `async-offload` and use them from there: the code they generate names items of that crate.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -19,20 +19,21 @@ use not_a_fn::not_a_function;
 
 use proc_macro::TokenStream;
 
-/// *The attribute is defined in `offload-macros`; the items its expansion uses are those of
-/// the `offload` crate, which documents pools and their configuration.*
+// The three attributes are documented where users meet them: on their re-exports in
+// `async-offload`, whose docs rustdoc shows above these (empty) ones.
+#[allow(missing_docs)]
 #[proc_macro_attribute]
 pub fn offload(args: TokenStream, item: TokenStream) -> TokenStream {
     offload::expand(args.into(), item.into()).into()
 }
 
-/// *The attribute is defined in `offload-macros`; see the `offload` crate's documentation.*
+#[allow(missing_docs)]
 #[proc_macro_attribute]
 pub fn no_block(args: TokenStream, item: TokenStream) -> TokenStream {
     no_block::expand(args.into(), item.into()).into()
 }
 
-/// *The attribute is defined in `offload-macros`; see the `offload` crate's documentation.*
+#[allow(missing_docs)]
 #[proc_macro_attribute]
 pub fn blocking(args: TokenStream, item: TokenStream) -> TokenStream {
     blocking::expand(args.into(), item.into()).into()

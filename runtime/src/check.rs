@@ -87,8 +87,8 @@ pub(crate) fn unknown_uses(pools: &BTreeSet<String>) -> Result<(), ConfigError> 
 /// program that installs no pools.
 ///
 /// ```
-/// # fn main() -> Result<(), offload_runtime::ConfigError> {
-/// let check = offload_runtime::check_pools()?;
+/// # fn main() -> Result<(), async_offload_runtime::ConfigError> {
+/// let check = async_offload_runtime::check_pools()?;
 /// if !check.unused.is_empty() {
 ///     eprintln!("{check}");
 /// }

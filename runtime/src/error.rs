@@ -45,7 +45,7 @@ impl fmt::Display for OffloadError {
                 write_names(f, available)?;
                 write!(
                     f,
-                    "); configure it with offload::Pools::builder().pool({requested:?}, ...).install() \
+                    "); configure it with async_offload::Pools::builder().pool({requested:?}, ...).install() \
                      or OFFLOAD_POOLS=\"{requested}=<threads>\""
                 )
             }

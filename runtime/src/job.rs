@@ -230,10 +230,10 @@ impl Drop for CurrentJob {
 ///
 /// ```
 /// # async fn demo() {
-/// let total = offload_runtime::run("cpu", || {
+/// let total = async_offload_runtime::run("cpu", || {
 ///     let mut total = 0u64;
 ///     for chunk in 0..1_000u64 {
-///         if offload_runtime::cancelled() {
+///         if async_offload_runtime::cancelled() {
 ///             break;
 ///         }
 ///         total += chunk;

@@ -1,7 +1,7 @@
-//! The runtime behind [`offload`](https://docs.rs/offload): named pools of threads for
+//! The runtime behind [`async-offload`](https://docs.rs/async-offload): named pools of threads for
 //! blocking work, and the functions that send work to them.
 //!
-//! Applications use it through the `offload` crate, which re-exports everything here next
+//! Applications use it through the `async-offload` crate, which re-exports everything here next
 //! to the `#[offload]` attribute. The pools need no async runtime: a job's result is awaited
 //! through an ordinary [`Waker`](std::task::Waker), so any executor can drive the futures.
 

@@ -1,7 +1,7 @@
 //! Model checks of the pool protocol with loom: every interleaving of the threads of a
 //! small pool (up to a bound on preemptions) runs, and each must keep the pool's promises.
 //!
-//! Run with `RUSTFLAGS="--cfg loom" cargo test -p offload-runtime --release --lib loom`
+//! Run with `RUSTFLAGS="--cfg loom" cargo test -p async-offload-runtime --release --lib loom`
 //! (`.ci/run` does). `LOOM_MAX_PREEMPTIONS` widens or narrows the search; it is 3 here
 //! unless set.
 //!

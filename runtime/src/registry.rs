@@ -137,9 +137,9 @@ impl Pools {
     ///
     /// ```no_run
     /// use std::time::Duration;
-    /// use offload_runtime::{PoolConfig, Pools};
+    /// use async_offload_runtime::{PoolConfig, Pools};
     ///
-    /// # fn main() -> Result<(), offload_runtime::ConfigError> {
+    /// # fn main() -> Result<(), async_offload_runtime::ConfigError> {
     /// Pools::builder()
     ///     .pool("db", PoolConfig::fixed(8).queue_capacity(256))
     ///     .pool("io", PoolConfig::elastic(128).keep_alive(Duration::from_secs(30)))
@@ -236,9 +236,9 @@ impl PoolsBuilder {
     /// those configured in code.
     ///
     /// ```
-    /// use offload_runtime::{PoolConfig, Pools};
+    /// use async_offload_runtime::{PoolConfig, Pools};
     ///
-    /// # fn main() -> Result<(), offload_runtime::ConfigError> {
+    /// # fn main() -> Result<(), async_offload_runtime::ConfigError> {
     /// let builder = Pools::builder()
     ///     .pool("db", PoolConfig::fixed(8).queue_capacity(256))
     ///     .overrides("db=16, io=elastic:32")?;
@@ -368,10 +368,10 @@ pub fn shutdown(timeout: Duration) -> Result<(), ShutdownTimeout> {
 /// ```
 /// use std::time::Duration;
 ///
-/// # fn main() -> Result<(), offload_runtime::ShutdownPoolError> {
-/// offload_runtime::shutdown_pool("cpu", Duration::from_secs(5))?;
-/// let later = futures::executor::block_on(offload_runtime::try_run("cpu", || 1));
-/// assert!(matches!(later, Err(offload_runtime::OffloadError::ShutDown { .. })));
+/// # fn main() -> Result<(), async_offload_runtime::ShutdownPoolError> {
+/// async_offload_runtime::shutdown_pool("cpu", Duration::from_secs(5))?;
+/// let later = futures::executor::block_on(async_offload_runtime::try_run("cpu", || 1));
+/// assert!(matches!(later, Err(async_offload_runtime::OffloadError::ShutDown { .. })));
 /// # Ok(())
 /// # }
 /// ```
@@ -416,7 +416,7 @@ fn deadline_after(timeout: Duration) -> Option<Instant> {
 /// timings since the pool was created.
 ///
 /// ```
-/// for pool in offload_runtime::stats() {
+/// for pool in async_offload_runtime::stats() {
 ///     println!("{}: {} threads, {} queued, {} completed", pool.name, pool.threads, pool.queued, pool.completed);
 /// }
 /// ```

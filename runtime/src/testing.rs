@@ -20,7 +20,7 @@ use crate::stall::{StallReport, with_polls};
 ///
 /// ```
 /// # futures::executor::block_on(async {
-/// let (value, stalls) = offload_runtime::testing::collect_stalls(async { 40 + 2 }).await;
+/// let (value, stalls) = async_offload_runtime::testing::collect_stalls(async { 40 + 2 }).await;
 /// assert_eq!(value, 42);
 /// assert!(stalls.is_empty());
 /// # });

@@ -1,4 +1,4 @@
-use offload::offload;
+use async_offload::offload;
 
 #[offload]
 async fn read_config(path: String) -> std::io::Result<String> {

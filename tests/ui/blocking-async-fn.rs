@@ -1,4 +1,4 @@
-use offload::blocking;
+use async_offload::blocking;
 
 #[blocking]
 async fn query() -> u32 {

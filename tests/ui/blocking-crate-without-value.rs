@@ -1,4 +1,4 @@
-use offload::blocking;
+use async_offload::blocking;
 
 #[blocking(crate)]
 fn query(id: u64) -> String {

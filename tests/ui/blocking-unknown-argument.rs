@@ -1,4 +1,4 @@
-use offload::blocking;
+use async_offload::blocking;
 
 #[blocking(pool = "db")]
 fn query() -> u32 {

@@ -1,4 +1,4 @@
-use offload::offload;
+use async_offload::offload;
 
 #[offload(pool = "cpu")]
 const fn square(x: u64) -> u64 {

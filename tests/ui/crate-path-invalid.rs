@@ -1,6 +1,6 @@
-use offload::offload;
+use async_offload::offload;
 
-#[offload(crate = "offload-runtime")]
+#[offload(crate = "async-offload-runtime")]
 fn load_user(id: u64) -> String {
     format!("user {id}")
 }

@@ -1,4 +1,4 @@
-use offload::offload;
+use async_offload::offload;
 
 #[offload(crate = offload)]
 fn load_user(id: u64) -> String {

@@ -1,4 +1,4 @@
-use offload::offload;
+use async_offload::offload;
 
 #[offload(pool = "db", pool = "cache")]
 fn load_user(id: u64) -> String {

@@ -1,4 +1,4 @@
-use offload::offload;
+use async_offload::offload;
 
 #[offload(pool = "cpu")]
 extern "C" fn checksum(data: Vec<u8>) -> u32 {

@@ -1,4 +1,4 @@
-use offload::offload;
+use async_offload::offload;
 
 #[offload]
 fn describe<T: std::fmt::Debug + 'static>(value: T) -> String {

@@ -1,6 +1,6 @@
 use std::borrow::Cow;
 
-use offload::offload;
+use async_offload::offload;
 
 #[offload]
 fn greeting<'a>(name: String) -> Cow<'a, str> {

@@ -1,6 +1,6 @@
 use std::borrow::Cow;
 
-use offload::offload;
+use async_offload::offload;
 
 #[offload(pool = "cpu")]
 fn shout(text: Cow<'_, str>) -> String {

@@ -1,4 +1,4 @@
-use offload::offload;
+use async_offload::offload;
 
 #[offload]
 fn fill(buffer: &mut Vec<u8>) -> std::io::Result<usize> {

@@ -1,4 +1,4 @@
-use offload::no_block;
+use async_offload::no_block;
 
 fn count() -> u32 {
     7

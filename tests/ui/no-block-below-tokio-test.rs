@@ -1,4 +1,4 @@
-use offload::no_block;
+use async_offload::no_block;
 
 #[tokio::test]
 #[no_block]

@@ -1,4 +1,4 @@
-use offload::no_block;
+use async_offload::no_block;
 
 #[no_block(threshold = "2 ms")]
 async fn handle() {}

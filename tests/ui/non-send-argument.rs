@@ -1,6 +1,6 @@
 use std::rc::Rc;
 
-use offload::offload;
+use async_offload::offload;
 
 #[offload]
 fn double(value: Rc<u32>) -> u32 {

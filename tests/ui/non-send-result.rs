@@ -1,6 +1,6 @@
 use std::rc::Rc;
 
-use offload::offload;
+use async_offload::offload;
 
 #[offload]
 fn make(value: u32) -> Rc<u32> {

@@ -1,4 +1,4 @@
-use offload::offload;
+use async_offload::offload;
 
 struct Log {
     file: std::fs::File,

@@ -1,4 +1,4 @@
-use offload::offload;
+use async_offload::offload;
 
 #[offload]
 fn file_len(path: &str) -> std::io::Result<u64> {

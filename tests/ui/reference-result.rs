@@ -1,4 +1,4 @@
-use offload::offload;
+use async_offload::offload;
 
 #[offload]
 fn label<'a>(id: u64) -> &'a str {

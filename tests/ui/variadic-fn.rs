@@ -1,4 +1,4 @@
-use offload::offload;
+use async_offload::offload;
 
 #[offload(pool = "cpu")]
 fn sum(first: u32, rest: ...) -> u32 {

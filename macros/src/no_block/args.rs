@@ -10,7 +10,7 @@ use crate::crate_path;
 pub(crate) struct Args {
     /// The threshold in nanoseconds, if the attribute sets one.
     pub(crate) threshold_nanos: Option<u64>,
-    /// Where generated code finds the `offload` crate.
+    /// Where generated code finds the `async_offload` crate.
     pub(crate) krate: syn::Path,
 }
 

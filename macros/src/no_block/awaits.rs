@@ -14,8 +14,8 @@ pub(crate) fn marks_local() -> Ident {
 }
 
 // Input:  `fut.await`, the N-th `.await` of the body
-// Output: `::offload::__private::awaited(__offload_at,
-//              ::offload::__private::at_await(__offload_at, N, fut).await)`
+// Output: `::async_offload::__private::awaited(__offload_at,
+//              ::async_offload::__private::at_await(__offload_at, N, fut).await)`
 //
 // `at_await` records the mark just before the `.await` polls, `awaited` clears it once it
 // has finished; the guard reads it when the body stops. The `.await` keeps its own token, so

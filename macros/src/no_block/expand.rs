@@ -20,7 +20,7 @@ use super::awaits;
 //     #[cfg(debug_assertions)]
 //     #[doc = "..."]
 //     async fn handle(req: Request) -> Response {
-//         const __OFFLOAD_SITE: ::offload::__private::FnSite = ::offload::__private::FnSite {
+//         const __OFFLOAD_SITE: ::async_offload::__private::FnSite = ::async_offload::__private::FnSite {
 //             name: ::core::concat!(::core::module_path!(), "::", "handle"),
 //             threshold: None, // or Some(Duration::from_nanos(..)) from the attribute
 //             start: /* the body's `{` */, end: /* its `}` */,
@@ -31,7 +31,7 @@ use super::awaits;
 //             if false { let __offload_return: Response = loop {}; return __offload_return; }
 //             body, its .awaits marked
 //         });
-//         ::offload::__private::Guarded::new(&__OFFLOAD_SITE, __offload_at, __offload_body).await
+//         ::async_offload::__private::Guarded::new(&__OFFLOAD_SITE, __offload_at, __offload_body).await
 //     }
 //
 // The user's build decides which one exists: a release build gets the fn exactly as

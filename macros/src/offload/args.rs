@@ -15,18 +15,18 @@ pub(crate) const DEFAULT_POOL: &str = "default";
 pub(crate) struct Args {
     /// The pool's name, as a literal (its span points at the user's string).
     pub(crate) pool: LitStr,
-    /// Where generated code finds the `offload` crate, if the attribute says.
+    /// Where generated code finds the `async_offload` crate, if the attribute says.
     pub(crate) krate: Option<syn::Path>,
 }
 
 impl Args {
-    /// The path of the `offload` crate for generated code about `span`: the user's own
-    /// path as written, or `::offload` spanned there, so that an error about the code
+    /// The path of the `async_offload` crate for generated code about `span`: the user's own
+    /// path as written, or `::async_offload` spanned there, so that an error about the code
     /// points at the user's tokens rather than at the attribute.
     pub(crate) fn krate(&self, span: proc_macro2::Span) -> TokenStream {
         match &self.krate {
             Some(path) => quote::quote!(#path),
-            None => quote::quote_spanned!(span=> ::offload),
+            None => quote::quote_spanned!(span=> ::async_offload),
         }
     }
 }
@@ -66,7 +66,7 @@ pub(crate) fn parse(args: TokenStream) -> syn::Result<Args> {
 /// Parses `pool = "name"`: a non-empty string literal.
 fn parse_pool(meta: &ParseNestedMeta<'_>) -> syn::Result<LitStr> {
     const NOT_A_LITERAL: &str = "the pool name must be a string literal, like `pool = \"db\"`; \
-                                 to choose a pool at run time, call `offload::run(name, || ...)`";
+                                 to choose a pool at run time, call `async_offload::run(name, || ...)`";
     let input = meta.value()?;
     // What follows `=`, for an error on all of it when it is no expression (`pool = a =`):
     // syn's own would point at the end of the arguments, the whole attribute.

@@ -14,10 +14,10 @@ use super::args::{Args, DEFAULT_POOL};
 // Output:
 //     #[doc = "..."]
 //     pub async fn load(db: Db, __offload_arg1: (u32, u32), buf: Vec<u8>) -> Result<User, Error> {
-//         let __offload_arg0 = ::offload::__private::SendArg { value: db };
-//         let __offload_arg1 = ::offload::__private::SendArg { value: __offload_arg1 };
-//         let __offload_arg2 = ::offload::__private::SendArg { value: buf };
-//         ::offload::__private::run("default", move || -> Result<User, Error> {
+//         let __offload_arg0 = ::async_offload::__private::SendArg { value: db };
+//         let __offload_arg1 = ::async_offload::__private::SendArg { value: __offload_arg1 };
+//         let __offload_arg2 = ::async_offload::__private::SendArg { value: buf };
+//         ::async_offload::__private::run("default", move || -> Result<User, Error> {
 //             let db = __offload_arg0.value;
 //             let __offload_arg1 = __offload_arg1.value;
 //             let (a, b) = __offload_arg1;
@@ -84,8 +84,8 @@ pub(crate) fn wrapper(args: &Args, mut function: ItemFn) -> TokenStream {
 }
 
 // Input:  `#[offload(pool = "db")] fn load_user(..)`
-// Output: ::offload::__private::inventory::submit! {
-//             ::offload::__private::PoolUse {
+// Output: ::async_offload::__private::inventory::submit! {
+//             ::async_offload::__private::PoolUse {
 //                 pool: "db",
 //                 function: ::core::concat!(::core::module_path!(), "::", "load_user"),
 //                 file: ::core::file!(),
@@ -224,7 +224,7 @@ fn body(block: &syn::Block) -> TokenStream {
 }
 
 // Input:  the closure's return type and statements.
-// Output: `::offload::__private::run("pool", move || -> Output { statements }).await`
+// Output: `::async_offload::__private::run("pool", move || -> Output { statements }).await`
 //
 // The call's own tokens carry the span of the return type, and the closure's that of the
 // receiver: the compiler reports a result that cannot move back to the caller at the
@@ -272,8 +272,8 @@ fn output_span(sig: &syn::Signature) -> Span {
 /// points there.
 ///
 /// `__private` alone resolves at the call site: a path with a generated segment is not
-/// `unused_qualifications`' business, which would otherwise flag `offload::__private::run`
-/// when the user's crate path is relative (`crate = "offload"`) and `offload::run`, the
+/// `unused_qualifications`' business, which would otherwise flag `async_offload::__private::run`
+/// when the user's crate path is relative (`crate = "offload"`) and `async_offload::run`, the
 /// same item, is in scope. (An absolute path, like the default `::offload`, is never.)
 fn private_path(krate: TokenStream, item: &str, span: Span) -> TokenStream {
     let private = Ident::new("__private", span.resolved_at(Span::call_site()));

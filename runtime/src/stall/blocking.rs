@@ -39,7 +39,7 @@ fn check(what: &std::fmt::Arguments<'_>) {
     if let Some(poller) = poller {
         panic!(
             "{what} was made inside a poll of the #[no_block] fn {}, where it would block an \
-             executor thread; move it into an #[offload] fn (or run it with offload::run)",
+             executor thread; move it into an #[offload] fn (or run it with async_offload::run)",
             poller.name
         );
     }

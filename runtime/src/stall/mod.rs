@@ -9,7 +9,7 @@
 //! Time the thread spent waiting to run while other threads had the cores is left out,
 //! where the platform tells it (Linux); and a watchdog thread reports a poll that has not
 //! returned while it lasts, with its thread's stack where that can be taken (Linux with
-//! glibc 2.35 or later). See the docs of `#[no_block]` in `offload`.
+//! glibc 2.35 or later). See the docs of `#[no_block]` in `async-offload`.
 
 pub(crate) mod blocking;
 pub(crate) mod guard;

@@ -195,9 +195,9 @@ fn symbolize(ips: &[usize]) -> Vec<StackFrame> {
 }
 
 /// The name of the handler that takes the stack (its frames come first).
-const HANDLER: &str = "offload_runtime::stall::raw::signal::on_signal";
+const HANDLER: &str = "async_offload_runtime::stall::raw::signal::on_signal";
 /// The name of the guard that times each poll of a `#[no_block]` fn.
-const GUARD: &str = "offload_runtime::stall::guard::Guarded<";
+const GUARD: &str = "async_offload_runtime::stall::guard::Guarded<";
 
 /// `frames` without the signal handler's at the top (up to the kernel's return trampoline,
 /// which follows it), without the outermost `#[no_block]` guard's and those of the
@@ -243,7 +243,7 @@ mod tests {
     fn the_handler_the_guards_and_the_executor_are_trimmed() {
         let frames = vec![
             frame("backtrace::backtrace::libunwind::trace"),
-            frame("offload_runtime::stall::raw::signal::on_signal"),
+            frame("async_offload_runtime::stall::raw::signal::on_signal"),
             StackFrame {
                 function: None,
                 file: None,
@@ -254,11 +254,11 @@ mod tests {
             frame("my_app::wait"),
             frame("my_app::inner::{{closure}}"),
             frame(
-                "<offload_runtime::stall::guard::Guarded<F> as core::future::future::Future>::poll",
+                "<async_offload_runtime::stall::guard::Guarded<F> as core::future::future::Future>::poll",
             ),
             frame("my_app::outer::{{closure}}"),
             frame(
-                "<offload_runtime::stall::guard::Guarded<F> as core::future::future::Future>::poll",
+                "<async_offload_runtime::stall::guard::Guarded<F> as core::future::future::Future>::poll",
             ),
             frame("tokio::runtime::scheduler::current_thread::CoreGuard::block_on"),
             frame("std::thread::Builder::spawn_unchecked_::{{closure}}"),

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use offload::{blocking, no_block};
+use async_offload::{blocking, no_block};
 
 /// Stall reports the hook received, and panics of the `#[blocking]` check.
 static REPORTS: AtomicUsize = AtomicUsize::new(0);
@@ -49,7 +49,7 @@ fn block_on<F: Future>(future: F) -> F::Output {
 }
 
 fn main() {
-    offload::stall::set_hook(|_| {
+    async_offload::stall::set_hook(|_| {
         REPORTS.fetch_add(1, Ordering::SeqCst);
     });
     assert_eq!(block_on(sleeps()), 1);
