@@ -447,7 +447,10 @@ fn waiting_callers() -> Vec<Row> {
         );
         move || {
             while watching.load(Ordering::Relaxed) {
-                let pool = async_offload::stats_for("waiters").expect("the pool exists");
+                let pool = async_offload::stats()
+                    .into_iter()
+                    .find(|pool| pool.name == "waiters")
+                    .expect("the pool exists");
                 peak_pool_threads.fetch_max(pool.threads, Ordering::Relaxed);
                 peak_rss.fetch_max(process_status().rss_kib, Ordering::Relaxed);
                 std::thread::sleep(Duration::from_millis(1));

@@ -61,7 +61,7 @@ fn every_outcome_is_counted() {
         let (release, held) = hold("outcomes");
         let held = tokio::spawn(held);
         tokio::task::yield_now().await;
-        while async_offload::stats_for("outcomes").unwrap().running == 0 {
+        while common::stats_for("outcomes").unwrap().running == 0 {
             tokio::task::yield_now().await;
         }
         for _ in 0..2 {
@@ -87,7 +87,7 @@ fn every_outcome_is_counted() {
         async_offload::run("outcomes", || ()).await;
     });
 
-    let stats = async_offload::stats_for("outcomes").expect("the pool exists");
+    let stats = common::stats_for("outcomes").expect("the pool exists");
     assert_eq!(stats.name, "outcomes");
     assert_eq!(stats.kind, PoolKind::Fixed);
     assert_eq!(stats.completed, 5 + 1 + 1); // the ordinary ones, the holder, the last one
@@ -113,7 +113,7 @@ fn gauges_show_threads_running_and_queued_jobs() {
     let runtime = common::current_thread();
     let snapshots = Arc::new(Mutex::new(Vec::new()));
     runtime.block_on(async {
-        let idle = async_offload::stats_for("gauges").unwrap();
+        let idle = common::stats_for("gauges").unwrap();
         assert_eq!((idle.threads, idle.running, idle.queued), (0, 0, 0));
         assert_eq!(idle.max_threads, 4);
 
@@ -125,7 +125,7 @@ fn gauges_show_threads_running_and_queued_jobs() {
             releases.push(release);
             held.push(tokio::spawn(job));
         }
-        while async_offload::stats_for("gauges").unwrap().running < 4 {
+        while common::stats_for("gauges").unwrap().running < 4 {
             tokio::task::yield_now().await;
         }
         let mut queued = pin!(async_offload::run("gauges", || ()));
@@ -135,7 +135,7 @@ fn gauges_show_threads_running_and_queued_jobs() {
         snapshots
             .lock()
             .unwrap()
-            .push(async_offload::stats_for("gauges").unwrap());
+            .push(common::stats_for("gauges").unwrap());
 
         for release in releases {
             release.send(()).unwrap();
@@ -156,12 +156,12 @@ fn gauges_show_threads_running_and_queued_jobs() {
     );
     assert_eq!(busy.submitted, 6);
 
-    let done = async_offload::stats_for("gauges").unwrap();
+    let done = common::stats_for("gauges").unwrap();
     assert_eq!(done.completed, 6);
     // A worker counts itself out of `running` just after it has handed its result over.
     assert!(
         common::eventually(|| {
-            let now = async_offload::stats_for("gauges").unwrap();
+            let now = common::stats_for("gauges").unwrap();
             (now.running, now.queued) == (0, 0)
         }),
         "jobs still counted running or queued after every caller had its result"
@@ -178,11 +178,11 @@ fn timings_hold_what_the_jobs_did() {
             async_offload::run("cpu", move || std::thread::sleep(sleep)).await;
         }
     });
-    let stats = async_offload::stats_for("cpu").unwrap();
+    let stats = common::stats_for("cpu").unwrap();
     assert_eq!(stats.run_time.count, 3);
     assert!(stats.run_time.max >= sleep, "{:?}", stats.run_time);
     assert!(stats.run_time.sum >= sleep * 3, "{:?}", stats.run_time);
     assert!(stats.run_time.mean() >= sleep, "{:?}", stats.run_time);
     assert!(async_offload::stats().iter().any(|pool| pool.name == "cpu"));
-    assert!(async_offload::stats_for("no-such-pool").is_none());
+    assert!(common::stats_for("no-such-pool").is_none());
 }

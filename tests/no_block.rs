@@ -671,8 +671,8 @@ fn a_release_build_leaves_the_fns_as_written_and_reports_nothing() {
                 "CARGO_TARGET_DIR",
                 format!("{workspace}/target/release-check"),
             )
-            .env_remove(async_offload::stall::STALL_ENV)
-            .env_remove(async_offload::stall::STALL_THRESHOLD_ENV)
+            .env_remove("OFFLOAD_STALL")
+            .env_remove("OFFLOAD_STALL_THRESHOLD")
             .output()
             .expect("cargo runs");
         let stdout = String::from_utf8_lossy(&output.stdout);

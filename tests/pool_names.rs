@@ -1,5 +1,5 @@
-//! A pool name that nobody configured: noticed at start-up by `install` and
-//! `check_pools`, and at the first poll of a call otherwise.
+//! A pool name that nobody configured: noticed at start-up by `install` (even of no
+//! pools), and at the first poll of a call otherwise.
 //!
 //! Its own test binary: the typo below makes installing pools fail in this process.
 
@@ -27,16 +27,18 @@ fn on_a_builtin_pool() -> u32 {
 }
 
 #[test]
-fn check_pools_names_the_fn_file_and_line_of_a_misspelt_pool() {
-    let error = async_offload::check_pools().expect_err("\"dbb\" is not configured");
+fn installing_no_pools_names_the_fn_file_and_line_of_a_misspelt_pool() {
+    let error = Pools::builder()
+        .install()
+        .expect_err("\"dbb\" is not configured");
     let ConfigError::UnknownPools { uses, available } = &error else {
         panic!("expected UnknownPools, got {error:?}");
     };
     assert_eq!(uses.len(), 1, "{uses:?}");
-    assert_eq!(uses[0].pool, "dbb");
-    assert_eq!(uses[0].function, "pool_names::load_user");
-    assert_eq!(uses[0].file, file!());
-    assert_eq!(uses[0].line, LOAD_USER_LINE);
+    assert_eq!(uses[0].pool(), "dbb");
+    assert_eq!(uses[0].function(), "pool_names::load_user");
+    assert_eq!(uses[0].file(), file!());
+    assert_eq!(uses[0].line(), LOAD_USER_LINE);
     assert!(available.iter().any(|pool| pool == "cpu"), "{available:?}");
     let message = error.to_string();
     assert!(message.contains("pool_names::load_user"), "{message}");
@@ -53,7 +55,7 @@ fn install_refuses_pools_that_leave_a_use_unconfigured_and_installs_nothing() {
         .install()
         .expect_err("\"dbb\" would still not exist");
     assert!(
-        matches!(&error, ConfigError::UnknownPools { uses, .. } if uses[0].pool == "dbb"),
+        matches!(&error, ConfigError::UnknownPools { uses, .. } if uses[0].pool() == "dbb"),
         "{error:?}"
     );
     let unknown = futures::executor::block_on(async_offload::try_run("db", || ()));

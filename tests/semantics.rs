@@ -347,7 +347,7 @@ fn workers_that_spin_before_they_sleep_run_every_job_once() {
         );
     });
     assert_eq!(runs.load(Ordering::SeqCst), 1000);
-    let stats = async_offload::stats_for("spinning").unwrap();
+    let stats = common::stats_for("spinning").unwrap();
     assert!(stats.threads <= 2, "{stats:?}");
     assert_eq!(stats.completed, 1000);
 }
@@ -358,18 +358,14 @@ fn an_elastic_pool_whose_keep_alive_never_runs_out_keeps_working() {
     common::current_thread().block_on(async {
         assert_eq!(async_offload::run("keeps-threads", || 1).await, 1);
         // Once its worker waits idle, with a keep-alive too long to add to the clock...
-        while async_offload::stats_for("keeps-threads")
-            .unwrap()
-            .idle_threads
-            == 0
-        {
+        while common::stats_for("keeps-threads").unwrap().idle_threads == 0 {
             tokio::task::yield_now().await;
         }
         // ...the same worker still takes the next job.
         let second = tokio::time::timeout(HANG_GUARD, async_offload::run("keeps-threads", || 2));
         assert_eq!(second.await, Ok(2));
     });
-    let stats = async_offload::stats_for("keeps-threads").unwrap();
+    let stats = common::stats_for("keeps-threads").unwrap();
     assert_eq!((stats.threads, stats.completed), (1, 2));
 }
 
@@ -399,7 +395,7 @@ fn a_pool_that_cannot_start_a_thread_refuses_the_job_and_says_why() {
         3,
         "every refused body is dropped"
     );
-    let stats = async_offload::stats_for("unstartable").unwrap();
+    let stats = common::stats_for("unstartable").unwrap();
     assert_eq!((stats.submitted, stats.refused, stats.threads), (3, 3, 0));
 }
 

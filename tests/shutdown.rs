@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
-use async_offload::{OffloadError, PoolConfig, Pools, ShutdownTimeout};
+use async_offload::{OffloadError, PoolConfig, Pools, ShutdownError};
 use common::HANG_GUARD;
 
 const CALLERS: usize = 40;
@@ -64,11 +64,11 @@ fn shutdown_finishes_queued_jobs_refuses_the_rest_and_loses_none() {
     // Every caller has offered its job: 4 are queued and the rest wait in line.
     assert!(
         common::eventually(|| {
-            let stats = async_offload::stats_for("slow").unwrap();
+            let stats = common::stats_for("slow").unwrap();
             stats.submitted == CALLERS as u64 && stats.queued == 4
         }),
         "the callers never all reached the pool: {:?}",
-        async_offload::stats_for("slow")
+        common::stats_for("slow")
     );
 
     let shutting_down = std::thread::spawn(|| async_offload::shutdown(HANG_GUARD));
@@ -108,7 +108,7 @@ fn shutdown_finishes_queued_jobs_refuses_the_rest_and_loses_none() {
         "the running job and the 4 queued ones finished, no other"
     );
     assert_eq!(shut_down, CALLERS - 5, "every caller in line was refused");
-    let stats = async_offload::stats_for("slow").unwrap();
+    let stats = common::stats_for("slow").unwrap();
     assert_eq!(stats.refused, shut_down as u64, "each refusal is counted");
     assert_eq!(stats.completed, completed as u64);
     assert_eq!(stats.submitted, CALLERS as u64);
@@ -119,8 +119,11 @@ fn shutdown_finishes_queued_jobs_refuses_the_rest_and_loses_none() {
 
     // "stuck" still runs its job: shutdown cannot finish, and a call with a deadline (it may
     // be called again) says which pool holds it up.
-    let ShutdownTimeout { busy, .. } =
+    let error =
         async_offload::shutdown(Duration::from_millis(1)).expect_err("\"stuck\" is still running");
+    let ShutdownError::TimedOut { busy, .. } = error else {
+        panic!("expected a time-out, got {error:?}");
+    };
     assert!(busy.contains(&("stuck".to_owned(), 1)), "{busy:?}");
 
     release_stuck.send(()).unwrap();

@@ -8,7 +8,7 @@ use std::error::Error;
 use std::sync::{Once, mpsc};
 use std::time::Duration;
 
-use async_offload::{OffloadError, PoolConfig, Pools, ShutdownPoolError, ShutdownTimeout};
+use async_offload::{OffloadError, PoolConfig, Pools, ShutdownError};
 use common::HANG_GUARD;
 
 /// The task of a job that [`hold`] started: `Ok(true)` once it was let go.
@@ -54,19 +54,19 @@ fn shutting_down_one_pool_finishes_its_queue_refuses_the_rest_and_spares_the_oth
         .collect();
     assert!(
         common::eventually(|| {
-            let stats = async_offload::stats_for("one").unwrap();
+            let stats = common::stats_for("one").unwrap();
             stats.submitted == 4 && stats.queued == 2
         }),
         "the three callers reached the pool"
     );
-    let before = async_offload::stats_for("one").unwrap();
+    let before = common::stats_for("one").unwrap();
     assert_eq!((before.threads, before.running), (1, 1));
 
     let shutting_down = std::thread::spawn(|| async_offload::shutdown_pool("one", HANG_GUARD));
     // The caller waiting for room is refused as soon as the shutdown starts, while the
     // queued jobs wait for the held thread.
     assert!(
-        common::eventually(|| async_offload::stats_for("one").unwrap().refused == 1),
+        common::eventually(|| common::stats_for("one").unwrap().refused == 1),
         "the caller waiting for room was refused"
     );
     assert!(!shutting_down.is_finished(), "the thread is still busy");
@@ -97,7 +97,7 @@ fn shutting_down_one_pool_finishes_its_queue_refuses_the_rest_and_spares_the_oth
     );
     assert!(matches!(runtime.block_on(held), Ok(Ok(true))));
 
-    let after = async_offload::stats_for("one").expect("a shut-down pool keeps its name");
+    let after = common::stats_for("one").expect("a shut-down pool keeps its name");
     assert_eq!((after.threads, after.running, after.queued), (0, 0, 0));
     assert_eq!(
         (after.submitted, after.completed, after.refused),
@@ -114,7 +114,7 @@ fn shutting_down_one_pool_finishes_its_queue_refuses_the_rest_and_spares_the_oth
     // Later calls to it are refused, and counted; the other pools still run jobs.
     let later = runtime.block_on(async_offload::try_run("one", || ()));
     assert!(matches!(later, Err(OffloadError::ShutDown { pool }) if pool == "one"));
-    assert_eq!(async_offload::stats_for("one").unwrap().refused, 2);
+    assert_eq!(common::stats_for("one").unwrap().refused, 2);
     assert_eq!(
         runtime
             .block_on(async_offload::try_run("other", || 7))
@@ -132,7 +132,7 @@ fn an_unknown_pool_is_an_error_listing_the_pools() {
     install_pools();
     let error =
         async_offload::shutdown_pool("nope", HANG_GUARD).expect_err("no pool is named nope");
-    let ShutdownPoolError::UnknownPool {
+    let ShutdownError::UnknownPool {
         requested,
         available,
     } = &error
@@ -161,10 +161,10 @@ fn a_busy_pool_times_out_and_can_be_waited_for_again() {
         .expect_err("the held job is still running");
     assert_eq!(
         error,
-        ShutdownPoolError::TimedOut(ShutdownTimeout {
+        ShutdownError::TimedOut {
             waited: Duration::from_millis(1),
             busy: vec![("slow".to_owned(), 1)],
-        })
+        }
     );
     assert_eq!(
         error.to_string(),
@@ -177,5 +177,5 @@ fn a_busy_pool_times_out_and_can_be_waited_for_again() {
     release.send(()).unwrap();
     assert!(matches!(runtime.block_on(held), Ok(Ok(true))));
     assert_eq!(async_offload::shutdown_pool("slow", Duration::MAX), Ok(()));
-    assert_eq!(async_offload::stats_for("slow").unwrap().threads, 0);
+    assert_eq!(common::stats_for("slow").unwrap().threads, 0);
 }

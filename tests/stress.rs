@@ -259,7 +259,7 @@ fn shut_down_while_queued(pool: usize, after: u64, callers_done: &AtomicBool) ->
         if ISSUED.load(Ordering::Relaxed) < after {
             return false;
         }
-        queued = async_offload::stats_for(name).unwrap().queued;
+        queued = common::stats_for(name).unwrap().queued;
         queued > 0
     });
     assert!(
@@ -268,7 +268,7 @@ fn shut_down_while_queued(pool: usize, after: u64, callers_done: &AtomicBool) ->
     );
     async_offload::shutdown_pool(name, HANG_GUARD)
         .unwrap_or_else(|error| panic!("{name} shuts down in time: {error}"));
-    let stats = async_offload::stats_for(name).unwrap();
+    let stats = common::stats_for(name).unwrap();
     assert_eq!(
         (stats.threads, stats.running, stats.queued),
         (0, 0, 0),
@@ -353,7 +353,7 @@ fn every_job_is_accounted_for_under_faults_and_no_thread_outlives_its_pool() {
 
     let stats: Vec<PoolStats> = POOLS
         .iter()
-        .map(|name| async_offload::stats_for(name).unwrap())
+        .map(|name| common::stats_for(name).unwrap())
         .collect();
     for (pool, (stats, seen)) in stats.iter().zip(&seen).enumerate() {
         let name = POOLS[pool];

@@ -4,7 +4,7 @@ use std::fmt;
 use std::io;
 use std::time::Duration;
 
-use crate::check::PoolUse;
+use crate::pool_use::PoolUse;
 
 /// Why an offloaded job did not run.
 ///
@@ -164,51 +164,32 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// [`shutdown`](crate::shutdown) (or [`shutdown_pool`](crate::shutdown_pool)) ran out of
-/// time before every pool thread had finished.
-///
-/// The threads still running finish their jobs and the jobs queued behind them, then exit.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ShutdownTimeout {
-    /// How long shutdown waited.
-    pub waited: Duration,
-    /// Each pool that still had threads, with how many.
-    pub busy: Vec<(String, usize)>,
-}
-
-impl fmt::Display for ShutdownTimeout {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "offload pools still running after {:?}:", self.waited)?;
-        for (i, (pool, threads)) in self.busy.iter().enumerate() {
-            let sep = if i == 0 { " " } else { ", " };
-            write!(f, "{sep}{pool:?} ({threads} threads)")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for ShutdownTimeout {}
-
-/// Why [`shutdown_pool`](crate::shutdown_pool) did not finish.
+/// Why [`shutdown`](crate::shutdown) or [`shutdown_pool`](crate::shutdown_pool) did not
+/// finish.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum ShutdownPoolError {
-    /// No pool has the requested name; nothing was shut down.
+pub enum ShutdownError {
+    /// No pool has the requested name; nothing was shut down (only `shutdown_pool`).
     UnknownPool {
         /// The name that was asked for.
         requested: String,
         /// The names of the pools that exist, sorted.
         available: Vec<String>,
     },
-    /// The pool stopped taking jobs, but its threads were still running at the deadline.
+    /// The pools stopped taking jobs, but some threads were still running at the deadline.
     /// They finish their jobs, and those queued behind them, in the background.
-    TimedOut(ShutdownTimeout),
+    TimedOut {
+        /// How long shutdown waited.
+        waited: Duration,
+        /// Each pool that still had threads, with how many, sorted by name.
+        busy: Vec<(String, usize)>,
+    },
 }
 
-impl fmt::Display for ShutdownPoolError {
+impl fmt::Display for ShutdownError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ShutdownPoolError::UnknownPool {
+            ShutdownError::UnknownPool {
                 requested,
                 available,
             } => {
@@ -219,19 +200,19 @@ impl fmt::Display for ShutdownPoolError {
                 write_names(f, available)?;
                 f.write_str(")")
             }
-            ShutdownPoolError::TimedOut(timeout) => timeout.fmt(f),
+            ShutdownError::TimedOut { waited, busy } => {
+                write!(f, "offload pools still running after {waited:?}:")?;
+                for (i, (pool, threads)) in busy.iter().enumerate() {
+                    let separator = if i == 0 { " " } else { ", " };
+                    write!(f, "{separator}{pool:?} ({threads} threads)")?;
+                }
+                Ok(())
+            }
         }
     }
 }
 
-// No `source`: the message of a time-out is the `ShutdownTimeout`'s own.
-impl std::error::Error for ShutdownPoolError {}
-
-impl From<ShutdownTimeout> for ShutdownPoolError {
-    fn from(timeout: ShutdownTimeout) -> Self {
-        ShutdownPoolError::TimedOut(timeout)
-    }
-}
+impl std::error::Error for ShutdownError {}
 
 /// Writes `"a", "b", "c"` (or `none` for an empty list).
 fn write_names(f: &mut fmt::Formatter<'_>, names: &[String]) -> fmt::Result {

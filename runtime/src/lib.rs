@@ -1,43 +1,52 @@
-//! The runtime behind [`async-offload`](https://docs.rs/async-offload): named pools of threads for
-//! blocking work, and the functions that send work to them.
+//! The runtime behind [`async-offload`](https://docs.rs/async-offload): named pools of
+//! threads for blocking work, the functions that send work to them, and stall detection.
 //!
-//! Applications use it through the `async-offload` crate, which re-exports everything here next
-//! to the `#[offload]` attribute. The pools need no async runtime: a job's result is awaited
+//! Applications use it through the `async-offload` crate, which re-exports everything here
+//! next to the attributes. The pools need no async runtime: a job's result is awaited
 //! through an ordinary [`Waker`](std::task::Waker), so any executor can drive the futures.
+//!
+//! # Where things are
+//!
+//! Dependencies point one way: `config` <- `pool` <- `registry` <- `run`; `stall` stands
+//! apart.
+//!
+//! - `config/`: what a pool is configured with ([`PoolConfig`]), the `OFFLOAD_POOLS` syntax
+//!   and the `serde` format. Data and parsing only.
+//! - `pool/`: one pool at work: its lock and state, the line of callers waiting for room,
+//!   the workers, a job's handle, metrics, and the sync primitives the loom models replace.
+//! - `registry/`: the process-wide pools by name: the built-in ones, [`Pools`] and `install`,
+//!   lookup, shutdown and stats.
+//! - `run.rs`: [`run`] and [`try_run`], what `#[offload]` expands to.
+//! - `stall/`: `#[no_block]`'s timing of polls and its reports; `stall/watchdog/` the thread
+//!   that reports polls that do not return, with their stacks (`unsafe` only in its
+//!   `sys.rs`).
+//! - `error.rs`, `pool_use.rs`, `duration.rs`: the errors, the link-time list of the pools
+//!   `#[offload]` names, and the duration syntax, shared by the parts above.
 
-// `unsafe` only in `stall::raw`, which says why at each use.
+// `unsafe` only in `stall::watchdog::sys`, which says why at each use.
 #![deny(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]
 
-mod check;
 mod config;
 mod duration;
-mod env;
 mod error;
-mod job;
-mod metrics;
 mod pool;
-#[cfg(test)]
-mod proptests;
+mod pool_use;
 mod registry;
 mod run;
-#[cfg(feature = "serde")]
-mod serde;
 pub mod stall;
-mod sync;
 pub mod testing;
+#[cfg(test)]
+mod tests;
 
-pub use crate::check::{PoolCheck, PoolUse, check_pools};
 pub use crate::config::{PoolConfig, PoolKind};
-pub use crate::error::{ConfigError, OffloadError, ShutdownPoolError, ShutdownTimeout};
-pub use crate::job::cancelled;
-pub use crate::metrics::{PoolStats, TimingStats};
-pub use crate::registry::{
-    CPU_POOL, DEFAULT_POOL, POOLS_ENV, Pools, PoolsBuilder, shutdown, shutdown_pool, stats,
-    stats_for,
-};
+pub use crate::error::{ConfigError, OffloadError, ShutdownError};
+pub use crate::pool::cancelled;
+pub use crate::pool::{PoolStats, TimingStats};
+pub use crate::pool_use::PoolUse;
+pub use crate::registry::{Pools, PoolsBuilder, shutdown, shutdown_pool, stats};
 pub use crate::run::{run, try_run};
-pub use crate::stall::assert_blocking_allowed;
+pub use crate::stall::blocking::assert_blocking_allowed;
 
 #[doc(hidden)]
 #[path = "private.rs"]

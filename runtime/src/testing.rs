@@ -1,8 +1,6 @@
 //! Helpers for tests that check for stalls.
 
 use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
 use crate::stall::{StallReport, with_polls};
 
@@ -25,34 +23,15 @@ use crate::stall::{StallReport, with_polls};
 /// assert!(stalls.is_empty());
 /// # });
 /// ```
-pub fn collect_stalls<F: Future>(future: F) -> CollectStalls<F> {
-    CollectStalls {
-        future: Box::pin(future),
-        reports: Vec::new(),
-    }
-}
-
-/// The future of [`collect_stalls`].
-#[derive(Debug)]
-#[must_use = "futures do nothing unless polled"]
-pub struct CollectStalls<F> {
-    future: Pin<Box<F>>,
-    reports: Vec<StallReport>,
-}
-
-impl<F: Future> Future for CollectStalls<F> {
-    type Output = (F::Output, Vec<StallReport>);
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        let collecting = Collecting::start(std::mem::take(&mut this.reports));
-        let poll = this.future.as_mut().poll(cx);
-        this.reports = collecting.stop();
-        match poll {
-            Poll::Ready(output) => Poll::Ready((output, std::mem::take(&mut this.reports))),
-            Poll::Pending => Poll::Pending,
-        }
-    }
+pub fn collect_stalls<F: Future>(future: F) -> impl Future<Output = (F::Output, Vec<StallReport>)> {
+    let mut future = Box::pin(future);
+    let mut reports = Vec::new();
+    std::future::poll_fn(move |cx| {
+        let collecting = Collecting::start(std::mem::take(&mut reports));
+        let poll = future.as_mut().poll(cx);
+        reports = collecting.stop();
+        poll.map(|output| (output, std::mem::take(&mut reports)))
+    })
 }
 
 /// Reports collected on this thread during one poll; what was collecting before is put

@@ -137,3 +137,10 @@ pub fn pool_threads_alive(pool: &str) -> usize {
         .filter(|name| name.starts_with(&prefix))
         .count()
 }
+
+/// The stats of the pool named `pool`, if there is one.
+pub fn stats_for(pool: &str) -> Option<async_offload::PoolStats> {
+    async_offload::stats()
+        .into_iter()
+        .find(|stats| stats.name == pool)
+}

@@ -85,12 +85,12 @@ pub(crate) fn wrapper(args: &Args, mut function: ItemFn) -> TokenStream {
 
 // Input:  `#[offload(pool = "db")] fn load_user(..)`
 // Output: ::async_offload::__private::inventory::submit! {
-//             ::async_offload::__private::PoolUse {
-//                 pool: "db",
-//                 function: ::core::concat!(::core::module_path!(), "::", "load_user"),
-//                 file: ::core::file!(),
-//                 line: ::core::line!(),
-//             }
+//             ::async_offload::__private::PoolUse::new(
+//                 "db",
+//                 ::core::concat!(::core::module_path!(), "::", "load_user"),
+//                 ::core::file!(),
+//                 ::core::line!(),
+//             )
 //         }
 //
 // A static in the link-time list that installing the pools checks: a pool name nobody
@@ -105,12 +105,12 @@ fn registration(args: &Args, name: &syn::Ident) -> Option<TokenStream> {
     let name = name.to_string();
     Some(quote_spanned! {pool.span()=>
         #krate::__private::inventory::submit! {
-            #krate::__private::PoolUse {
-                pool: #pool,
-                function: ::core::concat!(::core::module_path!(), "::", #name),
-                file: ::core::file!(),
-                line: ::core::line!(),
-            }
+            #krate::__private::PoolUse::new(
+                #pool,
+                ::core::concat!(::core::module_path!(), "::", #name),
+                ::core::file!(),
+                ::core::line!(),
+            )
         }
     })
 }

@@ -16,18 +16,14 @@ pub(crate) mod guard;
 mod mode;
 #[cfg(test)]
 pub(crate) use self::mode::parse_mode;
-pub(crate) mod raw;
 mod report;
-mod schedstat;
-mod stack;
 mod watchdog;
 
-pub use self::blocking::assert_blocking_allowed;
 pub(crate) use self::blocking::mark_pool_thread;
 pub(crate) use self::guard::with_polls;
-pub use self::mode::{DEFAULT_THRESHOLD, Mode, STALL_ENV, STALL_THRESHOLD_ENV, set_hook, set_mode};
+pub use self::mode::{Mode, set_hook, set_mode};
 pub use self::report::{LocationKind, SourceLocation, StallReport};
-pub use self::stack::{STALL_STACKS_ENV, Stack, StackFrame};
+pub use self::watchdog::{Stack, StackFrame};
 
 use self::mode::Action;
 

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::stack::Stack;
+use super::watchdog::Stack;
 
 /// A place in the source: an `.await`, or the start or end of a function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -150,7 +150,8 @@ impl fmt::Display for StallReport {
             None if self.still_running => writeln!(
                 f,
                 "  stack: not taken ({})",
-                super::stack::unavailable().unwrap_or("the thread did not answer in time")
+                super::watchdog::stack::unavailable()
+                    .unwrap_or("the thread did not answer in time")
             )?,
             None => {}
         }

@@ -1,5 +1,5 @@
 //! Where a poll that is still running is: the stack of its thread, taken by the thread
-//! itself in a signal handler (see [`raw::signal`](super::raw::signal)), turned into names
+//! itself in a signal handler (see [`signal`](super::sys::signal)), turned into names
 //! on another thread, and trimmed to the frames that are the user's.
 //!
 //! Only on Linux with glibc 2.35 or later; `OFFLOAD_STALL_STACKS=0` turns it off.
@@ -9,7 +9,7 @@ use std::fmt;
 use std::sync::OnceLock;
 
 /// The variable that turns off the stacks of reports about polls still running: `0`.
-pub const STALL_STACKS_ENV: &str = "OFFLOAD_STALL_STACKS";
+const STALL_STACKS_ENV: &str = "OFFLOAD_STALL_STACKS";
 
 /// The stack of a thread whose poll has not returned, innermost frame first, without the
 /// frames of offload and of the executor around the poll.
@@ -132,7 +132,7 @@ pub(crate) fn capture(tid: i32) -> Option<Vec<usize>> {
     if !wanted() {
         return None;
     }
-    super::raw::signal::capture(tid, std::time::Duration::from_secs(1))
+    super::sys::signal::capture(tid, std::time::Duration::from_secs(1))
 }
 
 /// No stacks here.
@@ -153,7 +153,7 @@ pub(crate) fn unavailable() -> Option<&'static str> {
     }
     #[cfg(target_os = "linux")]
     {
-        super::raw::signal::unavailable()
+        super::sys::signal::unavailable()
     }
     #[cfg(not(target_os = "linux"))]
     {
@@ -194,26 +194,42 @@ fn symbolize(ips: &[usize]) -> Vec<StackFrame> {
     frames
 }
 
-/// The name of the handler that takes the stack (its frames come first).
-const HANDLER: &str = "async_offload_runtime::stall::raw::signal::on_signal";
-/// The name of the guard that times each poll of a `#[no_block]` fn.
-const GUARD: &str = "async_offload_runtime::stall::guard::Guarded<";
+/// The name of the handler that takes the stack (its frames come first), from the
+/// compiler, so that a rename cannot leave it behind.
+#[cfg(target_os = "linux")]
+pub(super) fn handler() -> &'static str {
+    super::sys::signal::handler_name()
+}
+
+/// No handler runs elsewhere; no frame has this name.
+#[cfg(not(target_os = "linux"))]
+pub(super) fn handler() -> &'static str {
+    "\0"
+}
+
+/// The name of the guard that times each poll of a `#[no_block]` fn, up to its generic
+/// parameters (`async_offload_runtime::stall::guard::Guarded<`), from the compiler.
+pub(super) fn guard() -> &'static str {
+    let name = std::any::type_name::<crate::stall::guard::Guarded<'static, ()>>();
+    &name[..=name.find('<').unwrap_or(name.len() - 1)]
+}
 
 /// `frames` without the signal handler's at the top (up to the kernel's return trampoline,
 /// which follows it), without the outermost `#[no_block]` guard's and those of the
 /// executor that called it at the bottom, and without the guards between the user's
 /// frames. When the names needed are missing (a binary without symbols), the frames stay.
-fn trim(mut frames: Vec<StackFrame>) -> Stack {
+pub(super) fn trim(mut frames: Vec<StackFrame>) -> Stack {
     let named = |frame: &StackFrame, part: &str| {
         frame
             .function
             .as_deref()
             .is_some_and(|function| function.contains(part))
     };
-    if let Some(outermost) = frames.iter().rposition(|frame| named(frame, GUARD)) {
+    let (guard, handler) = (guard(), handler());
+    if let Some(outermost) = frames.iter().rposition(|frame| named(frame, guard)) {
         frames.truncate(outermost);
     }
-    if let Some(handler) = frames.iter().position(|frame| named(frame, HANDLER)) {
+    if let Some(handler) = frames.iter().position(|frame| named(frame, handler)) {
         let mut first = handler + 1;
         // The trampoline the handler returns through (`__restore_rt`), named or not.
         if frames.get(first).is_some_and(|frame| {
@@ -223,148 +239,6 @@ fn trim(mut frames: Vec<StackFrame>) -> Stack {
         }
         frames.drain(..first.min(frames.len()));
     }
-    frames.retain(|frame| !named(frame, GUARD));
+    frames.retain(|frame| !named(frame, guard));
     Stack { frames }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn frame(function: &str) -> StackFrame {
-        StackFrame {
-            function: Some(function.to_owned()),
-            file: Some("src/lib.rs".to_owned()),
-            line: Some(7),
-        }
-    }
-
-    #[test]
-    fn the_handler_the_guards_and_the_executor_are_trimmed() {
-        let frames = vec![
-            frame("backtrace::backtrace::libunwind::trace"),
-            frame("async_offload_runtime::stall::raw::signal::on_signal"),
-            StackFrame {
-                function: None,
-                file: None,
-                line: None,
-            },
-            frame("std::sys::pal::unix::futex::futex_wait"),
-            frame("std::sync::mpmc::Receiver<T>::recv"),
-            frame("my_app::wait"),
-            frame("my_app::inner::{{closure}}"),
-            frame(
-                "<async_offload_runtime::stall::guard::Guarded<F> as core::future::future::Future>::poll",
-            ),
-            frame("my_app::outer::{{closure}}"),
-            frame(
-                "<async_offload_runtime::stall::guard::Guarded<F> as core::future::future::Future>::poll",
-            ),
-            frame("tokio::runtime::scheduler::current_thread::CoreGuard::block_on"),
-            frame("std::thread::Builder::spawn_unchecked_::{{closure}}"),
-        ];
-        let names: Vec<_> = trim(frames)
-            .frames
-            .into_iter()
-            .map(|frame| frame.function.unwrap())
-            .collect();
-        assert_eq!(
-            names,
-            [
-                "std::sys::pal::unix::futex::futex_wait",
-                "std::sync::mpmc::Receiver<T>::recv",
-                "my_app::wait",
-                "my_app::inner::{{closure}}",
-                "my_app::outer::{{closure}}",
-            ]
-        );
-    }
-
-    /// Many stacks taken of a thread that keeps busy with what could trip a signal handler
-    /// up: unwinding (panics caught), its own backtraces, allocation, locks, thread
-    /// creation. Each is answered, nothing deadlocks, nothing crashes.
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    #[test]
-    fn many_stacks_of_a_busy_thread_are_all_taken() {
-        use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
-        use std::sync::{Arc, Mutex};
-        use std::time::Duration;
-
-        assert_eq!(super::unavailable(), None, "stacks can be taken here");
-        let stop = Arc::new(AtomicBool::new(false));
-        let tid = Arc::new(AtomicI32::new(0));
-        let rounds = Arc::new(AtomicU64::new(0));
-        let busy = {
-            let (stop, tid, rounds) = (stop.clone(), tid.clone(), rounds.clone());
-            std::thread::spawn(move || {
-                tid.store(super::super::raw::gettid(), Ordering::SeqCst);
-                let lock = Mutex::new(Vec::new());
-                while !stop.load(Ordering::Relaxed) {
-                    // `resume_unwind` skips the panic hook: nothing is printed.
-                    let _ = std::panic::catch_unwind(|| std::panic::resume_unwind(Box::new(7)));
-                    let _ = std::backtrace::Backtrace::force_capture();
-                    lock.lock()
-                        .unwrap()
-                        .push(format!("{}", rounds.load(Ordering::Relaxed)));
-                    if lock.lock().unwrap().len() > 64 {
-                        lock.lock().unwrap().clear();
-                        std::thread::spawn(|| 1).join().unwrap();
-                    }
-                    rounds.fetch_add(1, Ordering::Relaxed);
-                }
-            })
-        };
-        while tid.load(Ordering::SeqCst) == 0 {
-            std::thread::yield_now();
-        }
-        let tid = tid.load(Ordering::SeqCst);
-        for i in 0..2_000 {
-            let ips = super::super::raw::signal::capture(tid, Duration::from_secs(10))
-                .unwrap_or_else(|| panic!("capture {i} was not answered"));
-            assert!(!ips.is_empty(), "capture {i} is empty");
-            if i % 500 == 0 {
-                let stack = resolve(&ips);
-                assert!(!stack.frames.is_empty(), "{stack:?}");
-            }
-        }
-        let before = rounds.load(Ordering::Relaxed);
-        while rounds.load(Ordering::Relaxed) == before {
-            std::thread::yield_now();
-        }
-        stop.store(true, Ordering::Relaxed);
-        busy.join().expect("the busy thread survived");
-    }
-
-    #[test]
-    fn without_names_nothing_is_trimmed() {
-        let unknown = StackFrame {
-            function: None,
-            file: None,
-            line: None,
-        };
-        assert_eq!(trim(vec![unknown.clone(); 3]).frames.len(), 3);
-    }
-
-    #[test]
-    fn display_shows_the_library_call_on_one_line_then_the_users_frames() {
-        let stack = Stack {
-            frames: vec![
-                frame("syscall"),
-                frame("std::sys::pal::unix::futex::futex_wait"),
-                frame("<&mut std::io::stdio::StdinRaw as std::io::Read>::read_buf"),
-                frame("std::sync::mpmc::Receiver<T>::recv"),
-                frame("my_app::wait"),
-                frame("my_app::handler::{{closure}}"),
-            ],
-        };
-        assert_eq!(
-            stack.to_string(),
-            "    std::sync::mpmc::Receiver<T>::recv (3 frames inside it left out)\n    \
-             my_app::wait at src/lib.rs:7\n    my_app::handler::{{closure}} at src/lib.rs:7"
-        );
-        assert_eq!(
-            format!("{stack:2}").lines().next(),
-            Some("  std::sync::mpmc::Receiver<T>::recv (3 frames inside it left out)")
-        );
-    }
 }

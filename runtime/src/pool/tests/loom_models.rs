@@ -27,11 +27,10 @@ use std::time::Duration;
 use loom::future::block_on;
 use loom::thread;
 
-use super::Pool;
 use crate::config::PoolConfig;
 use crate::error::OffloadError;
-use crate::metrics::PoolStats;
-use crate::sync::{self, Condvar, Mutex};
+use crate::pool::sync::{self, Condvar, Mutex};
+use crate::pool::{Pool, PoolStats};
 
 /// Runs `model` under loom, every interleaving, and reports how many there were.
 ///

@@ -13,9 +13,9 @@ use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
-use crate::metrics::Outcome;
-use crate::pool::Pool;
-use crate::sync::{self, AtomicBool, Mutex, MutexGuard};
+use super::Pool;
+use super::metrics::Outcome;
+use super::sync::{self, AtomicBool, Mutex, MutexGuard};
 
 /// What a pool thread runs: a job with its types erased.
 pub(crate) trait Runnable: Send + Sync {

@@ -81,7 +81,8 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn a_thread_that_waits_for_a_busy_core_shows_a_delay() {
-        let reader = RunDelay::open(crate::stall::raw::gettid()).expect("schedstat on Linux");
+        let reader =
+            RunDelay::open(crate::stall::watchdog::sys::gettid()).expect("schedstat on Linux");
         let before = reader.read().expect("a reading");
         // More busy threads than cores: this thread has to wait for one at some point.
         let cores = std::thread::available_parallelism().map_or(2, usize::from);

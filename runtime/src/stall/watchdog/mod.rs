@@ -25,17 +25,24 @@
 //! (2 s), it stops waking up, except when a report on a poll still running falls due; the
 //! next poll to start wakes it.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
 
-use super::guard::FnSite;
+use self::schedstat::RunDelay;
+pub(crate) use self::slot::Slot;
+pub use self::stack::{Stack, StackFrame};
 use super::mode;
-use super::raw::StaticRef;
-use super::report::{LocationKind, SourceLocation, StallReport};
-use super::schedstat::RunDelay;
+use super::report::{LocationKind, StallReport};
+
+mod schedstat;
+mod slot;
+pub(crate) mod stack;
+pub(crate) mod sys;
+#[cfg(test)]
+mod tests;
 
 /// When a poll still running is first reported, unless its fn's threshold is longer.
 const FIRST_REPORT: Duration = Duration::from_secs(1);
@@ -49,225 +56,6 @@ const MIN_TICK: Duration = Duration::from_micros(500);
 const MAX_TICK: Duration = Duration::from_millis(100);
 /// How long without a poll starting or ending before the watchdog stops waking up.
 const IDLE_AFTER: Duration = Duration::from_secs(2);
-
-/// What one thread publishes about its instrumented polls. Written by that thread only,
-/// except the readings, which the watchdog writes.
-#[derive(Debug)]
-pub(crate) struct Slot {
-    /// Odd while an outermost instrumented poll is under way: one more at its start, one
-    /// more at its end.
-    generation: AtomicU64,
-    /// The innermost instrumented fn being polled.
-    site: StaticRef<FnSite>,
-    /// Where it resumed: an `.await`, or `None` for its start.
-    resume: StaticRef<SourceLocation>,
-    /// The smallest threshold this thread has polled with, in ns.
-    min_threshold: AtomicU64,
-    /// The watchdog's readings of the thread's run-queue delay.
-    readings: Mutex<Readings>,
-    /// Cleared when the thread exits.
-    alive: AtomicBool,
-    /// The thread's name.
-    thread: Option<String>,
-    /// The thread's id for the OS (0 where there is none to use).
-    tid: i32,
-    /// Reads the thread's run-queue delay; opened when first needed.
-    run_delay: OnceLock<Option<RunDelay>>,
-}
-
-impl Slot {
-    /// The slot of the calling thread, which polls with `threshold`, registered with the
-    /// watchdog (which starts, if it has not yet).
-    pub(crate) fn register(threshold: Duration) -> Arc<Slot> {
-        let slot = Arc::new(Slot {
-            generation: AtomicU64::new(0),
-            site: StaticRef::none(),
-            resume: StaticRef::none(),
-            min_threshold: AtomicU64::new(nanos(threshold)),
-            readings: Mutex::new(Readings {
-                latest: None,
-                baseline: None,
-            }),
-            alive: AtomicBool::new(true),
-            thread: std::thread::current().name().map(str::to_owned),
-            tid: current_tid(),
-            run_delay: OnceLock::new(),
-        });
-        let shared = shared();
-        shared
-            .new_slots
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(Arc::clone(&slot));
-        match shared.thread.get() {
-            Some(watchdog) => watchdog.unpark(),
-            None => start(),
-        }
-        slot
-    }
-
-    /// Publishes the innermost instrumented poll under way and where it resumed.
-    #[inline]
-    pub(crate) fn publish(
-        &self,
-        site: Option<&'static FnSite>,
-        resume: Option<&'static SourceLocation>,
-    ) {
-        self.site.store(site, Ordering::Relaxed);
-        self.resume.store(resume, Ordering::Relaxed);
-    }
-
-    /// Publishes the start of outermost poll number `generation` (odd), after what
-    /// [`Slot::publish`] published for it; wakes the watchdog if it sleeps.
-    #[inline]
-    pub(crate) fn begin(&self, generation: u64) {
-        self.generation.store(generation, Ordering::Release);
-        if SHARED.asleep.load(Ordering::Relaxed) {
-            wake();
-        }
-    }
-
-    /// Publishes the end of the outermost poll: `generation` is even.
-    #[inline]
-    pub(crate) fn end(&self, generation: u64) {
-        self.generation.store(generation, Ordering::Release);
-    }
-
-    /// Tells the watchdog that this thread polls with `threshold` (rarely: only a
-    /// threshold smaller than all the thread used before), so that it looks more often.
-    pub(crate) fn note_threshold(&self, threshold: Duration) {
-        self.min_threshold
-            .fetch_min(nanos(threshold), Ordering::Relaxed);
-        if let Some(watchdog) = shared().thread.get() {
-            watchdog.unpark();
-        }
-    }
-
-    /// Marks the thread gone; the watchdog drops the slot.
-    pub(crate) fn retire(&self) {
-        self.alive.store(false, Ordering::Relaxed);
-    }
-
-    /// The time the thread waited to run since the baseline of poll `generation`, which
-    /// started at `start` and ran past `threshold`; `None` if there is none (the platform
-    /// cannot tell, or the watchdog has not looked at the thread lately). Called by the
-    /// thread itself at the end of the poll, so that no wait is under way: each one is
-    /// counted.
-    ///
-    /// The baseline is the watchdog's last reading before the poll began, if it is at most
-    /// `BEFORE_AT_MOST` thresholds older than the poll (and then what the thread waited
-    /// between that reading and the poll's start is left out too); else its first reading
-    /// during the poll (and then a wait that ended before it is not seen).
-    pub(crate) fn preempted_since_baseline(
-        &self,
-        generation: u64,
-        start: Instant,
-        threshold: Duration,
-    ) -> Option<Duration> {
-        let baseline = {
-            let readings = self.readings.lock().unwrap_or_else(PoisonError::into_inner);
-            match (readings.baseline, readings.latest) {
-                (Some((of, baseline)), _) if of == generation => Some(baseline),
-                // No look saw this poll: the last reading was taken before it.
-                (_, Some(latest))
-                    if latest.generation != generation
-                        && start.saturating_duration_since(latest.at)
-                            <= threshold.saturating_mul(BEFORE_AT_MOST) =>
-                {
-                    Some(latest.delay)
-                }
-                _ => None,
-            }
-        }?;
-        let now = self.run_delay()?.read()?;
-        Some(now.saturating_sub(baseline))
-    }
-
-    /// Records a reading of the run-queue delay, `delay`, taken at `at` by a look that saw
-    /// `generation` right after; the first reading during a poll sets that poll's baseline
-    /// (see [`Slot::preempted_since_baseline`]).
-    fn record(&self, delay: Duration, at: Instant, generation: u64, threshold: Duration) {
-        let mut readings = self.readings.lock().unwrap_or_else(PoisonError::into_inner);
-        let in_poll = generation % 2 == 1;
-        if in_poll && readings.baseline.is_none_or(|(of, _)| of != generation) {
-            let baseline = match readings.latest {
-                Some(before)
-                    if before.generation != generation
-                        && at.duration_since(before.at)
-                            <= threshold.saturating_mul(BEFORE_AT_MOST) =>
-                {
-                    before.delay
-                }
-                _ => delay,
-            };
-            readings.baseline = Some((generation, baseline));
-        }
-        readings.latest = Some(Reading {
-            delay,
-            generation,
-            at,
-        });
-    }
-
-    fn run_delay(&self) -> Option<&RunDelay> {
-        self.run_delay
-            .get_or_init(|| RunDelay::open(self.tid))
-            .as_ref()
-    }
-
-    /// What the thread is polling now, if an outermost poll is under way.
-    fn snapshot(&self) -> Option<Snapshot> {
-        // Between two nested polls `site` and `resume` may belong to different fns: look
-        // again (a poll that hangs stays put).
-        for _ in 0..64 {
-            let generation = self.generation.load(Ordering::Acquire);
-            if generation % 2 == 0 {
-                return None;
-            }
-            let site = self.site.load(Ordering::Relaxed)?;
-            let resume = self.resume.load(Ordering::Relaxed);
-            let site_again = self.site.load(Ordering::Relaxed)?;
-            if self.generation.load(Ordering::Acquire) == generation
-                && std::ptr::eq(site, site_again)
-            {
-                return Some(Snapshot {
-                    generation,
-                    site,
-                    resume,
-                });
-            }
-            std::hint::spin_loop();
-        }
-        None
-    }
-}
-
-/// The watchdog's readings of one thread's run-queue delay.
-#[derive(Debug)]
-struct Readings {
-    /// The last one.
-    latest: Option<Reading>,
-    /// The baseline of one poll: its generation, and the delay.
-    baseline: Option<(u64, Duration)>,
-}
-
-/// One reading of a thread's run-queue delay.
-#[derive(Clone, Copy, Debug)]
-struct Reading {
-    delay: Duration,
-    /// The slot's generation right after the reading.
-    generation: u64,
-    /// Just before the reading.
-    at: Instant,
-}
-
-/// One look at a slot with a poll under way.
-#[derive(Clone, Copy, Debug)]
-struct Snapshot {
-    generation: u64,
-    site: &'static FnSite,
-    resume: Option<&'static SourceLocation>,
-}
 
 /// What the polling threads and the watchdog share.
 struct Shared {
@@ -297,7 +85,7 @@ fn start() {
             .name("offload.watchdog".into())
             .spawn(|| {
                 #[cfg(target_os = "linux")]
-                super::raw::ask_for_short_slices();
+                self::sys::ask_for_short_slices();
                 let _ = shared().thread.set(std::thread::current());
                 Watchdog::default().run();
             });
@@ -498,7 +286,7 @@ fn report_in_flight(receiver: &Receiver<InFlight>) {
         first_seen,
     } in receiver
     {
-        let stack = super::stack::capture(slot.tid);
+        let stack = self::stack::capture(slot.tid);
         let Some(poll) = slot.snapshot().filter(|poll| poll.generation == generation) else {
             // The poll returned meanwhile: its own report says the rest.
             continue;
@@ -506,15 +294,7 @@ fn report_in_flight(receiver: &Receiver<InFlight>) {
         let age = first_seen.elapsed();
         // A wait under way does not show yet: what is left out is what has ended.
         let threshold = poll.site.threshold.unwrap_or_else(mode::default_threshold);
-        let preempted = slot
-            .readings
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .baseline
-            .filter(|&(of, _)| of == generation)
-            .and_then(|(_, baseline)| Some(slot.run_delay()?.read()?.saturating_sub(baseline)))
-            .unwrap_or_default()
-            .min(age);
+        let preempted = slot.preempted_so_far(generation, age);
         let blocked = age - preempted;
         if blocked <= threshold {
             continue;
@@ -535,7 +315,7 @@ fn report_in_flight(receiver: &Receiver<InFlight>) {
             preempted,
             still_running: true,
             thread: slot.thread.clone(),
-            stack: stack.as_deref().map(super::stack::resolve),
+            stack: stack.as_deref().map(self::stack::resolve),
         };
         super::deliver_in_flight(&report);
     }
@@ -545,7 +325,7 @@ fn report_in_flight(receiver: &Receiver<InFlight>) {
 fn current_tid() -> i32 {
     #[cfg(target_os = "linux")]
     {
-        super::raw::gettid()
+        self::sys::gettid()
     }
     #[cfg(not(target_os = "linux"))]
     {

@@ -299,6 +299,11 @@ pub(crate) mod signal {
         }
     }
 
+    /// The handler's name as its frame shows it, for trimming it off a stack.
+    pub(crate) fn handler_name() -> &'static str {
+        std::any::type_name_of_val(&on_signal)
+    }
+
     /// The handler: see the module's docs for what it may do.
     extern "C" fn on_signal(_: c_int, _: *mut libc::siginfo_t, _: *mut c_void) {
         // SAFETY: `__errno_location` returns the calling thread's `errno`, valid for the

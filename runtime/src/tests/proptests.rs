@@ -13,8 +13,8 @@ use proptest::prelude::*;
 use proptest::sample::select;
 
 use crate::config::PoolConfig;
+use crate::config::env::parse_overrides;
 use crate::duration::{parse_bytes, parse_duration};
-use crate::env::parse_overrides;
 use crate::error::ConfigError;
 use crate::stall::{Mode, parse_mode};
 

@@ -1,0 +1,60 @@
+//! The line of callers waiting for room in a full queue, when the pool shuts down.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::task::{Context, Poll, Waker};
+
+use futures::executor::block_on;
+
+use crate::config::PoolConfig;
+use crate::error::OffloadError;
+use crate::pool::Pool;
+
+/// Polls `future` once, with a waker that does nothing.
+fn poll_once<F: Future>(future: std::pin::Pin<&mut F>) -> Poll<F::Output> {
+    future.poll(&mut Context::from_waker(Waker::noop()))
+}
+
+/// Two callers in line, one of them gone, then a shutdown: the line and its count of
+/// callers gone are emptied together (the count once stayed at 1 with nobody in line).
+#[test]
+fn shutdown_empties_the_line_and_its_count_of_callers_gone() {
+    let pool = Arc::new(Pool::new("line", PoolConfig::fixed(1).queue_capacity(1)));
+    let (started, on_start) = mpsc::channel();
+    let (release, on_release) = mpsc::channel::<()>();
+    let running = block_on(pool.submit(move || {
+        started.send(()).expect("the test waits");
+        on_release.recv().expect("the test releases the job");
+    }))
+    .expect("the pool takes the first job");
+    on_start.recv().expect("the first job starts");
+    let queued = block_on(pool.submit(|| ())).expect("the queue has one place");
+
+    let mut gone = Box::pin(pool.submit(|| ()));
+    let mut staying = pin!(pool.submit(|| ()));
+    assert!(poll_once(gone.as_mut()).is_pending(), "the queue is full");
+    assert!(
+        poll_once(staying.as_mut()).is_pending(),
+        "the queue is full"
+    );
+    drop(gone);
+    {
+        let state = pool.lock();
+        assert_eq!((state.waiting.len(), state.gone_from_line), (2, 1));
+    }
+
+    pool.begin_shutdown();
+    {
+        let state = pool.lock();
+        assert_eq!((state.waiting.len(), state.gone_from_line), (0, 0));
+    }
+    assert!(matches!(
+        poll_once(staying.as_mut()),
+        Poll::Ready(Err(OffloadError::ShutDown { .. }))
+    ));
+    release.send(()).expect("the job waits for it");
+    drop((running, queued));
+    assert_eq!(pool.wait_for_threads(None), Ok(()));
+}

@@ -1,0 +1,203 @@
+//! Configuring the pools: [`Pools::builder`], and installing what it holds into the
+//! registry, once, after checking every setting and every pool the program names.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use super::{builtin_config, registry};
+use crate::config::{PoolConfig, env};
+use crate::error::ConfigError;
+use crate::pool::Pool;
+use crate::pool_use::{self, PoolUse};
+
+/// Entry point of pool configuration; see [`Pools::builder`].
+#[derive(Debug)]
+pub struct Pools(());
+
+impl Pools {
+    /// Starts a configuration of named pools, to be installed once, at start-up, before
+    /// the first offloaded call.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use async_offload_runtime::{PoolConfig, Pools};
+    ///
+    /// # fn main() -> Result<(), async_offload_runtime::ConfigError> {
+    /// Pools::builder()
+    ///     .pool("db", PoolConfig::fixed(8).queue_capacity(256))
+    ///     .pool("io", PoolConfig::elastic(128).keep_alive(Duration::from_secs(30)))
+    ///     .from_env()? // OFFLOAD_POOLS="db=16,io=elastic:256" adds or overrides
+    ///     .install()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn builder() -> PoolsBuilder {
+        PoolsBuilder {
+            pools: BTreeMap::new(),
+            duplicate: None,
+        }
+    }
+}
+
+/// Named pool configurations, to be installed with [`install`](Self::install).
+///
+/// The built-in pools `default` (elastic, up to 64 threads, 10 s keep-alive) and `cpu`
+/// (fixed, one thread per core) exist without it; configuring either name replaces it.
+#[derive(Debug, Clone)]
+#[must_use = "the pools take effect only once installed"]
+pub struct PoolsBuilder {
+    /// The configurations so far, by name.
+    pools: BTreeMap<String, PoolConfig>,
+    /// The first name configured twice, reported by `install`.
+    duplicate: Option<String>,
+}
+
+impl PoolsBuilder {
+    /// Configures the pool `name`. Configuring the same name twice is an error at install.
+    pub fn pool(mut self, name: impl Into<String>, config: PoolConfig) -> Self {
+        let name = name.into();
+        if self.pools.contains_key(&name) && self.duplicate.is_none() {
+            self.duplicate = Some(name.clone());
+        }
+        self.pools.insert(name, config);
+        self
+    }
+
+    /// Configures every pool of `pools`, for example a map deserialized from the
+    /// application's configuration file (with the `serde` feature).
+    pub fn pools<N: Into<String>>(self, pools: impl IntoIterator<Item = (N, PoolConfig)>) -> Self {
+        pools
+            .into_iter()
+            .fold(self, |builder, (name, config)| builder.pool(name, config))
+    }
+
+    /// The configuration given so far to the pool `name`, if any: what
+    /// [`install`](Self::install) would install, for example to log it at start-up.
+    #[must_use]
+    pub fn config(&self, name: &str) -> Option<&PoolConfig> {
+        self.pools.get(name)
+    }
+
+    /// Applies the pools written in the `OFFLOAD_POOLS` environment variable, if it is set.
+    /// See [`overrides`](Self::overrides) for the syntax.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Malformed`] quoting the entry, if the variable cannot be parsed or is
+    /// not Unicode.
+    pub fn from_env(self) -> Result<Self, ConfigError> {
+        match env::read()? {
+            Some(spec) => self.overrides(&spec),
+            None => Ok(self),
+        }
+    }
+
+    /// Applies pool settings written in the `OFFLOAD_POOLS` syntax: each entry adds a pool
+    /// or overrides the settings it names of a pool configured in code (or built in).
+    ///
+    /// ```text
+    /// OFFLOAD_POOLS = entry { "," entry }
+    /// entry         = name "=" [ kind ":" ] threads { ":" option }
+    /// kind          = "fixed" | "elastic"
+    /// option        = "queue=" count | "keep_alive=" duration | "stack=" bytes | "spin=" duration
+    /// ```
+    ///
+    /// | entry | meaning |
+    /// |---|---|
+    /// | `db=16` | 16 threads for `db`; its kind, queue and the rest as configured in code (a new pool is fixed) |
+    /// | `io=elastic:256` | `io` becomes elastic with up to 256 threads and the default 10 s keep-alive |
+    /// | `db=fixed:16:queue=512` | fixed, 16 threads, 512 waiting jobs |
+    /// | `io=elastic:128:keep_alive=30s:stack=4MiB` | durations take `ms`, `s`, `m`...; sizes `KiB`, `MiB`, `GiB` |
+    /// | `db=4:spin=50us` | idle workers spin 50 µs before they sleep ([`PoolConfig::spin`]) |
+    ///
+    /// Settings an entry leaves out keep the value configured in code. White space around
+    /// entries and fields is ignored. Values are checked at [`install`](Self::install), like
+    /// those configured in code.
+    ///
+    /// ```
+    /// use async_offload_runtime::{PoolConfig, Pools};
+    ///
+    /// # fn main() -> Result<(), async_offload_runtime::ConfigError> {
+    /// let builder = Pools::builder()
+    ///     .pool("db", PoolConfig::fixed(8).queue_capacity(256))
+    ///     .overrides("db=16, io=elastic:32")?;
+    /// # drop(builder);
+    /// assert!(Pools::builder().overrides("db=sixteen").is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Malformed`] quoting the entry at fault.
+    pub fn overrides(mut self, spec: &str) -> Result<Self, ConfigError> {
+        for entry in env::parse_overrides(spec)? {
+            let base = self.pools.remove(&entry.pool);
+            let config = entry.apply(base.or_else(|| builtin_config(&entry.pool)));
+            self.pools.insert(entry.pool.clone(), config);
+        }
+        Ok(self)
+    }
+
+    /// Checks every configuration and puts the pools in place for the whole process.
+    ///
+    /// # Errors
+    ///
+    /// - [`ConfigError::Invalid`] naming the pool, the setting and the value;
+    /// - [`ConfigError::Duplicate`] if a pool was configured twice;
+    /// - [`ConfigError::AlreadyInstalled`] on a second call;
+    /// - [`ConfigError::ShutDown`] after [`shutdown`](crate::shutdown);
+    /// - [`ConfigError::InUse`] if it would replace a built-in pool that has been used;
+    /// - [`ConfigError::UnknownPools`] if an `#[offload(pool = "...")]` of the program
+    ///   names a pool that would still not exist, with the fn, file and line of each.
+    ///
+    /// Nothing is installed when it returns an error.
+    pub fn install(self) -> Result<(), ConfigError> {
+        if let Some(pool) = self.duplicate {
+            return Err(ConfigError::Duplicate { pool });
+        }
+        for (name, config) in &self.pools {
+            config.validate(name)?;
+        }
+        let mut pools = registry().write();
+        if pools.shut_down {
+            return Err(ConfigError::ShutDown);
+        }
+        if pools.installed {
+            return Err(ConfigError::AlreadyInstalled);
+        }
+        for name in self.pools.keys() {
+            if pools
+                .by_name
+                .get(name.as_str())
+                .is_some_and(|pool| pool.was_used())
+            {
+                return Err(ConfigError::InUse { pool: name.clone() });
+            }
+        }
+        let mut names = pools.names();
+        names.extend(self.pools.keys().cloned());
+        unknown_uses(&names)?;
+        for (name, config) in self.pools {
+            let pool = Arc::new(Pool::new(&name, config));
+            pools.by_name.insert(name.into_boxed_str(), pool);
+        }
+        pools.installed = true;
+        Ok(())
+    }
+}
+
+/// The uses whose pool is not among `pools`, as an error; `Ok` if there are none.
+fn unknown_uses(pools: &BTreeSet<String>) -> Result<(), ConfigError> {
+    let unknown: Vec<PoolUse> = pool_use::registered()
+        .into_iter()
+        .filter(|usage| !pools.contains(usage.pool()))
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(ConfigError::UnknownPools {
+        uses: unknown,
+        available: pools.iter().cloned().collect(),
+    })
+}

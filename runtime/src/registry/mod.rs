@@ -1,0 +1,128 @@
+//! The process-wide pools by name: the built-in ones, what [`PoolsBuilder::install`] adds
+//! (`builder.rs`), lookup, stats, and shutdown of every pool or of one (`shutdown.rs`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::num::NonZeroUsize;
+use std::sync::{Arc, OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use crate::config::PoolConfig;
+use crate::error::OffloadError;
+use crate::pool::{Pool, PoolStats};
+
+mod builder;
+mod shutdown;
+
+pub use self::builder::{Pools, PoolsBuilder};
+pub use self::shutdown::{shutdown, shutdown_pool};
+
+/// The name of the elastic pool that `#[offload]` and `run` use unless told otherwise.
+pub(crate) const DEFAULT_POOL: &str = "default";
+/// The name of the fixed pool with one thread per core, for CPU-bound work.
+pub(crate) const CPU_POOL: &str = "cpu";
+
+/// Every pool of the process.
+struct Registry {
+    /// The pools, by name. Every offloaded call takes the read lock for one lookup; only
+    /// `install` takes the write lock. No other lock is taken while it is held, except a
+    /// pool's own state lock by `install` and `shutdown`, never the other way round.
+    pools: RwLock<PoolMap>,
+}
+
+/// The fields behind the registry's lock.
+struct PoolMap {
+    /// A B-tree rather than a hash map: a call compares its pool's name with a few others
+    /// instead of hashing it (with a handful of pools, the cheaper lookup).
+    by_name: BTreeMap<Box<str>, Arc<Pool>>,
+    /// Whether `install` has run.
+    installed: bool,
+    /// Whether `shutdown` has run: nothing may be installed any more.
+    shut_down: bool,
+}
+
+/// The registry, with the built-in pools on first use.
+fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        let by_name = builtin_configs()
+            .into_iter()
+            .map(|(name, config)| (name.into(), Arc::new(Pool::new(name, config))))
+            .collect();
+        Registry {
+            pools: RwLock::new(PoolMap {
+                by_name,
+                installed: false,
+                shut_down: false,
+            }),
+        }
+    })
+}
+
+/// The pools that exist before any configuration.
+fn builtin_configs() -> [(&'static str, PoolConfig); 2] {
+    let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+    [
+        (DEFAULT_POOL, PoolConfig::elastic(64)),
+        (CPU_POOL, PoolConfig::fixed(cores)),
+    ]
+}
+
+impl Registry {
+    /// A poisoned lock still guards a consistent map: it is never held while user code runs.
+    fn read(&self) -> RwLockReadGuard<'_, PoolMap> {
+        self.pools.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, PoolMap> {
+        self.pools.write().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The pool named `name`, marked as used.
+pub(crate) fn lookup(name: &str) -> Result<Arc<Pool>, OffloadError> {
+    let pools = registry().read();
+    match pools.by_name.get(name) {
+        Some(pool) => {
+            // Marked under the read lock, so `install` (under the write lock) sees it.
+            pool.mark_used();
+            Ok(Arc::clone(pool))
+        }
+        None => Err(OffloadError::UnknownPool {
+            requested: name.to_owned(),
+            available: sorted_names(&pools),
+        }),
+    }
+}
+
+fn sorted_names(pools: &PoolMap) -> Vec<String> {
+    pools.names().into_iter().collect()
+}
+
+impl PoolMap {
+    /// The names of the pools, sorted.
+    fn names(&self) -> BTreeSet<String> {
+        self.by_name.keys().map(|name| name.to_string()).collect()
+    }
+}
+
+/// The built-in configuration of `name`, if it is a built-in pool.
+fn builtin_config(name: &str) -> Option<PoolConfig> {
+    builtin_configs()
+        .into_iter()
+        .find_map(|(builtin, config)| (builtin == name).then_some(config))
+}
+
+/// A snapshot of every pool, sorted by name: threads and queue now, and counters and
+/// timings since the pool was created.
+///
+/// ```
+/// for pool in async_offload_runtime::stats() {
+///     println!("{}: {} threads, {} queued, {} completed", pool.name, pool.threads, pool.queued, pool.completed);
+/// }
+/// ```
+#[must_use]
+pub fn stats() -> Vec<PoolStats> {
+    let pools: Vec<Arc<Pool>> = registry().read().by_name.values().cloned().collect();
+    let mut stats: Vec<PoolStats> = pools.iter().map(|pool| pool.stats()).collect();
+    stats.sort_by(|a, b| a.name.cmp(&b.name));
+    stats
+}

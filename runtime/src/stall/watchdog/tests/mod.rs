@@ -1,0 +1,3 @@
+//! The watchdog's longer tests, kept out of its production files.
+
+mod stack;

@@ -1,0 +1,3 @@
+//! Property tests of every parser of the runtime, kept out of the production files.
+
+mod proptests;
