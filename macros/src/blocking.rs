@@ -1,7 +1,7 @@
 //! `#[blocking]`: marks a sync fn that blocks, so that calling it inside a poll of a
 //! `#[no_block]` future fails at once in debug builds.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote};
 use syn::ItemFn;
 
@@ -38,13 +38,16 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         ));
     }
     match (krate, errors.finish(())) {
-        (Some(krate), Ok(())) => marked(&krate, function),
+        (Some(krate), Ok(())) => marked(
+            &crate_path::resolve(krate.as_ref(), Span::call_site()),
+            function,
+        ),
         (_, result) => crate::errors::with_errors(function.into_token_stream(), result),
     }
 }
 
 /// Parses `#[blocking]` or `#[blocking(crate = "path")]`.
-fn parse_args(args: TokenStream) -> syn::Result<syn::Path> {
+fn parse_args(args: TokenStream) -> syn::Result<Option<syn::Path>> {
     let mut krate = None;
     arguments::parse_each(args, |meta| {
         if meta.path.is_ident("crate") {
@@ -56,7 +59,7 @@ fn parse_args(args: TokenStream) -> syn::Result<syn::Path> {
             ))
         }
     })?;
-    Ok(krate.unwrap_or_else(crate_path::default))
+    Ok(krate)
 }
 
 // Input:  fn query(db: Db) -> Rows { body }
@@ -65,7 +68,7 @@ fn parse_args(args: TokenStream) -> syn::Result<syn::Path> {
 //             ::async_offload::__private::blocking_call(::core::concat!(::core::module_path!(), "::", "query"));
 //             body
 //         }
-fn marked(krate: &syn::Path, mut function: ItemFn) -> TokenStream {
+fn marked(krate: &TokenStream, mut function: ItemFn) -> TokenStream {
     let name = function.sig.ident.to_string();
     let check: syn::Stmt = syn::parse_quote! {
         #[cfg(debug_assertions)]

@@ -10,8 +10,8 @@ use crate::crate_path;
 pub(crate) struct Args {
     /// The threshold in nanoseconds, if the attribute sets one.
     pub(crate) threshold_nanos: Option<u64>,
-    /// Where generated code finds the `async_offload` crate.
-    pub(crate) krate: syn::Path,
+    /// Where generated code finds the `async_offload` crate, if the attribute says.
+    pub(crate) krate: Option<syn::Path>,
 }
 
 /// Parses the arguments, reporting every mistake on its own tokens.
@@ -40,7 +40,7 @@ pub(crate) fn parse(args: TokenStream) -> syn::Result<Args> {
     })?;
     Ok(Args {
         threshold_nanos: threshold,
-        krate: krate.unwrap_or_else(crate_path::default),
+        krate,
     })
 }
 

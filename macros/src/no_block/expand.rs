@@ -1,6 +1,6 @@
 //! The code `#[no_block]` generates.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Ident, Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{ItemFn, ReturnType, Type};
@@ -34,6 +34,8 @@ use super::awaits;
 //         ::async_offload::__private::Guarded::new(&__OFFLOAD_SITE, __offload_at, __offload_body).await
 //     }
 //
+// `__offload_at`, `__offload_body` and `__offload_return` are `Span::mixed_site()`: the
+// body cannot see them, and an item of the user's with the same name cannot capture them.
 // The user's build decides which one exists: a release build gets the fn exactly as
 // written. The body moves into an `async move` block, pinned in the fn's own future; the
 // guard polls it and times each poll, and reads in `__offload_at` which `.await` the body
@@ -42,7 +44,7 @@ use super::awaits;
 // or tail of another type coerces to it (`Box<dyn Trait>`), and a mismatch is reported at
 // the user's expression rather than at the attribute.
 pub(crate) fn instrumented(args: &Args, function: ItemFn) -> TokenStream {
-    let krate = &args.krate;
+    let krate = &crate::crate_path::resolve(args.krate.as_ref(), Span::call_site());
     let threshold = match args.threshold_nanos {
         Some(nanos) => quote! {
             ::core::option::Option::Some(::core::time::Duration::from_nanos(#nanos))
@@ -61,6 +63,7 @@ pub(crate) fn instrumented(args: &Args, function: ItemFn) -> TokenStream {
     let await_locations = awaits::mark(&mut body, krate);
     let stmts = &body.stmts;
     let at = awaits::marks_local();
+    let pinned = Ident::new("__offload_body", Span::mixed_site());
     let ItemFn { vis, sig, .. } = &function;
     let return_edge = return_edge(&sig.output);
     quote! {
@@ -79,8 +82,8 @@ pub(crate) fn instrumented(args: &Args, function: ItemFn) -> TokenStream {
                 awaits: &[#(#await_locations),*],
             };
             let #at = &::core::sync::atomic::AtomicU32::new(0);
-            let __offload_body = ::core::pin::pin!(async move { #return_edge #(#stmts)* });
-            #krate::__private::Guarded::new(&__OFFLOAD_SITE, #at, __offload_body).await
+            let #pinned = ::core::pin::pin!(async move { #return_edge #(#stmts)* });
+            #krate::__private::Guarded::new(&__OFFLOAD_SITE, #at, #pinned).await
         }
     }
 }
@@ -96,6 +99,7 @@ fn return_edge(output: &ReturnType) -> TokenStream {
     if let Type::Infer(_) = ty {
         return TokenStream::new();
     }
+    let value = Ident::new("__offload_return", Span::mixed_site());
     quote_spanned! {ty.span()=>
         #[allow(
             unreachable_code,
@@ -104,8 +108,8 @@ fn return_edge(output: &ReturnType) -> TokenStream {
             clippy::let_unit_value
         )]
         if false {
-            let __offload_return: #ty = loop {};
-            return __offload_return;
+            let #value: #ty = loop {};
+            return #value;
         }
     }
 }

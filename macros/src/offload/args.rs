@@ -20,14 +20,10 @@ pub(crate) struct Args {
 }
 
 impl Args {
-    /// The path of the `async_offload` crate for generated code about `span`: the user's own
-    /// path as written, or `::async_offload` spanned there, so that an error about the code
-    /// points at the user's tokens rather than at the attribute.
+    /// The path of the `async_offload` crate for generated code about `span`: see
+    /// [`crate_path::resolve`].
     pub(crate) fn krate(&self, span: proc_macro2::Span) -> TokenStream {
-        match &self.krate {
-            Some(path) => quote::quote!(#path),
-            None => quote::quote_spanned!(span=> ::async_offload),
-        }
+        crate_path::resolve(self.krate.as_ref(), span)
     }
 }
 
