@@ -3,8 +3,8 @@
 use proc_macro2::TokenStream;
 use syn::LitStr;
 
-use crate::arguments;
-use crate::crate_path;
+use crate::attribute::arguments;
+use crate::attribute::crate_path;
 
 /// The parsed arguments.
 pub(crate) struct Args {

@@ -5,8 +5,8 @@ use proc_macro2::TokenStream;
 use syn::meta::ParseNestedMeta;
 use syn::{Expr, ExprLit, Lit, LitStr};
 
-use crate::arguments;
-use crate::crate_path;
+use crate::attribute::arguments;
+use crate::attribute::crate_path;
 
 /// The pool a fn runs on when the attribute names none.
 pub(crate) const DEFAULT_POOL: &str = "default";

@@ -256,7 +256,7 @@ fn closure_output(output: &ReturnType) -> Type {
     let ReturnType::Type(_, ty) = output else {
         return syn::parse_quote!(());
     };
-    crate::impl_trait::to_infer(ty)
+    crate::attribute::impl_trait::to_infer(ty)
 }
 
 /// Where a problem with the result (say, a type that is not `Send`) or with the call as a
