@@ -2,6 +2,9 @@
 //! signatures change without notice.
 
 pub use crate::check::PoolUse;
+// For the macro crate's test that its compile-time rules are the runtime's.
+pub use crate::config::validate_name as validate_pool_name;
+pub use crate::duration::parse_threshold;
 pub use crate::run::run;
 pub use crate::stall::SourceLocation;
 pub use crate::stall::blocking::blocking_call;

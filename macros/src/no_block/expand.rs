@@ -22,7 +22,7 @@ use super::awaits;
 //     async fn handle(req: Request) -> Response {
 //         const __OFFLOAD_SITE: ::async_offload::__private::FnSite = ::async_offload::__private::FnSite {
 //             name: ::core::concat!(::core::module_path!(), "::", "handle"),
-//             threshold: None, // or Some(Duration::from_nanos(..)) from the attribute
+//             threshold: None, // or Some(Duration::new(..)) from the attribute
 //             start: /* the body's `{` */, end: /* its `}` */,
 //             awaits: &[/* each marked `.await` */],
 //         };
@@ -34,8 +34,9 @@ use super::awaits;
 //         ::async_offload::__private::Guarded::new(&__OFFLOAD_SITE, __offload_at, __offload_body).await
 //     }
 //
-// `__offload_at`, `__offload_body` and `__offload_return` are `Span::mixed_site()`: the
-// body cannot see them, and an item of the user's with the same name cannot capture them.
+// `__offload_at` and `__offload_body` are `Span::mixed_site()`: the body cannot see them.
+// (`__offload_return` lives in a block of its own, spanned at the return type so that a
+// mismatch is reported there.)
 // The user's build decides which one exists: a release build gets the fn exactly as
 // written. The body moves into an `async move` block, pinned in the fn's own future; the
 // guard polls it and times each poll, and reads in `__offload_at` which `.await` the body
@@ -45,10 +46,13 @@ use super::awaits;
 // the user's expression rather than at the attribute.
 pub(crate) fn instrumented(args: &Args, function: ItemFn) -> TokenStream {
     let krate = &crate::attribute::crate_path::resolve(args.krate.as_ref(), Span::call_site());
-    let threshold = match args.threshold_nanos {
-        Some(nanos) => quote! {
-            ::core::option::Option::Some(::core::time::Duration::from_nanos(#nanos))
-        },
+    let threshold = match args.threshold {
+        Some(threshold) => {
+            let (secs, nanos) = (threshold.as_secs(), threshold.subsec_nanos());
+            quote! {
+                ::core::option::Option::Some(::core::time::Duration::new(#secs, #nanos))
+            }
+        }
         None => quote!(::core::option::Option::None),
     };
     let name = function.sig.ident.to_string();
@@ -99,7 +103,7 @@ fn return_edge(output: &ReturnType) -> TokenStream {
     if let Type::Infer(_) = ty {
         return TokenStream::new();
     }
-    let value = Ident::new("__offload_return", Span::mixed_site());
+    let value = Ident::new("__offload_return", ty.span());
     quote_spanned! {ty.span()=>
         #[allow(
             unreachable_code,

@@ -1,8 +1,9 @@
 //! `#[no_block]`: parse the arguments, check the fn, instrument it for debug builds.
 
-mod args;
+pub(crate) mod args;
 mod awaits;
 mod expand;
+mod threshold;
 
 use proc_macro2::TokenStream;
 use quote::ToTokens;

@@ -1,7 +1,7 @@
 //! `#[offload]`, as a pipeline: parse the arguments, check the signature, generate the
 //! wrapper.
 
-mod args;
+pub(crate) mod args;
 mod expand;
 mod validate;
 

@@ -4,3 +4,4 @@
 
 mod no_block_expansion;
 mod proptests;
+mod shared_rules;
