@@ -1,6 +1,7 @@
-//! The code `#[offload]` generates compiles in a strict user crate: no warnings, no
-//! pedantic Clippy lints, no needless qualification, and only absolute paths, so that the
-//! user's own `core`, `std`, `offload`, `run` or `SendArg` cannot capture them.
+//! The code `#[offload]`, `#[no_block]` and `#[blocking]` generate compiles in a strict user
+//! crate: no warnings, no pedantic Clippy lints, no needless qualification, and only
+//! absolute paths and hidden locals, so that the user's own `core`, `std`, `offload`, `run`,
+//! `SendArg`, `Guarded` or `__offload_body` cannot capture them.
 //!
 //! Clippy lints this file too (`cargo clippy --all-targets`), with the lints below: each
 //! shape is here for a lint that once fired on generated code, named beside it.
@@ -23,6 +24,27 @@ fn run() -> SendArg {
 }
 
 fn capture_whole() {}
+
+struct Guarded;
+struct FnSite;
+struct SourceLocation;
+
+fn at_await() {}
+fn awaited() {}
+fn blocking_call() {}
+
+// Items named like the expansions' own: their locals (`__offload_body`, `__offload_argN`)
+// and the constant in a `#[no_block]` fn. A constant or unit struct named like a local would
+// turn its `let` into a pattern, whatever the local's hygiene (stable proc macros have no
+// definition-site names), hence the `__offload_` prefix; anything else of that name must
+// not be seen by generated code, nor see it.
+#[allow(non_upper_case_globals)]
+const __OFFLOAD_SITE: u8 = 0;
+fn __offload_body() {}
+fn __offload_at() {}
+mod __offload_arg0 {}
+fn __offload_arg1() {}
+fn __offload_return() {}
 
 /// The name of the thread this runs on.
 fn thread_name() -> String {
@@ -99,6 +121,47 @@ mod imported {
     }
 }
 
+// `unused_async` would fire on an async fn without an `.await` of its own; this one has two,
+// each marked by the expansion.
+#[::async_offload::no_block]
+async fn checked(value: u64) -> Result<u64, String> {
+    let doubled = free(value).await.0;
+    if doubled == 0 {
+        return Err("zero".to_owned());
+    }
+    let tripled = imported::tripled(u32::try_from(value).map_err(|error| error.to_string())?).await;
+    Ok(doubled + u64::from(tripled))
+}
+
+#[::async_offload::no_block(threshold = "1s", crate = "::async_offload")]
+async fn nothing_awaited() -> impl ::std::fmt::Debug {
+    (thread_name(), 1_u8)
+}
+
+// `must_use_candidate` is pedantic: the inserted check must not make a fn look pure.
+#[::async_offload::blocking]
+fn blocks(value: u64) -> u64 {
+    ::std::thread::yield_now();
+    value + 1
+}
+
+/// With `async_offload`'s items in scope, the relative crate path of each attribute must not
+/// look needlessly qualified either.
+mod relative {
+    #[allow(unused_imports)]
+    use ::async_offload::{assert_blocking_allowed, no_block, run};
+
+    #[::async_offload::no_block(crate = "async_offload")]
+    pub async fn quadrupled(value: u32) -> u32 {
+        super::imported::doubled(value).await * 2
+    }
+
+    #[::async_offload::blocking(crate = "async_offload")]
+    pub fn blocks(value: u32) -> u32 {
+        value * 5
+    }
+}
+
 struct Store {
     name: String,
 }
@@ -114,6 +177,17 @@ impl Store {
         self.name.push('!');
         (self.name, thread_name())
     }
+
+    #[::async_offload::blocking]
+    fn find(&self, suffix: &str) -> String {
+        format!("{}{suffix}", self.name)
+    }
+
+    #[::async_offload::no_block]
+    async fn described(self: Arc<Self>) -> String {
+        let (name, _) = self.clone().shared("?".to_owned()).await;
+        name
+    }
 }
 
 #[test]
@@ -121,6 +195,15 @@ fn expansions_compile_without_warnings_and_run_on_the_pools() {
     // The local items exist only to be in the way.
     let SendArg = run();
     capture_whole();
+    let (Guarded, FnSite, SourceLocation) = (Guarded, FnSite, SourceLocation);
+    at_await();
+    awaited();
+    blocking_call();
+    __offload_body();
+    __offload_at();
+    __offload_arg1();
+    __offload_return();
+    assert_eq!(__OFFLOAD_SITE, 0);
 
     ::futures::executor::block_on(async {
         let (doubled, thread) = free(21).await;
@@ -165,5 +248,24 @@ fn expansions_compile_without_warnings_and_run_on_the_pools() {
         let (name, thread) = store.into_name().await;
         assert_eq!(name, "store!");
         assert!(thread.starts_with("offload-cpu-"), "{thread}");
+
+        assert_eq!(checked(2).await, Ok(10));
+        assert_eq!(checked(0).await, Err("zero".to_owned()));
+        assert_eq!(
+            format!("{:?}", nothing_awaited().await),
+            format!("({:?}, 1)", thread_name())
+        );
+        assert_eq!(relative::quadrupled(3).await, 12);
+        let store = Arc::new(Store {
+            name: "store".to_owned(),
+        });
+        assert_eq!(store.described().await, "store?");
     });
+    // Outside any `#[no_block]` poll, a `#[blocking]` fn may block.
+    assert_eq!(blocks(1), 2);
+    assert_eq!(relative::blocks(1), 5);
+    let store = Store {
+        name: "store".to_owned(),
+    };
+    assert_eq!(store.find("-2"), "store-2");
 }

@@ -4,18 +4,15 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod arguments;
+// Each attribute has a folder (`offload/`, `no_block/`, `blocking/`); what they share
+// is in `attribute/`, the longer tests in `tests/`.
+
+mod attribute;
 mod blocking;
-mod crate_path;
-mod errors;
-mod impl_trait;
 mod no_block;
-mod not_a_fn;
 mod offload;
 #[cfg(test)]
-mod proptests;
-
-use not_a_fn::not_a_function;
+mod tests;
 
 use proc_macro::TokenStream;
 

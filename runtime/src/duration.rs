@@ -3,6 +3,11 @@
 //! `OFFLOAD_POOLS` and configuration files (with the `serde` feature) read `keep_alive` and
 //! `stack` values through these parsers, so both accept the same text and give the same
 //! messages. A message quotes the text it refused and says what was expected.
+//!
+//! Stall thresholds (`OFFLOAD_STALL_THRESHOLD`, and `#[no_block(threshold = "...")]`,
+//! checked by the macro at compile time) are durations of the same syntax that cannot be
+//! zero: `parse_threshold`. The macro crate cannot call this code, so it keeps its own copy
+//! of the syntax, and a test there fails when the two give different results for any text.
 
 use std::time::Duration;
 
@@ -61,6 +66,26 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     match parts {
         Some((Ok(secs), Ok(subsec_nanos))) => Ok(Duration::new(secs, subsec_nanos)),
         _ => fail("is too large".into()),
+    }
+}
+
+/// Parses a stall threshold: a duration as `parse_duration` reads it, other than zero.
+///
+/// A threshold of zero would make every poll a stall; `OFFLOAD_STALL=off` is the way to
+/// stop reports.
+///
+/// # Errors
+///
+/// The message of `parse_duration`, or one saying that zero is refused; each quotes the
+/// text and says what to write.
+pub fn parse_threshold(text: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
+        Duration::ZERO => Err(format!(
+            "duration {:?} is zero, which would report every poll as a stall; give a \
+             positive threshold, like 10ms",
+            text.trim()
+        )),
+        threshold => Ok(threshold),
     }
 }
 
@@ -198,6 +223,24 @@ mod tests {
         assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
         assert_eq!(parse_duration("0.0h"), Ok(Duration::ZERO));
         assert_eq!(parse_duration("007s"), Ok(Duration::from_secs(7)));
+    }
+
+    #[test]
+    fn a_threshold_is_any_duration_but_zero() {
+        assert_eq!(parse_threshold(" 1.5ms"), nanos(1_500_000));
+        assert_eq!(parse_threshold("1ns"), nanos(1));
+        for zero in ["0ms", " 0.0 s", "000h"] {
+            let message = parse_threshold(zero).expect_err("zero is refused");
+            assert_eq!(
+                message,
+                format!(
+                    "duration {:?} is zero, which would report every poll as a stall; give a \
+                     positive threshold, like 10ms",
+                    zero.trim()
+                )
+            );
+        }
+        assert_eq!(parse_threshold("10"), Err(duration_error("10")));
     }
 
     #[test]

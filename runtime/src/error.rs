@@ -10,6 +10,9 @@ use crate::pool_use::PoolUse;
 ///
 /// [`try_run`](crate::try_run) returns it; [`run`](crate::run) and `#[offload]` functions
 /// panic with its message instead.
+///
+/// The message of an unknown pool says how to configure it; `OFFLOAD_POOLS` configures
+/// pools only through `PoolsBuilder::from_env`.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum OffloadError {
@@ -45,8 +48,10 @@ impl fmt::Display for OffloadError {
                 write_names(f, available)?;
                 write!(
                     f,
-                    "); configure it with async_offload::Pools::builder().pool({requested:?}, ...).install() \
-                     or OFFLOAD_POOLS=\"{requested}=<threads>\""
+                    "); configure it at start-up with \
+                     async_offload::Pools::builder().pool({requested:?}, ...).install(), or with \
+                     OFFLOAD_POOLS=\"{requested}=<threads>\" if the program's builder calls \
+                     .from_env() (nothing else reads OFFLOAD_POOLS)"
                 )
             }
             OffloadError::ShutDown { pool } => write!(
@@ -226,4 +231,25 @@ fn write_names(f: &mut fmt::Formatter<'_>, names: &[String]) -> fmt::Result {
         write!(f, "{name:?}")?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_pool_says_that_offload_pools_is_read_only_by_from_env() {
+        let message = OffloadError::UnknownPool {
+            requested: "db".to_owned(),
+            available: vec!["cpu".to_owned(), "default".to_owned()],
+        }
+        .to_string();
+        assert_eq!(
+            message,
+            "no offload pool is named \"db\" (the pools are \"cpu\", \"default\"); configure it \
+             at start-up with async_offload::Pools::builder().pool(\"db\", ...).install(), or \
+             with OFFLOAD_POOLS=\"db=<threads>\" if the program's builder calls .from_env() \
+             (nothing else reads OFFLOAD_POOLS)"
+        );
+    }
 }

@@ -1,22 +1,26 @@
 //! The arguments of `#[no_block]`: `threshold = "2ms"` and `crate = "path"`.
 
+use std::time::Duration;
+
 use proc_macro2::TokenStream;
 use syn::LitStr;
 
-use crate::arguments;
-use crate::crate_path;
+use super::threshold::parse_threshold;
+
+use crate::attribute::arguments;
+use crate::attribute::crate_path;
 
 /// The parsed arguments.
 pub(crate) struct Args {
-    /// The threshold in nanoseconds, if the attribute sets one.
-    pub(crate) threshold_nanos: Option<u64>,
-    /// Where generated code finds the `async_offload` crate.
-    pub(crate) krate: syn::Path,
+    /// The threshold, if the attribute sets one.
+    pub(crate) threshold: Option<Duration>,
+    /// Where generated code finds the `async_offload` crate, if the attribute says.
+    pub(crate) krate: Option<syn::Path>,
 }
 
 /// Parses the arguments, reporting every mistake on its own tokens.
 pub(crate) fn parse(args: TokenStream) -> syn::Result<Args> {
-    let mut threshold: Option<u64> = None;
+    let mut threshold: Option<Duration> = None;
     let mut krate: Option<syn::Path> = None;
     arguments::parse_each(args, |meta| {
         if meta.path.is_ident("threshold") {
@@ -27,7 +31,8 @@ pub(crate) fn parse(args: TokenStream) -> syn::Result<Args> {
                         "the threshold must be a string literal, like `threshold = \"2ms\"`",
                     )
                 })?;
-                parse_threshold(&literal)
+                parse_threshold(&literal.value())
+                    .map_err(|message| syn::Error::new(literal.span(), message))
             })
         } else if meta.path.is_ident("crate") {
             arguments::set_once(meta, &mut krate, crate_path::EXAMPLE, crate_path::parse)
@@ -38,59 +43,35 @@ pub(crate) fn parse(args: TokenStream) -> syn::Result<Args> {
             ))
         }
     })?;
-    Ok(Args {
-        threshold_nanos: threshold,
-        krate: krate.unwrap_or_else(crate_path::default),
-    })
-}
-
-/// Parses `"250us"`, `"2ms"`, `"1s"`: a whole number and one of `ns`, `us`, `ms`, `s`.
-fn parse_threshold(literal: &LitStr) -> syn::Result<u64> {
-    let text = literal.value();
-    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
-    let (number, unit) = text.split_at(digits);
-    let scale: u64 = match unit {
-        "ns" => 1,
-        "us" | "µs" => 1_000,
-        "ms" => 1_000_000,
-        "s" => 1_000_000_000,
-        _ => 0,
-    };
-    let nanos = number
-        .parse::<u64>()
-        .ok()
-        .filter(|_| scale > 0)
-        .and_then(|number| number.checked_mul(scale));
-    match nanos {
-        Some(0) => Err(syn::Error::new(
-            literal.span(),
-            "a threshold of zero would report every poll; give a positive duration, like \"2ms\"",
-        )),
-        Some(nanos) => Ok(nanos),
-        None => Err(syn::Error::new(
-            literal.span(),
-            format!(
-                "{text:?} is not a duration; write a whole number and a unit (ns, us, ms or s), \
-                 like \"250us\", \"2ms\" or \"1s\""
-            ),
-        )),
-    }
+    Ok(Args { threshold, krate })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn threshold(text: &str) -> syn::Result<u64> {
-        parse_threshold(&LitStr::new(text, proc_macro2::Span::call_site()))
+    /// The threshold of `#[no_block(threshold = "text")]`, or the error's message.
+    fn threshold(text: &str) -> Result<Duration, String> {
+        let literal = LitStr::new(text, proc_macro2::Span::call_site());
+        match parse(quote::quote!(threshold = #literal)) {
+            Ok(args) => Ok(args.threshold.expect("a threshold")),
+            Err(error) => Err(error.to_string()),
+        }
     }
 
     #[test]
     fn thresholds_in_each_unit() {
-        assert_eq!(threshold("250us").unwrap(), 250_000);
-        assert_eq!(threshold("2ms").unwrap(), 2_000_000);
-        assert_eq!(threshold("1s").unwrap(), 1_000_000_000);
-        assert_eq!(threshold("7ns").unwrap(), 7);
+        assert_eq!(threshold("250us"), Ok(Duration::from_micros(250)));
+        assert_eq!(threshold("2ms"), Ok(Duration::from_millis(2)));
+        assert_eq!(threshold("1s"), Ok(Duration::from_secs(1)));
+        assert_eq!(threshold("7ns"), Ok(Duration::from_nanos(7)));
+        assert_eq!(threshold("1.5ms"), Ok(Duration::from_micros(1500)));
+        assert_eq!(threshold(" 2 ms "), Ok(Duration::from_millis(2)));
+        assert_eq!(threshold("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(
+            threshold("99999999999999s"),
+            Ok(Duration::from_secs(99_999_999_999_999))
+        );
     }
 
     /// The message of the error `args` give, and the text its span covers.
@@ -127,14 +108,18 @@ mod tests {
             "",
             "2",
             "ms",
-            "2 ms",
-            "1.5ms",
+            "1.5ns",
             "-1ms",
             "2min",
             "0ms",
-            "99999999999999s",
+            "0.0s",
+            "99999999999999999999999s",
         ] {
-            assert!(threshold(text).is_err(), "{text:?} was accepted");
+            let message = threshold(text).expect_err(text);
+            assert!(
+                message.starts_with(&format!("duration {:?} ", text.trim())),
+                "{message}"
+            );
         }
     }
 }

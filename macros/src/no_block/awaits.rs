@@ -24,7 +24,7 @@ pub(crate) fn marks_local() -> Ident {
 // those in macro calls are not parsed: all of them stay as written.
 //
 // Returns the location of each marked `.await`, in mark order (mark N is index N - 1).
-pub(crate) fn mark(block: &mut syn::Block, krate: &syn::Path) -> Vec<TokenStream> {
+pub(crate) fn mark(block: &mut syn::Block, krate: &TokenStream) -> Vec<TokenStream> {
     let mut marker = MarkAwaits {
         krate,
         locations: Vec::new(),
@@ -34,12 +34,12 @@ pub(crate) fn mark(block: &mut syn::Block, krate: &syn::Path) -> Vec<TokenStream
 }
 
 struct MarkAwaits<'a> {
-    krate: &'a syn::Path,
+    krate: &'a TokenStream,
     locations: Vec<TokenStream>,
 }
 
 /// A `SourceLocation` constant for the place `span` points at.
-pub(crate) fn location(krate: &syn::Path, span: Span) -> TokenStream {
+pub(crate) fn location(krate: &TokenStream, span: Span) -> TokenStream {
     quote_spanned! {span=>
         #krate::__private::SourceLocation {
             file: ::core::file!(),

@@ -1,15 +1,16 @@
 //! `#[no_block]`: parse the arguments, check the fn, instrument it for debug builds.
 
-mod args;
+pub(crate) mod args;
 mod awaits;
 mod expand;
+mod threshold;
 
 use proc_macro2::TokenStream;
 use quote::ToTokens;
 use syn::ItemFn;
 
-use crate::errors::Errors;
-use crate::not_a_fn::Target;
+use crate::attribute::errors::Errors;
+use crate::attribute::target::Target;
 
 /// What `#[no_block]` goes on, for its errors.
 const TARGET: Target = Target {
@@ -21,14 +22,14 @@ const TARGET: Target = Target {
 /// The whole attribute. On an error the fn is emitted as written, next to the error.
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let Ok(function) = syn::parse2::<ItemFn>(item.clone()) else {
-        return crate::not_a_function(item, &TARGET);
+        return crate::attribute::target::not_a_function(item, &TARGET);
     };
     let mut errors = Errors::default();
     let args = errors.check(args::parse(args));
     errors.check(check_async(&function));
     match (args, errors.finish(())) {
         (Some(args), Ok(())) => expand::instrumented(&args, function),
-        (_, result) => crate::errors::with_errors(function.into_token_stream(), result),
+        (_, result) => crate::attribute::errors::with_errors(function.into_token_stream(), result),
     }
 }
 

@@ -5,8 +5,8 @@ use proc_macro2::TokenStream;
 use syn::meta::ParseNestedMeta;
 use syn::{Expr, ExprLit, Lit, LitStr};
 
-use crate::arguments;
-use crate::crate_path;
+use crate::attribute::arguments;
+use crate::attribute::crate_path;
 
 /// The pool a fn runs on when the attribute names none.
 pub(crate) const DEFAULT_POOL: &str = "default";
@@ -20,14 +20,10 @@ pub(crate) struct Args {
 }
 
 impl Args {
-    /// The path of the `async_offload` crate for generated code about `span`: the user's own
-    /// path as written, or `::async_offload` spanned there, so that an error about the code
-    /// points at the user's tokens rather than at the attribute.
+    /// The path of the `async_offload` crate for generated code about `span`: see
+    /// [`crate_path::resolve`].
     pub(crate) fn krate(&self, span: proc_macro2::Span) -> TokenStream {
-        match &self.krate {
-            Some(path) => quote::quote!(#path),
-            None => quote::quote_spanned!(span=> ::async_offload),
-        }
+        crate_path::resolve(self.krate.as_ref(), span)
     }
 }
 

@@ -96,6 +96,15 @@ pub(crate) fn wrapper(args: &Args, mut function: ItemFn) -> TokenStream {
 // A static in the link-time list that installing the pools checks: a pool name nobody
 // configured is an error at start-up, not at the first call. Nothing for the default pool,
 // which always exists.
+//
+// It is an item at the top of the wrapper's body, not beside the fn. `submit!` runs nothing
+// (inventory asks for it outside fn bodies so that no one puts it under a condition, where
+// it would still take effect); as an unconditional item it is the same static wherever it
+// sits. Beside the fn it would break every fn in an impl block: the attribute sees only the
+// fn, an associated fn without `self` looks like a free one, and an impl block takes no
+// `const _` item (a trait impl takes nothing the trait does not declare).
+// `tests/forbid_unsafe.rs` checks that it compiles under `#![forbid(unsafe_code)]` and is
+// seen, for a free fn, an associated fn and a method.
 fn registration(args: &Args, name: &syn::Ident) -> Option<TokenStream> {
     if args.pool.value() == DEFAULT_POOL {
         return None;
@@ -256,7 +265,7 @@ fn closure_output(output: &ReturnType) -> Type {
     let ReturnType::Type(_, ty) = output else {
         return syn::parse_quote!(());
     };
-    crate::impl_trait::to_infer(ty)
+    crate::attribute::impl_trait::to_infer(ty)
 }
 
 /// Where a problem with the result (say, a type that is not `Send`) or with the call as a

@@ -1,15 +1,15 @@
 //! `#[offload]`, as a pipeline: parse the arguments, check the signature, generate the
 //! wrapper.
 
-mod args;
+pub(crate) mod args;
 mod expand;
 mod validate;
 
 use proc_macro2::TokenStream;
 use syn::ItemFn;
 
-use crate::errors::Errors;
-use crate::not_a_fn::Target;
+use crate::attribute::errors::Errors;
+use crate::attribute::target::Target;
 
 /// What `#[offload]` goes on, for its errors.
 const TARGET: Target = Target {
@@ -26,13 +26,13 @@ const TARGET: Target = Target {
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let function: ItemFn = match syn::parse2(item.clone()) {
         Ok(function) => function,
-        Err(_) => return crate::not_a_function(item, &TARGET),
+        Err(_) => return crate::attribute::target::not_a_function(item, &TARGET),
     };
     let mut errors = Errors::default();
     let args = errors.check(args::parse(args));
     errors.check(validate::signature(&function.sig));
     match (args, errors.finish(())) {
         (Some(args), Ok(())) => expand::wrapper(&args, function),
-        (_, result) => crate::errors::with_errors(expand::plausible(function), result),
+        (_, result) => crate::attribute::errors::with_errors(expand::plausible(function), result),
     }
 }

@@ -8,7 +8,7 @@ use quote::ToTokens;
 use syn::visit::{self, Visit};
 use syn::{FnArg, Lifetime, ReturnType, Signature, TraitBound, Type, TypeReference};
 
-use crate::errors::Errors;
+use crate::attribute::errors::Errors;
 
 /// Checks the signature; every problem is an error on the tokens at fault, all combined,
 /// in the order they appear in the source.

@@ -245,7 +245,14 @@ impl PoolConfig {
 }
 
 /// Checks a pool name: not empty, and nothing that `OFFLOAD_POOLS` could not write.
-pub(crate) fn validate_name(pool: &str) -> Result<(), ConfigError> {
+///
+/// `#[offload(pool = "...")]` applies the same rule at compile time; a test of the macro
+/// crate fails when the two disagree about any name.
+///
+/// # Errors
+///
+/// [`ConfigError::Invalid`] with the setting `name`, quoting the name.
+pub fn validate_name(pool: &str) -> Result<(), ConfigError> {
     let reason = if pool.is_empty() {
         "a pool name cannot be empty"
     } else if pool

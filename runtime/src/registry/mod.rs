@@ -16,7 +16,7 @@ pub use self::builder::{Pools, PoolsBuilder};
 pub use self::shutdown::{shutdown, shutdown_pool};
 
 /// The name of the elastic pool that `#[offload]` and `run` use unless told otherwise.
-pub(crate) const DEFAULT_POOL: &str = "default";
+pub const DEFAULT_POOL: &str = "default";
 /// The name of the fixed pool with one thread per core, for CPU-bound work.
 pub(crate) const CPU_POOL: &str = "cpu";
 

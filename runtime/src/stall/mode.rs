@@ -5,7 +5,7 @@ use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use std::time::Duration;
 
 use super::report::StallReport;
-use crate::duration::parse_duration;
+use crate::duration::parse_threshold;
 
 /// The variable that sets the mode at run time: `panic`, `warn` or `off`.
 pub const STALL_ENV: &str = "OFFLOAD_STALL";
@@ -136,7 +136,7 @@ pub(crate) fn default_threshold() -> Duration {
     static FROM_ENV: OnceLock<Duration> = OnceLock::new();
     *FROM_ENV.get_or_init(|| match std::env::var(STALL_THRESHOLD_ENV) {
         Err(_) => DEFAULT_THRESHOLD,
-        Ok(value) => parse_duration(&value).unwrap_or_else(|problem| {
+        Ok(value) => parse_threshold(&value).unwrap_or_else(|problem| {
             eprintln!(
                 "offload: {STALL_THRESHOLD_ENV}: {problem}; the threshold stays {} ms",
                 DEFAULT_THRESHOLD.as_millis()

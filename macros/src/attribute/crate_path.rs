@@ -1,14 +1,20 @@
 //! The `crate = "..."` argument: the path generated code uses to reach `async_offload`.
 
+use proc_macro2::{Span, TokenStream};
 use syn::LitStr;
 use syn::meta::ParseNestedMeta;
 
 /// How `crate` is written, for messages.
 pub(crate) const EXAMPLE: &str = "crate = \"my_offload\"";
 
-/// The path of the `async_offload` crate in generated code.
-pub(crate) fn default() -> syn::Path {
-    syn::parse_quote!(::async_offload)
+/// The path of the `async_offload` crate in generated code, for all three attributes: the
+/// path the user wrote in `crate = "..."`, as written, or else `::async_offload` spanned at
+/// `span`, so that an error about generated code points at the user's tokens there.
+pub(crate) fn resolve(written: Option<&syn::Path>, span: Span) -> TokenStream {
+    match written {
+        Some(path) => quote::quote!(#path),
+        None => quote::quote_spanned!(span=> ::async_offload),
+    }
 }
 
 /// Parses the value of `crate = "path::to::offload"`.

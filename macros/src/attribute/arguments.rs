@@ -7,7 +7,7 @@ use syn::Token;
 use syn::meta::ParseNestedMeta;
 use syn::parse::Parser;
 
-use crate::errors::Errors;
+use crate::attribute::errors::Errors;
 
 /// Runs `parse_one` on each comma-separated argument of `args`; the errors of all of them,
 /// and of stray commas, combined.

@@ -1,14 +1,17 @@
 //! `#[blocking]`: marks a sync fn that blocks, so that calling it inside a poll of a
-//! `#[no_block]` future fails at once in debug builds.
+//! `#[no_block]` future fails at once in debug builds. Parse the arguments, check the fn,
+//! insert the check.
 
-use proc_macro2::TokenStream;
-use quote::{ToTokens, quote};
+mod expand;
+
+use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
 use syn::ItemFn;
 
-use crate::arguments;
-use crate::crate_path;
-use crate::errors::Errors;
-use crate::not_a_fn::Target;
+use crate::attribute::arguments;
+use crate::attribute::crate_path;
+use crate::attribute::errors::Errors;
+use crate::attribute::target::Target;
 
 /// What `#[blocking]` goes on, for its errors.
 const TARGET: Target = Target {
@@ -20,7 +23,7 @@ const TARGET: Target = Target {
 /// The whole attribute.
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let Ok(function) = syn::parse2::<ItemFn>(item.clone()) else {
-        return crate::not_a_function(item, &TARGET);
+        return crate::attribute::target::not_a_function(item, &TARGET);
     };
     let mut errors = Errors::default();
     let krate = errors.check(parse_args(args));
@@ -38,13 +41,16 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         ));
     }
     match (krate, errors.finish(())) {
-        (Some(krate), Ok(())) => marked(&krate, function),
-        (_, result) => crate::errors::with_errors(function.into_token_stream(), result),
+        (Some(krate), Ok(())) => expand::marked(
+            &crate_path::resolve(krate.as_ref(), Span::call_site()),
+            function,
+        ),
+        (_, result) => crate::attribute::errors::with_errors(function.into_token_stream(), result),
     }
 }
 
 /// Parses `#[blocking]` or `#[blocking(crate = "path")]`.
-fn parse_args(args: TokenStream) -> syn::Result<syn::Path> {
+fn parse_args(args: TokenStream) -> syn::Result<Option<syn::Path>> {
     let mut krate = None;
     arguments::parse_each(args, |meta| {
         if meta.path.is_ident("crate") {
@@ -56,21 +62,5 @@ fn parse_args(args: TokenStream) -> syn::Result<syn::Path> {
             ))
         }
     })?;
-    Ok(krate.unwrap_or_else(crate_path::default))
-}
-
-// Input:  fn query(db: Db) -> Rows { body }
-// Output: fn query(db: Db) -> Rows {
-//             #[cfg(debug_assertions)]
-//             ::async_offload::__private::blocking_call(::core::concat!(::core::module_path!(), "::", "query"));
-//             body
-//         }
-fn marked(krate: &syn::Path, mut function: ItemFn) -> TokenStream {
-    let name = function.sig.ident.to_string();
-    let check: syn::Stmt = syn::parse_quote! {
-        #[cfg(debug_assertions)]
-        #krate::__private::blocking_call(::core::concat!(::core::module_path!(), "::", #name));
-    };
-    function.block.stmts.insert(0, check);
-    quote!(#function)
+    Ok(krate)
 }
