@@ -194,7 +194,7 @@ pub use async_offload_macros::offload;
 /// ```text
 /// stall in my_app::handlers::load_user: one poll held the thread for 48.2 ms (threshold 10 ms)
 ///   from src/handlers.rs:12:31 (.await) to src/handlers.rs:15:9 (.await)
-///   own time: my_app::handlers::load_user 47.9 ms, my_app::db::query 0.3 ms; thread: tokio-runtime-worker
+///   own time: my_app::handlers::load_user 47.9 ms, my_app::db::query 0.3 ms; thread: tokio-rt-worker
 ///   move the blocking call into an #[offload] fn, or raise the threshold with #[no_block(threshold = "...")]
 /// ```
 ///
@@ -238,16 +238,17 @@ pub use async_offload_macros::offload;
 /// by the thread itself in a signal handler (`SIGURG`) and named on another thread, with
 /// offload's frames and the executor's left out, and the standard library's shown as the
 /// one call the user's code made. `OFFLOAD_STALL_STACKS=0` turns the stacks off; elsewhere
-/// there are none. From a test run (`tests/watchdog.rs`):
+/// there are none. For a handler stuck reading standard input (`tests/watchdog.rs` checks
+/// each part of such a report):
 ///
 /// ```text
-/// offload: stall in watchdog::waits_for_stdin: one poll has held the thread for 1001 ms so far and has not returned (threshold 10 ms)
-///   from tests/watchdog.rs:180:20 (.await), still running
-///   thread: blocked_on_stdin_child
+/// offload: stall in my_app::handlers::ask: one poll has held the thread for 1001 ms so far and has not returned (threshold 10 ms)
+///   from src/handlers.rs:30:20 (.await), still running
+///   thread: tokio-rt-worker
 ///   stack, innermost first (offload's and the executor's frames left out):
 ///     <std::io::stdio::Stdin>::read_line (13 frames inside it left out)
-///     watchdog::read_a_line_from_stdin at tests/watchdog.rs:174
-///     watchdog::waits_for_stdin::{{closure}}::{{closure}} at tests/watchdog.rs:181
+///     my_app::console::read_answer at src/console.rs:12
+///     my_app::handlers::ask::{{closure}}::{{closure}} at src/handlers.rs:31
 ///   move the blocking call into an #[offload] fn, or raise the threshold with #[no_block(threshold = "...")]
 /// ```
 ///
@@ -260,20 +261,15 @@ pub use async_offload_macros::offload;
 /// In a release build the fn is exactly what it would be without the attribute, and no
 /// watchdog thread starts. In a debug build each poll costs two clock reads, a few
 /// thread-local accesses and a few relaxed atomic stores (for the watchdog) more, and each
-/// `.await` of the body two relaxed atomic stores. Measured by `benches/no_block.rs`
-/// against the same future without the attribute, on a 2-core x86-64 machine whose clock
-/// read costs 30 ns:
-///
-/// | build | added per poll | relative to |
-/// |---|---|---|
-/// | optimized, debug assertions on (`--profile bench-checked`) | 75 ns (72 ns without the watchdog's stores) | a bare poll of a tokio task: 113 ns |
-/// | unoptimized test build (`--profile dev`) | about 270 ns (228 ns without the watchdog's stores, whose calls are not inlined here) | a bare poll of a tokio task: 535 ns (50%) |
-/// | release | 0 ns | the attribute compiles away |
+/// `.await` of the body two relaxed atomic stores: in an unoptimized test build, about half
+/// of what a bare tokio task poll costs. `cargo bench --bench no_block` measures it; the
+/// figures are in the repository's `BENCHMARKS.md`.
 ///
 /// # Arguments
 ///
-/// - `threshold = "250us" | "2ms" | "1s"`: a whole number and a unit (`ns`, `us`, `ms`,
-///   `s`); default 10 ms, or `OFFLOAD_STALL_THRESHOLD`.
+/// - `threshold = "250us" | "2ms" | "1.5s"`: a number and a unit (`ns`, `us` or `µs`, `ms`,
+///   `s`, `m`, `h`), not zero, written as `OFFLOAD_STALL_THRESHOLD` takes it too; default
+///   10 ms, or `OFFLOAD_STALL_THRESHOLD`. To stop reports, use `OFFLOAD_STALL=off`.
 /// - `crate = "path"`: where the generated code finds this crate.
 #[doc(inline)]
 pub use async_offload_macros::no_block;

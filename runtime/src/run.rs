@@ -23,8 +23,8 @@ use crate::registry;
 /// - [`OffloadError::SpawnFailed`] if the pool had no thread and could not start one.
 ///
 /// ```
-/// # async fn demo() -> Result<(), async_offload_runtime::OffloadError> {
-/// let size = async_offload_runtime::try_run("default", || std::fs::metadata("Cargo.toml").map(|m| m.len())).await?;
+/// # async fn demo() -> Result<(), async_offload::OffloadError> {
+/// let size = async_offload::try_run("default", || std::fs::metadata("Cargo.toml").map(|m| m.len())).await?;
 /// # let _ = size;
 /// # Ok(())
 /// # }
@@ -50,7 +50,7 @@ where
 ///
 /// ```
 /// # async fn demo() {
-/// let sum = async_offload_runtime::run("cpu", || (1..=100u64).sum::<u64>()).await;
+/// let sum = async_offload::run("cpu", || (1..=100u64).sum::<u64>()).await;
 /// assert_eq!(sum, 5050);
 /// # }
 /// ```

@@ -16,9 +16,13 @@ use crate::stall::{StallReport, with_polls};
 /// returned) goes to the mode as usual, printed by default: a poll that never returns would
 /// otherwise hide it in a list nobody gets to read.
 ///
+/// In a release build of the crate that holds the `#[no_block]` fns, they are not
+/// instrumented (the attribute compiles away), so the list is always empty: tests that
+/// assert on stalls belong to debug builds (`#[cfg(debug_assertions)]`).
+///
 /// ```
 /// # futures::executor::block_on(async {
-/// let (value, stalls) = async_offload_runtime::testing::collect_stalls(async { 40 + 2 }).await;
+/// let (value, stalls) = async_offload::testing::collect_stalls(async { 40 + 2 }).await;
 /// assert_eq!(value, 42);
 /// assert!(stalls.is_empty());
 /// # });

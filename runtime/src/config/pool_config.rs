@@ -28,12 +28,12 @@ pub enum PoolKind {
 ///
 /// ```
 /// use std::time::Duration;
-/// use async_offload_runtime::PoolConfig;
+/// use async_offload::PoolConfig;
 ///
 /// let db = PoolConfig::fixed(8).queue_capacity(256);
 /// let io = PoolConfig::elastic(128).keep_alive(Duration::from_secs(30));
 /// assert_eq!(db.threads(), 8);
-/// assert_eq!(io.kind(), async_offload_runtime::PoolKind::Elastic);
+/// assert_eq!(io.kind(), async_offload::PoolKind::Elastic);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PoolConfig {

@@ -230,10 +230,10 @@ impl Drop for CurrentJob {
 ///
 /// ```
 /// # async fn demo() {
-/// let total = async_offload_runtime::run("cpu", || {
+/// let total = async_offload::run("cpu", || {
 ///     let mut total = 0u64;
 ///     for chunk in 0..1_000u64 {
-///         if async_offload_runtime::cancelled() {
+///         if async_offload::cancelled() {
 ///             break;
 ///         }
 ///         total += chunk;

@@ -20,9 +20,9 @@ impl Pools {
     ///
     /// ```no_run
     /// use std::time::Duration;
-    /// use async_offload_runtime::{PoolConfig, Pools};
+    /// use async_offload::{PoolConfig, Pools};
     ///
-    /// # fn main() -> Result<(), async_offload_runtime::ConfigError> {
+    /// # fn main() -> Result<(), async_offload::ConfigError> {
     /// Pools::builder()
     ///     .pool("db", PoolConfig::fixed(8).queue_capacity(256))
     ///     .pool("io", PoolConfig::elastic(128).keep_alive(Duration::from_secs(30)))
@@ -115,9 +115,9 @@ impl PoolsBuilder {
     /// those configured in code.
     ///
     /// ```
-    /// use async_offload_runtime::{PoolConfig, Pools};
+    /// use async_offload::{PoolConfig, Pools};
     ///
-    /// # fn main() -> Result<(), async_offload_runtime::ConfigError> {
+    /// # fn main() -> Result<(), async_offload::ConfigError> {
     /// let builder = Pools::builder()
     ///     .pool("db", PoolConfig::fixed(8).queue_capacity(256))
     ///     .overrides("db=16, io=elastic:32")?;

@@ -115,7 +115,7 @@ fn builtin_config(name: &str) -> Option<PoolConfig> {
 /// timings since the pool was created.
 ///
 /// ```
-/// for pool in async_offload_runtime::stats() {
+/// for pool in async_offload::stats() {
 ///     println!("{}: {} threads, {} queued, {} completed", pool.name, pool.threads, pool.queued, pool.completed);
 /// }
 /// ```

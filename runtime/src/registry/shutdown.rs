@@ -59,10 +59,10 @@ pub fn shutdown(timeout: Duration) -> Result<(), ShutdownError> {
 /// ```
 /// use std::time::Duration;
 ///
-/// # fn main() -> Result<(), async_offload_runtime::ShutdownError> {
-/// async_offload_runtime::shutdown_pool("cpu", Duration::from_secs(5))?;
-/// let later = futures::executor::block_on(async_offload_runtime::try_run("cpu", || 1));
-/// assert!(matches!(later, Err(async_offload_runtime::OffloadError::ShutDown { .. })));
+/// # fn main() -> Result<(), async_offload::ShutdownError> {
+/// async_offload::shutdown_pool("cpu", Duration::from_secs(5))?;
+/// let later = futures::executor::block_on(async_offload::try_run("cpu", || 1));
+/// assert!(matches!(later, Err(async_offload::OffloadError::ShutDown { .. })));
 /// # Ok(())
 /// # }
 /// ```

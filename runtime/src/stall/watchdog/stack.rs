@@ -208,7 +208,7 @@ pub(super) fn handler() -> &'static str {
 }
 
 /// The name of the guard that times each poll of a `#[no_block]` fn, up to its generic
-/// parameters (`async_offload_runtime::stall::guard::Guarded<`), from the compiler.
+/// parameters (`…::stall::guard::Guarded<`), from the compiler.
 pub(super) fn guard() -> &'static str {
     let name = std::any::type_name::<crate::stall::guard::Guarded<'static, ()>>();
     &name[..=name.find('<').unwrap_or(name.len() - 1)]
