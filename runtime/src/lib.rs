@@ -20,15 +20,17 @@
 //! - `stall/`: `#[no_block]`'s timing of polls and its reports; `stall/watchdog/` the thread
 //!   that reports polls that do not return, with their stacks (`unsafe` only in its
 //!   `sys.rs`).
-//! - `error.rs`, `pool_use.rs`, `duration.rs`: the errors, the link-time list of the pools
-//!   `#[offload]` names, and the duration syntax, shared by the parts above.
+//! - `error.rs`, `pool_use.rs`: the errors, and the link-time list of the pools `#[offload]`
+//!   names, shared by the parts above.
+//!
+//! The pool-name rule and the duration syntax come from `async-offload-rules`, which the
+//! attributes use too.
 
 // `unsafe` only in `stall::watchdog::sys`, which says why at each use.
 #![deny(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]
 
 mod config;
-mod duration;
 mod error;
 mod pool;
 mod pool_use;

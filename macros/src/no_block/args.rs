@@ -5,7 +5,7 @@ use std::time::Duration;
 use proc_macro2::TokenStream;
 use syn::LitStr;
 
-use super::threshold::parse_threshold;
+use async_offload_rules::parse_threshold;
 
 use crate::attribute::arguments;
 use crate::attribute::crate_path;

@@ -3,7 +3,6 @@
 pub(crate) mod args;
 mod awaits;
 mod expand;
-mod threshold;
 
 use proc_macro2::TokenStream;
 use quote::ToTokens;

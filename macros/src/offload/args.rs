@@ -1,15 +1,13 @@
 //! The attribute's arguments: `#[offload]`, `#[offload(pool = "db")]`,
 //! `#[offload(crate = "path")]`.
 
+use async_offload_rules::{BadPoolName, DEFAULT_POOL, check_pool_name};
 use proc_macro2::TokenStream;
 use syn::meta::ParseNestedMeta;
 use syn::{Expr, ExprLit, Lit, LitStr};
 
 use crate::attribute::arguments;
 use crate::attribute::crate_path;
-
-/// The pool a fn runs on when the attribute names none.
-pub(crate) const DEFAULT_POOL: &str = "default";
 
 /// The parsed arguments.
 pub(crate) struct Args {
@@ -77,30 +75,24 @@ fn parse_pool(meta: &ParseNestedMeta<'_>) -> syn::Result<LitStr> {
     else {
         return Err(syn::Error::new_spanned(value, NOT_A_LITERAL));
     };
-    if name.value().is_empty() {
-        return Err(syn::Error::new(
+    // The rule the runtime applies when pools are configured: a name it refuses could
+    // never be installed, so the fn could never run.
+    match check_pool_name(&name.value()) {
+        Ok(()) => Ok(name),
+        Err(BadPoolName::Empty) => Err(syn::Error::new(
             name.span(),
             "the pool name is empty; name a configured pool, like `pool = \"db\"`, \
              or leave `pool` out to use \"default\"",
-        ));
-    }
-    // The rule the runtime applies when pools are configured: a name it refuses could
-    // never be installed, so the fn could never run.
-    if let Some(bad) = name
-        .value()
-        .chars()
-        .find(|&c| c.is_whitespace() || c.is_control() || matches!(c, ',' | '=' | ':'))
-    {
-        return Err(syn::Error::new(
+        )),
+        Err(BadPoolName::Forbidden(bad)) => Err(syn::Error::new(
             name.span(),
             format!(
                 "a pool name cannot contain {bad:?} (nor white space, control characters, \
                  ',', '=' or ':'), so no pool could be configured under it; \
                  use letters, digits, '-', '_' or '.', like `pool = \"db-replica\"`"
             ),
-        ));
+        )),
     }
-    Ok(name)
 }
 
 #[cfg(test)]

@@ -5,7 +5,9 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{FnArg, ItemFn, Pat, PatIdent, ReturnType, Token, Type};
 
-use super::args::{Args, DEFAULT_POOL};
+use async_offload_rules::DEFAULT_POOL;
+
+use super::args::Args;
 
 // Input:
 //     #[doc = "..."]

@@ -1,11 +1,8 @@
-//! The rules the macros apply at compile time are the runtime's, for any input: the pool
-//! names `#[offload(pool = "...")]` accepts are those the runtime can configure, the pool
-//! it runs on by default is the runtime's default pool, and `#[no_block(threshold = "...")]`
-//! reads the same durations as `OFFLOAD_STALL_THRESHOLD`, to the nanosecond, and refuses the
-//! same text with the same message.
-//!
-//! The macro crate cannot call the runtime, so each rule is written in both crates; these
-//! tests fail as soon as the two differ.
+//! The attributes apply the rules of `async-offload-rules`, which the runtime applies too,
+//! for any input: `#[offload(pool = "...")]` accepts exactly the pool names the runtime can
+//! configure, and `#[no_block(threshold = "...")]` reads the same durations as
+//! `OFFLOAD_STALL_THRESHOLD`, to the nanosecond, and refuses the same text with the same
+//! message. These tests fail if an attribute adds a check of its own, or skips one.
 
 use std::time::Duration;
 
@@ -15,7 +12,7 @@ use proptest::sample::select;
 use quote::quote;
 use syn::LitStr;
 
-use async_offload_runtime::__private::{parse_threshold, validate_pool_name};
+use async_offload_rules::{check_pool_name, parse_threshold};
 
 /// Generated inputs per test unless `PROPTEST_CASES` says otherwise.
 const CASES: u32 = 4_000;
@@ -133,12 +130,12 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(CASES))]
 
     #[test]
-    fn a_pool_name_is_accepted_by_the_macro_exactly_when_the_runtime_can_configure_it(
+    fn a_pool_name_is_accepted_by_the_macro_exactly_when_the_rule_allows_it(
         name in pool_name()
     ) {
         prop_assert_eq!(
             macro_accepts_pool(&name),
-            validate_pool_name(&name).is_ok(),
+            check_pool_name(&name).is_ok(),
             "{:?}", name
         );
     }
@@ -149,17 +146,6 @@ proptest! {
     ) {
         prop_assert_eq!(macro_threshold(&text), parse_threshold(&text), "{:?}", text);
     }
-}
-
-#[test]
-fn the_default_pool_of_the_macro_is_the_runtimes() {
-    assert_eq!(
-        crate::offload::args::DEFAULT_POOL,
-        async_offload_runtime::__private::DEFAULT_POOL
-    );
-    assert!(macro_accepts_pool(
-        async_offload_runtime::__private::DEFAULT_POOL
-    ));
 }
 
 #[test]

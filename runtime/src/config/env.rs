@@ -45,8 +45,8 @@
 use std::time::Duration;
 
 use super::{PoolConfig, PoolKind, validate_name};
-use crate::duration::{parse_bytes, parse_duration};
 use crate::error::ConfigError;
+use async_offload_rules::{parse_bytes, parse_duration};
 
 /// The environment variable that [`PoolsBuilder::from_env`](crate::PoolsBuilder::from_env)
 /// reads.

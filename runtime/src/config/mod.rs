@@ -9,5 +9,5 @@ mod serde;
 #[cfg(test)]
 mod tests;
 
-pub use self::pool_config::validate_name;
+pub(crate) use self::pool_config::validate_name;
 pub use self::pool_config::{PoolConfig, PoolKind};

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use async_offload_rules::check_pool_name;
+
 use crate::error::ConfigError;
 
 /// Whether a pool keeps its threads or lets idle ones go.
@@ -244,29 +246,13 @@ impl PoolConfig {
     }
 }
 
-/// Checks a pool name: not empty, and nothing that `OFFLOAD_POOLS` could not write.
-///
-/// `#[offload(pool = "...")]` applies the same rule at compile time; a test of the macro
-/// crate fails when the two disagree about any name.
-///
-/// # Errors
-///
-/// [`ConfigError::Invalid`] with the setting `name`, quoting the name.
-pub fn validate_name(pool: &str) -> Result<(), ConfigError> {
-    let reason = if pool.is_empty() {
-        "a pool name cannot be empty"
-    } else if pool
-        .chars()
-        .any(|c| c.is_whitespace() || c.is_control() || matches!(c, ',' | '=' | ':'))
-    {
-        "a pool name cannot contain white space, control characters, ',', '=' or ':'"
-    } else {
-        return Ok(());
-    };
-    Err(ConfigError::Invalid {
+/// Checks a pool name with the rule `#[offload(pool = "...")]` applies at compile time:
+/// not empty, and nothing that `OFFLOAD_POOLS` could not write.
+pub(crate) fn validate_name(pool: &str) -> Result<(), ConfigError> {
+    check_pool_name(pool).map_err(|bad| ConfigError::Invalid {
         pool: pool.to_owned(),
         setting: "name",
         value: format!("{pool:?}"),
-        reason,
+        reason: bad.reason(),
     })
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use ::serde::de::{self, Deserialize, Deserializer, Unexpected, Visitor};
 
 use super::{PoolConfig, PoolKind};
-use crate::duration::{parse_bytes, parse_duration};
+use async_offload_rules::{parse_bytes, parse_duration};
 
 /// The fields of a [`PoolConfig`] as a configuration file writes them.
 #[derive(::serde::Deserialize)]

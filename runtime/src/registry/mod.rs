@@ -5,6 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::num::NonZeroUsize;
 use std::sync::{Arc, OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use async_offload_rules::DEFAULT_POOL;
+
 use crate::config::PoolConfig;
 use crate::error::OffloadError;
 use crate::pool::{Pool, PoolStats};
@@ -15,8 +17,6 @@ mod shutdown;
 pub use self::builder::{Pools, PoolsBuilder};
 pub use self::shutdown::{shutdown, shutdown_pool};
 
-/// The name of the elastic pool that `#[offload]` and `run` use unless told otherwise.
-pub const DEFAULT_POOL: &str = "default";
 /// The name of the fixed pool with one thread per core, for CPU-bound work.
 pub(crate) const CPU_POOL: &str = "cpu";
 

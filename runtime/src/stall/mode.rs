@@ -5,7 +5,7 @@ use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use std::time::Duration;
 
 use super::report::StallReport;
-use crate::duration::parse_threshold;
+use async_offload_rules::parse_threshold;
 
 /// The variable that sets the mode at run time: `panic`, `warn` or `off`.
 pub const STALL_ENV: &str = "OFFLOAD_STALL";

@@ -14,9 +14,9 @@ use proptest::sample::select;
 
 use crate::config::PoolConfig;
 use crate::config::env::parse_overrides;
-use crate::duration::{parse_bytes, parse_duration};
 use crate::error::ConfigError;
 use crate::stall::{Mode, parse_mode};
+use async_offload_rules::{parse_bytes, parse_duration};
 
 /// Cases per property unless `PROPTEST_CASES` says otherwise: the parsers take
 /// microseconds, so this keeps the whole file at a few seconds in a debug build.

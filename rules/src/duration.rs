@@ -1,34 +1,17 @@
-//! The text of a threshold, `"2ms"`: the syntax of the runtime's durations
-//! (`async-offload-runtime`'s `duration.rs`, which `OFFLOAD_STALL_THRESHOLD` and
-//! `OFFLOAD_POOLS` use), copied because a proc-macro crate can call no code of the runtime's,
-//! and the runtime's rule that a threshold is not zero. `src/tests/shared_rules.rs` fails when
-//! this copy and the runtime give a different result, value or message, for any text: change
-//! both together.
+//! Durations and byte sizes as people write them: `30s`, `1.5ms`, `2MiB`.
+//!
+//! `OFFLOAD_POOLS` and configuration files (with the `serde` feature) read `keep_alive` and
+//! `stack` values through these parsers, so both accept the same text and give the same
+//! messages. A message quotes the text it refused and says what was expected.
+//!
+//! Stall thresholds (`OFFLOAD_STALL_THRESHOLD`, and `#[no_block(threshold = "...")]`,
+//! checked by the macro at compile time) are durations of the same syntax that cannot be
+//! zero: `parse_threshold`.
 
 use std::time::Duration;
 
 /// Nanoseconds in a second.
 const NANOS_PER_SEC: u128 = 1_000_000_000;
-
-/// Parses a stall threshold: a duration as `parse_duration` reads it, other than zero.
-///
-/// A threshold of zero would make every poll a stall; `OFFLOAD_STALL=off` is the way to
-/// stop reports.
-///
-/// # Errors
-///
-/// The message of `parse_duration`, or one saying that zero is refused; each quotes the
-/// text and says what to write.
-pub(crate) fn parse_threshold(text: &str) -> Result<Duration, String> {
-    match parse_duration(text)? {
-        Duration::ZERO => Err(format!(
-            "duration {:?} is zero, which would report every poll as a stall; give a \
-             positive threshold, like 10ms",
-            text.trim()
-        )),
-        threshold => Ok(threshold),
-    }
-}
 
 /// Parses a duration: a number, integer or decimal, and a unit.
 ///
@@ -36,7 +19,11 @@ pub(crate) fn parse_threshold(text: &str) -> Result<Duration, String> {
 /// around the text, and between the number and the unit, is ignored: `" 1.5 s "` is 1.5
 /// seconds. A decimal may not be finer than a nanosecond (`1.5ns` is refused). A number
 /// without a unit is refused, since `10` could mean seconds or milliseconds.
-fn parse_duration(text: &str) -> Result<Duration, String> {
+///
+/// # Errors
+///
+/// A message that quotes the text and says what is wrong and what to write.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let fail = |problem: String| Err(format!("duration {text:?} {problem}"));
     if text.is_empty() {
@@ -82,6 +69,72 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     match parts {
         Some((Ok(secs), Ok(subsec_nanos))) => Ok(Duration::new(secs, subsec_nanos)),
         _ => fail("is too large".into()),
+    }
+}
+
+/// Parses a stall threshold: a duration as `parse_duration` reads it, other than zero.
+///
+/// A threshold of zero would make every poll a stall; `OFFLOAD_STALL=off` is the way to
+/// stop reports.
+///
+/// # Errors
+///
+/// The message of `parse_duration`, or one saying that zero is refused; each quotes the
+/// text and says what to write.
+pub fn parse_threshold(text: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
+        Duration::ZERO => Err(format!(
+            "duration {:?} is zero, which would report every poll as a stall; give a \
+             positive threshold, like 10ms",
+            text.trim()
+        )),
+        threshold => Ok(threshold),
+    }
+}
+
+/// Parses a size in bytes: a whole number, optionally followed by `KiB`, `MiB` or `GiB`
+/// (or `K`, `M`, `G`: the same powers of 1024).
+///
+/// White space around the text, and between the number and the unit, is ignored.
+///
+/// # Errors
+///
+/// A message that quotes the text and says what is wrong and what to write.
+pub fn parse_bytes(text: &str) -> Result<usize, String> {
+    let text = text.trim();
+    let fail = |problem: String| Err(format!("size {text:?} {problem}"));
+    if text.is_empty() {
+        return fail("is empty; write a number of bytes, with or without a unit, like 2MiB".into());
+    }
+    if text.starts_with('-') {
+        return fail("is negative; a size cannot be".into());
+    }
+    let (number, unit) = split_number(text);
+    if number.is_empty() {
+        return fail("does not start with a number; write a number of bytes, like 2MiB".into());
+    }
+    if !number.bytes().all(|b| b.is_ascii_digit()) {
+        return fail(format!("does not start with a whole number: {number:?}"));
+    }
+    let multiplier: usize = match unit {
+        "" => 1,
+        "K" | "KiB" => 1 << 10,
+        "M" | "MiB" => 1 << 20,
+        "G" | "GiB" => 1 << 30,
+        _ => {
+            return fail(format!(
+                "has an unknown unit {unit:?}; expected none (bytes) or one of \"KiB\", \
+                 \"MiB\", \"GiB\" (or \"K\", \"M\", \"G\")"
+            ));
+        }
+    };
+    match number
+        .parse::<usize>()
+        .ok()
+        .and_then(|count| count.checked_mul(multiplier))
+    {
+        Some(bytes) => Ok(bytes),
+        None => fail(format!("is too large; the most is {} bytes", usize::MAX)),
     }
 }
 
