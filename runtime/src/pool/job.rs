@@ -14,6 +14,8 @@ use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use super::Pool;
+#[cfg(feature = "tokio")]
+use super::caller_runtime::{CallerRuntime, ClockHold};
 use super::metrics::Outcome;
 use super::sync::{self, AtomicBool, Mutex, MutexGuard};
 
@@ -46,6 +48,9 @@ pub(crate) struct Job<F, T> {
     /// while the body runs, so that what the body logs carries the caller's context.
     #[cfg(feature = "tracing")]
     caller_span: tracing::Span,
+    /// The tokio runtime the job was submitted from, entered while the body runs.
+    #[cfg(feature = "tokio")]
+    caller_runtime: Option<CallerRuntime>,
 }
 
 /// The part of a job that moves between threads.
@@ -56,6 +61,10 @@ struct Slot<F, T> {
     outcome: Option<std::thread::Result<T>>,
     /// The waker of the task awaiting the outcome.
     waker: Option<Waker>,
+    /// Keeps the caller's paused tokio clock still while the job is in flight; dropped
+    /// once the caller has been woken with the outcome (or with the job, if it never ran).
+    #[cfg(feature = "tokio")]
+    clock_hold: Option<ClockHold>,
 }
 
 /// The caller's side of a job: a future of the body's return value.
@@ -83,10 +92,14 @@ where
                 body: Some(body),
                 outcome: None,
                 waker: None,
+                #[cfg(feature = "tokio")]
+                clock_hold: None,
             }),
             queued_at: timed.then(Instant::now),
             #[cfg(feature = "tracing")]
             caller_span: tracing::Span::current(),
+            #[cfg(feature = "tokio")]
+            caller_runtime: CallerRuntime::capture(),
         });
         (job.clone(), JobHandle { job })
     }
@@ -120,6 +133,8 @@ where
             .map(|queued_at| metrics.started(queued_at, now.unwrap_or_else(Instant::now)));
         let outcome = {
             let _running = CurrentJob::enter(self.clone());
+            #[cfg(feature = "tokio")]
+            let _runtime = self.caller_runtime.as_ref().map(CallerRuntime::enter);
             #[cfg(feature = "tracing")]
             let _caller = self.caller_span.enter();
             #[cfg(feature = "tracing")]
@@ -143,10 +158,15 @@ where
         });
         slot.outcome = Some(outcome);
         let waker = slot.waker.take();
+        #[cfg(feature = "tokio")]
+        let clock_hold = slot.clock_hold.take();
         drop(slot);
         if let Some(waker) = waker {
             waker.wake();
         }
+        // Only now may a paused clock move on: its runtime has the caller to run.
+        #[cfg(feature = "tokio")]
+        drop(clock_hold);
         ended
     }
 }
@@ -161,6 +181,31 @@ impl<F, T> JobHandle<F, T> {
     /// Takes the body back, if no worker has taken it: for a job the pool refused.
     pub(crate) fn take_body(&self) -> Option<F> {
         self.job.slot().body.take()
+    }
+
+    /// The caller's tokio clock, if it could be paused; read before the job is queued, for
+    /// [`hold_clock_if_paused`](Self::hold_clock_if_paused).
+    #[cfg(feature = "tokio")]
+    pub(crate) fn caller_clock(&self) -> Option<tokio::time::Instant> {
+        self.job.caller_runtime.as_ref()?.clock()
+    }
+
+    /// Once the job is queued: keeps the caller's tokio clock still while the job is in
+    /// flight, if it is paused (it has not moved since `before`).
+    #[cfg(feature = "tokio")]
+    pub(crate) fn hold_clock_if_paused(&self, before: Option<tokio::time::Instant>) {
+        let Some(runtime) = &self.job.caller_runtime else {
+            return;
+        };
+        let Some(hold) = runtime.hold_if_paused(before) else {
+            return;
+        };
+        let mut slot = self.job.slot();
+        // A job whose outcome is in has nothing to hold the clock for; otherwise the worker
+        // storing it, under this lock, will find the hold and drop it after the wake.
+        if slot.outcome.is_none() {
+            slot.clock_hold = Some(hold);
+        }
     }
 }
 

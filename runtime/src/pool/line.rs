@@ -133,9 +133,15 @@ where
             return Poll::Ready(Err(self.turn_away(pool.shut_down_error())));
         }
         let (job, handle) = self.job.take().expect("a job is queued once");
+        #[cfg(feature = "tokio")]
+        let clock = handle.caller_clock();
         state.queue.push_back(job);
         match pool.start_work(state) {
-            Ok(()) => Poll::Ready(Ok(handle)),
+            Ok(()) => {
+                #[cfg(feature = "tokio")]
+                handle.hold_clock_if_paused(clock);
+                Poll::Ready(Ok(handle))
+            }
             Err(error) => {
                 pool.refuse(&handle);
                 Poll::Ready(Err(error))

@@ -26,6 +26,8 @@ use self::sync::{AtomicU64, Condvar, Mutex, MutexGuard, thread};
 use crate::config::PoolConfig;
 use crate::error::OffloadError;
 
+#[cfg(feature = "tokio")]
+mod caller_runtime;
 mod job;
 mod line;
 mod metrics;
