@@ -310,9 +310,12 @@ impl Frame {
                 if exceeded.excess + late <= preempted {
                     return None;
                 }
-                let mut report = build_report(&all, elapsed_now - preempted, exceeded.threshold);
-                report.preempted = preempted;
-                Some(Box::new(report))
+                Some(Box::new(build_report(
+                    &all,
+                    elapsed_now,
+                    preempted,
+                    exceeded.threshold,
+                )))
             });
             all.clear();
             slot.end(generation + 1);
@@ -356,8 +359,20 @@ impl Drop for Frame {
     }
 }
 
-/// The report of a stalled outermost poll, from its finished polls.
-fn build_report(finished: &[FinishedPoll], blocked: Duration, threshold: Duration) -> StallReport {
+/// The report of a stalled outermost poll, from its finished polls, which held the thread
+/// for `held`, of which it spent `preempted` waiting to run (at most `held`).
+///
+/// The preemption is left out of the own times as well as of the whole: the platform tells
+/// how long the thread waited, not during which fn, so each own time gives up its share in
+/// proportion to its length. Then they add up to at most what the report says the poll held
+/// the thread, and the time left out is shown once, as `preempted`.
+fn build_report(
+    finished: &[FinishedPoll],
+    held: Duration,
+    preempted: Duration,
+    threshold: Duration,
+) -> StallReport {
+    let blocked = held - preempted;
     let worst = finished
         .iter()
         .max_by_key(|poll| poll.own)
@@ -394,11 +409,91 @@ fn build_report(finished: &[FinishedPoll], blocked: Duration, threshold: Duratio
         to_kind,
         breakdown: breakdown
             .into_iter()
-            .map(|(name, own, _)| (name, own))
+            .map(|(name, own, _)| (name, share(own, blocked, held)))
             .collect(),
-        preempted: Duration::ZERO,
+        preempted,
         still_running: false,
         thread: std::thread::current().name().map(str::to_owned),
         stack: None,
+    }
+}
+
+/// `part` of `whole`, scaled down to `scaled` for the whole (rounded down, so that scaled
+/// parts never add up to more than `scaled`).
+fn share(part: Duration, scaled: Duration, whole: Duration) -> Duration {
+    if whole.is_zero() {
+        return part;
+    }
+    let nanos = part.as_nanos() * scaled.as_nanos() / whole.as_nanos();
+    // At most `scaled`'s nanoseconds when `part` is at most `whole`: it fits.
+    Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const fn location(line: u32) -> SourceLocation {
+        SourceLocation {
+            file: "src/app.rs",
+            line,
+            column: 1,
+        }
+    }
+
+    static OUTER: FnSite = FnSite {
+        name: "app::handle",
+        threshold: None,
+        start: location(1),
+        end: location(9),
+        awaits: &[],
+    };
+    static INNER: FnSite = FnSite {
+        name: "app::query",
+        threshold: None,
+        start: location(11),
+        end: location(19),
+        awaits: &[],
+    };
+
+    fn finished(site: &'static FnSite, depth: u32, own_ms: u64) -> FinishedPoll {
+        FinishedPoll {
+            site,
+            depth,
+            own: Duration::from_millis(own_ms),
+            from: None,
+            to: None,
+        }
+    }
+
+    #[test]
+    fn own_times_leave_out_the_preemption_and_never_exceed_the_time_held() {
+        // 93.4 ms of own time in a poll that waited 4.5 ms of it for a core.
+        let polls = [finished(&INNER, 2, 90), finished(&OUTER, 1, 3)];
+        let held = Duration::from_micros(93_400);
+        let preempted = Duration::from_micros(4_500);
+        let report = build_report(&polls, held, preempted, Duration::from_millis(10));
+        assert_eq!(report.blocked, Duration::from_micros(88_900));
+        assert_eq!(report.preempted, preempted);
+        assert_eq!(report.function, "app::query");
+        let names: Vec<&str> = report.breakdown.iter().map(|(name, _)| *name).collect();
+        assert_eq!(names, ["app::handle", "app::query"]);
+        let total: Duration = report.breakdown.iter().map(|(_, own)| *own).sum();
+        assert!(total <= report.blocked, "{report:#?}");
+        // Each gives up its share: the shares stay in proportion.
+        let (outer, inner) = (report.breakdown[0].1, report.breakdown[1].1);
+        assert!(inner < Duration::from_millis(90) && outer < Duration::from_millis(3));
+        assert!(
+            inner.abs_diff(outer * 30) < Duration::from_micros(1),
+            "{report:#?}"
+        );
+        let text = report.to_string();
+        assert!(text.contains("held the thread for 88.9 ms"), "{text}");
+        assert!(text.contains("app::query 85.7 ms"), "{text}");
+        assert_eq!(text.matches("4.5 ms").count(), 1, "{text}");
+
+        // Without preemption, the own times are those measured.
+        let report = build_report(&polls, held, Duration::ZERO, Duration::from_millis(10));
+        assert_eq!(report.breakdown[1].1, Duration::from_millis(90));
     }
 }
