@@ -38,6 +38,12 @@ async fn stalls_past_the_default_threshold() -> u32 {
     8
 }
 
+/// Returns at once: far below any threshold, but not below a zero one.
+#[no_block]
+async fn returns_at_once() -> u32 {
+    9
+}
+
 /// Runs `future` on this thread.
 fn block_on<F: std::future::Future>(future: F) -> F::Output {
     futures::executor::block_on(future)
@@ -296,6 +302,36 @@ fn lowered_threshold_child() {
     assert_eq!(reports.len(), 1, "{reports:#?}");
     assert_eq!(reports[0].threshold, Duration::from_millis(5));
     child_done(NAME);
+}
+
+#[test]
+#[ignore = "run by a_zero_threshold_in_the_environment_is_reported_and_the_default_kept in a child process"]
+fn zero_threshold_child() {
+    const NAME: &str = "zero_threshold_child";
+    if !in_child(NAME) {
+        return;
+    }
+    // OFFLOAD_STALL_THRESHOLD=0ms would make every poll a stall: the default stays.
+    let (value, reports) = block_on(collect_stalls(returns_at_once()));
+    assert_eq!(value, 9);
+    assert!(reports.is_empty(), "{reports:#?}");
+    let (_, reports) = block_on(collect_stalls(stalls_past_the_default_threshold()));
+    assert_eq!(reports.len(), 1, "{reports:#?}");
+    assert_eq!(reports[0].threshold, Duration::from_millis(10));
+    child_done(NAME);
+}
+
+#[test]
+fn a_zero_threshold_in_the_environment_is_reported_and_the_default_kept() {
+    let stderr = run_child("zero_threshold_child", &[(STALL_THRESHOLD_ENV, "0ms")]);
+    let expected = "offload: OFFLOAD_STALL_THRESHOLD: duration \"0ms\" is zero, which would \
+                    report every poll as a stall; give a positive threshold, like 10ms; the \
+                    threshold stays 10 ms";
+    assert_eq!(
+        stderr.matches(expected).count(),
+        1,
+        "{expected:?} once in:\n{stderr}"
+    );
 }
 
 #[test]
