@@ -34,6 +34,9 @@ pub struct FnSite {
     /// The `.await`s of the body, in source order; the marks of the body refer to them by
     /// their index plus one.
     pub awaits: &'static [SourceLocation],
+    /// Whether the fn was compiled under `cfg(test)`: a test's own code. Unless a mode is
+    /// set, a stall panics when such a fn is in the stalled poll, and warns otherwise.
+    pub test: bool,
 }
 
 /// The per-thread books.
@@ -179,8 +182,8 @@ impl<F: Future> Future for Guarded<'_, F> {
             // last boundary: `resume_at` stays.
             this.resume_at = stopped_at;
         }
-        if let Some(report) = report {
-            super::deliver(*report);
+        if let Some((report, test)) = report {
+            super::deliver(*report, test);
         }
         poll
     }
@@ -249,13 +252,13 @@ impl Frame {
     }
 
     /// Stops timing, puts the books back, and, for the outermost poll, returns the report
-    /// of a stall (boxed: the common case, no report, then moves one pointer, not a
-    /// report-sized value).
+    /// of a stall, and whether a test's own code was in the poll (the report boxed: the
+    /// common case, no report, then moves a pointer, not a report-sized value).
     fn exit(
         mut self,
         from: Option<&'static SourceLocation>,
         to: Option<&'static SourceLocation>,
-    ) -> Option<Box<StallReport>> {
+    ) -> Option<(Box<StallReport>, bool)> {
         let elapsed = self.start.elapsed();
         with_polls(|polls| {
             let own = elapsed.saturating_sub(polls.nested.get());
@@ -310,12 +313,8 @@ impl Frame {
                 if exceeded.excess + late <= preempted {
                     return None;
                 }
-                Some(Box::new(build_report(
-                    &all,
-                    elapsed_now,
-                    preempted,
-                    exceeded.threshold,
-                )))
+                let report = build_report(&all, elapsed_now, preempted, exceeded.threshold);
+                Some((Box::new(report), all.iter().any(|poll| poll.site.test)))
             });
             all.clear();
             slot.end(generation + 1);
@@ -447,6 +446,7 @@ mod tests {
         start: location(1),
         end: location(9),
         awaits: &[],
+        test: false,
     };
     static INNER: FnSite = FnSite {
         name: "app::query",
@@ -454,6 +454,7 @@ mod tests {
         start: location(11),
         end: location(19),
         awaits: &[],
+        test: false,
     };
 
     fn finished(site: &'static FnSite, depth: u32, own_ms: u64) -> FinishedPoll {
