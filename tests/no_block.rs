@@ -649,6 +649,19 @@ async fn the_body_of_a_tokio_test_under_no_block_is_checked() {
     blocking_read(1);
 }
 
+// A test's own code is compiled under `cfg(test)`: there a stall fails the test by default
+// (elsewhere, as in a server, it warns: see `tests/stall_modes.rs`).
+#[no_block(threshold = "1ms")]
+#[tokio::test]
+#[should_panic(
+    expected = "stall in no_block::a_tokio_test_under_no_block_that_stalls_fails: one poll held \
+                the thread for "
+)]
+async fn a_tokio_test_under_no_block_that_stalls_fails() {
+    tokio::task::yield_now().await;
+    std::thread::sleep(Duration::from_millis(20));
+}
+
 // ---------------------------------------------------------------------------------------
 // A release build.
 

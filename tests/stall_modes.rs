@@ -38,6 +38,45 @@ async fn stalls_past_the_default_threshold() -> u32 {
     8
 }
 
+/// Returns at once: far below any threshold, but not below a zero one.
+#[no_block]
+async fn returns_at_once() -> u32 {
+    9
+}
+
+/// What `#[no_block(threshold = "1ms")]` on `stalls` generates in a crate compiled without
+/// `cfg(test)`, like a server's handler (in this test crate, `cfg!(test)` is true): blocks
+/// 20 times its threshold in its only poll.
+async fn stalls_outside_a_test() -> u32 {
+    use async_offload::__private::{FnSite, Guarded};
+    use async_offload::stall::SourceLocation;
+    const HERE: SourceLocation = SourceLocation {
+        file: file!(),
+        line: line!(),
+        column: 1,
+    };
+    static SITE: FnSite = FnSite {
+        name: "server::handler",
+        threshold: Some(Duration::from_millis(1)),
+        start: HERE,
+        end: HERE,
+        awaits: &[],
+        test: false,
+    };
+    let at = std::sync::atomic::AtomicU32::new(0);
+    let body = std::pin::pin!(async {
+        std::thread::sleep(Duration::from_millis(20));
+        7
+    });
+    Guarded::new(&SITE, &at, body).await
+}
+
+/// A test's own code that awaits the handler: it does not block itself.
+#[no_block(threshold = "1s")]
+async fn awaits_the_handler() -> u32 {
+    stalls_outside_a_test().await
+}
+
 /// Runs `future` on this thread.
 fn block_on<F: std::future::Future>(future: F) -> F::Output {
     futures::executor::block_on(future)
@@ -79,7 +118,9 @@ fn modes_set_in_code_panic_warn_off_and_hook_in_turn() {
         "run this test without {STALL_ENV} and {STALL_THRESHOLD_ENV}: it checks the defaults"
     );
 
-    // The default: the stalled task panics with the report.
+    // The default, for a test's own code (`stalls` is compiled under `cfg(test)`): the
+    // stalled task panics with the report. (Outside a test it warns: see
+    // `by_default_a_stall_outside_a_test_warns_and_one_in_a_test_panics`.)
     assert_stalls_panics();
     // And the default threshold is 10 ms.
     let (value, reports) = block_on(collect_stalls(stalls_past_the_default_threshold()));
@@ -216,6 +257,55 @@ fn warn_from_the_environment_prints_one_line_per_stall() {
 }
 
 #[test]
+#[ignore = "run by by_default_a_stall_outside_a_test_warns_and_one_in_a_test_panics in a child process"]
+fn default_child() {
+    const NAME: &str = "default_child";
+    if !in_child(NAME) {
+        return;
+    }
+    // Outside a test's own code: a warning each, and the handler's value.
+    assert_eq!(block_on(stalls_outside_a_test()), 7);
+    assert_eq!(block_on(stalls_outside_a_test()), 7);
+    eprintln!("child: outside a test checked");
+    // The same stall in a poll of a test's own code fails it.
+    let payload = panic_of(awaits_the_handler());
+    let message = panic_message(&*payload);
+    assert!(
+        message.starts_with("stall in server::handler: one poll held the thread for "),
+        "{message}"
+    );
+    // A mode set in code wins over the default: `panic` outside a test, `warn` in one.
+    stall::set_mode(Mode::Panic);
+    panic_of(stalls_outside_a_test());
+    stall::set_mode(Mode::Warn);
+    assert_eq!(block_on(stalls()), 7);
+    child_done(NAME);
+}
+
+#[test]
+fn by_default_a_stall_outside_a_test_warns_and_one_in_a_test_panics() {
+    let stderr = run_child("default_child", &[]);
+    let (outside, rest) = stderr
+        .split_once("child: outside a test checked")
+        .expect("the child got past the checks outside a test");
+    let outside = warnings(outside);
+    assert_eq!(outside.len(), 2, "{stderr}");
+    for line in outside {
+        assert!(
+            line.starts_with("offload: stall in server::handler: one poll held the thread"),
+            "{line}"
+        );
+    }
+    // Then only `warn` set in code prints a line.
+    let rest = warnings(rest);
+    assert_eq!(rest.len(), 1, "{stderr}");
+    assert!(
+        rest[0].starts_with("offload: stall in stall_modes::stalls:"),
+        "{stderr}"
+    );
+}
+
+#[test]
 #[ignore = "run by off_from_the_environment_reports_nothing_unless_code_says_otherwise in a child process"]
 fn off_from_env_child() {
     const NAME: &str = "off_from_env_child";
@@ -296,6 +386,36 @@ fn lowered_threshold_child() {
     assert_eq!(reports.len(), 1, "{reports:#?}");
     assert_eq!(reports[0].threshold, Duration::from_millis(5));
     child_done(NAME);
+}
+
+#[test]
+#[ignore = "run by a_zero_threshold_in_the_environment_is_reported_and_the_default_kept in a child process"]
+fn zero_threshold_child() {
+    const NAME: &str = "zero_threshold_child";
+    if !in_child(NAME) {
+        return;
+    }
+    // OFFLOAD_STALL_THRESHOLD=0ms would make every poll a stall: the default stays.
+    let (value, reports) = block_on(collect_stalls(returns_at_once()));
+    assert_eq!(value, 9);
+    assert!(reports.is_empty(), "{reports:#?}");
+    let (_, reports) = block_on(collect_stalls(stalls_past_the_default_threshold()));
+    assert_eq!(reports.len(), 1, "{reports:#?}");
+    assert_eq!(reports[0].threshold, Duration::from_millis(10));
+    child_done(NAME);
+}
+
+#[test]
+fn a_zero_threshold_in_the_environment_is_reported_and_the_default_kept() {
+    let stderr = run_child("zero_threshold_child", &[(STALL_THRESHOLD_ENV, "0ms")]);
+    let expected = "offload: OFFLOAD_STALL_THRESHOLD: duration \"0ms\" is zero, which would \
+                    report every poll as a stall; give a positive threshold, like 10ms; the \
+                    threshold stays 10 ms";
+    assert_eq!(
+        stderr.matches(expected).count(),
+        1,
+        "{expected:?} once in:\n{stderr}"
+    );
 }
 
 #[test]

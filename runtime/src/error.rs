@@ -4,6 +4,7 @@ use std::fmt;
 use std::io;
 use std::time::Duration;
 
+use crate::config::near_miss::is_near_miss;
 use crate::pool_use::PoolUse;
 
 /// Why an offloaded job did not run.
@@ -112,6 +113,21 @@ pub enum ConfigError {
         /// The pool's name.
         pool: String,
     },
+    /// A pool that no `#[offload]` fn uses, and that is not built in, is configured under
+    /// a name that nearly matches one that is: most likely a typo, which would leave the
+    /// pool meant as it was (see [`PoolsBuilder::install`](crate::PoolsBuilder::install)).
+    NearMiss {
+        /// The name configured.
+        configured: String,
+        /// The name of the program's pool it nearly matches.
+        used: String,
+        /// The `#[offload(pool = "...")]` fns that use `used`; empty for a built-in pool.
+        uses: Vec<PoolUse>,
+        /// Whether `configured` comes from `OFFLOAD_POOLS` (through
+        /// [`PoolsBuilder::from_env`](crate::PoolsBuilder::from_env)) or
+        /// [`PoolsBuilder::overrides`](crate::PoolsBuilder::overrides), rather than from code.
+        from_overrides: bool,
+    },
     /// `#[offload(pool = "...")]` fns name pools that are not configured.
     UnknownPools {
         /// Each such use: the pool, the fn, its file and line.
@@ -148,11 +164,53 @@ impl fmt::Display for ConfigError {
                 "offload pools were shut down and cannot be installed any more; install them \
                  at start-up, before any call, and shut down at the end",
             ),
+            ConfigError::NearMiss {
+                configured,
+                used,
+                uses,
+                from_overrides,
+            } => {
+                let (origin, instead) = if *from_overrides {
+                    (
+                        "comes from OFFLOAD_POOLS (read by .from_env()) or .overrides()",
+                        format!("write the entry as {used}=... instead"),
+                    )
+                } else {
+                    (
+                        "is configured in code",
+                        format!("configure .pool({used:?}, ...) instead"),
+                    )
+                };
+                write!(
+                    f,
+                    "offload pool {configured:?} {origin}, but no #[offload] fn uses it and it \
+                     is not built in: did you mean {used:?}, "
+                )?;
+                if uses.is_empty() {
+                    f.write_str("the built-in pool")?;
+                } else {
+                    f.write_str("used by ")?;
+                    for (i, usage) in uses.iter().enumerate() {
+                        let separator = if i == 0 { "" } else { ", " };
+                        let (function, file, line) = (usage.function(), usage.file(), usage.line());
+                        write!(f, "{separator}{function} ({file}:{line})")?;
+                    }
+                }
+                write!(f, "? Pool names must match exactly: {instead}")
+            }
             ConfigError::UnknownPools { uses, available } => {
                 f.write_str("offload pools are not configured: ")?;
                 for (i, usage) in uses.iter().enumerate() {
                     let separator = if i == 0 { "" } else { "; " };
                     write!(f, "{separator}{usage}")?;
+                    let used = usage.pool();
+                    for configured in available.iter().filter(|name| is_near_miss(name, used)) {
+                        write!(
+                            f,
+                            ", not {configured:?} as configured: did you mean {used:?}? (pool \
+                             names must match exactly)"
+                        )?;
+                    }
                 }
                 f.write_str(" (the pools are ")?;
                 write_names(f, available)?;
@@ -250,6 +308,51 @@ mod tests {
              at start-up with async_offload::Pools::builder().pool(\"db\", ...).install(), or \
              with OFFLOAD_POOLS=\"db=<threads>\" if the program's builder calls .from_env() \
              (nothing else reads OFFLOAD_POOLS)"
+        );
+    }
+
+    #[test]
+    fn a_near_miss_names_both_pools_where_the_meant_one_is_used_and_what_to_write() {
+        let uses = vec![PoolUse::new("db", "app::load", "src/db.rs", 3)];
+        let message = ConfigError::NearMiss {
+            configured: "DB".to_owned(),
+            used: "db".to_owned(),
+            uses: uses.clone(),
+            from_overrides: true,
+        }
+        .to_string();
+        assert_eq!(
+            message,
+            "offload pool \"DB\" comes from OFFLOAD_POOLS (read by .from_env()) or \
+             .overrides(), but no #[offload] fn uses it and it is not built in: did you mean \
+             \"db\", used by app::load (src/db.rs:3)? Pool names must match exactly: write the \
+             entry as db=... instead"
+        );
+        let message = ConfigError::NearMiss {
+            configured: "CPU".to_owned(),
+            used: "cpu".to_owned(),
+            uses: Vec::new(),
+            from_overrides: false,
+        }
+        .to_string();
+        assert!(
+            message.ends_with(
+                "did you mean \"cpu\", the built-in pool? Pool names must match exactly: \
+                 configure .pool(\"cpu\", ...) instead"
+            ),
+            "{message}"
+        );
+
+        let message = ConfigError::UnknownPools {
+            uses,
+            available: vec!["cpu".to_owned(), "dbx".to_owned(), "default".to_owned()],
+        }
+        .to_string();
+        assert_eq!(
+            message,
+            "offload pools are not configured: \"db\" used by app::load (src/db.rs:3), not \
+             \"dbx\" as configured: did you mean \"db\"? (pool names must match exactly) (the \
+             pools are \"cpu\", \"dbx\", \"default\")"
         );
     }
 }

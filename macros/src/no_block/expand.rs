@@ -25,6 +25,7 @@ use super::awaits;
 //             threshold: None, // or Some(Duration::new(..)) from the attribute
 //             start: /* the body's `{` */, end: /* its `}` */,
 //             awaits: &[/* each marked `.await` */],
+//             test: ::core::cfg!(test),
 //         };
 //         let __offload_at = &::core::sync::atomic::AtomicU32::new(0);
 //         let __offload_body = ::core::pin::pin!(async move {
@@ -37,6 +38,8 @@ use super::awaits;
 // `__offload_at` and `__offload_body` are `Span::mixed_site()`: the body cannot see them.
 // (`__offload_return` lives in a block of its own, spanned at the return type so that a
 // mismatch is reported there.)
+// `cfg!(test)` is evaluated in the user's crate: whether the fn is a test's own code, where
+// a stall fails by default (elsewhere, a dev server, it warns).
 // The user's build decides which one exists: a release build gets the fn exactly as
 // written. The body moves into an `async move` block, pinned in the fn's own future; the
 // guard polls it and times each poll, and reads in `__offload_at` which `.await` the body
@@ -84,6 +87,7 @@ pub(crate) fn instrumented(args: &Args, function: ItemFn) -> TokenStream {
                 start: #start,
                 end: #end,
                 awaits: &[#(#await_locations),*],
+                test: ::core::cfg!(test),
             };
             let #at = &::core::sync::atomic::AtomicU32::new(0);
             let #pinned = ::core::pin::pin!(async move { #return_edge #(#stmts)* });

@@ -4,7 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use super::{builtin_config, registry};
+use super::{builtin_config, builtin_configs, registry};
+use crate::config::near_miss::{differ_only_in_case, is_near_miss};
 use crate::config::{PoolConfig, env};
 use crate::error::ConfigError;
 use crate::pool::Pool;
@@ -35,6 +36,7 @@ impl Pools {
         PoolsBuilder {
             pools: BTreeMap::new(),
             duplicate: None,
+            from_overrides: BTreeSet::new(),
         }
     }
 }
@@ -50,6 +52,9 @@ pub struct PoolsBuilder {
     pools: BTreeMap<String, PoolConfig>,
     /// The first name configured twice, reported by `install`.
     duplicate: Option<String>,
+    /// The pools that only [`overrides`](Self::overrides) (or `OFFLOAD_POOLS`) names: not
+    /// configured in code, nor built in.
+    from_overrides: BTreeSet<String>,
 }
 
 impl PoolsBuilder {
@@ -133,7 +138,11 @@ impl PoolsBuilder {
     pub fn overrides(mut self, spec: &str) -> Result<Self, ConfigError> {
         for entry in env::parse_overrides(spec)? {
             let base = self.pools.remove(&entry.pool);
-            let config = entry.apply(base.or_else(|| builtin_config(&entry.pool)));
+            let builtin = builtin_config(&entry.pool);
+            if base.is_none() && builtin.is_none() {
+                self.from_overrides.insert(entry.pool.clone());
+            }
+            let config = entry.apply(base.or(builtin));
             self.pools.insert(entry.pool.clone(), config);
         }
         Ok(self)
@@ -145,11 +154,19 @@ impl PoolsBuilder {
     ///
     /// - [`ConfigError::Invalid`] naming the pool, the setting and the value;
     /// - [`ConfigError::Duplicate`] if a pool was configured twice;
+    /// - [`ConfigError::NearMiss`] if a pool that no `#[offload]` fn uses, and that is not
+    ///   built in, is named nearly as one that is: in another case (`DB` for `db`), or, for
+    ///   a pool only [`from_env`](Self::from_env) or [`overrides`](Self::overrides) names,
+    ///   also one character added, left out, replaced or swapped (`dbb`, `bd`). A pool
+    ///   configured in code and used only through `run` may be named `gpu` next to `cpu`;
+    ///   one that only `OFFLOAD_POOLS` names, or that differs from a used one only in case,
+    ///   is taken for a typo;
     /// - [`ConfigError::AlreadyInstalled`] on a second call;
     /// - [`ConfigError::ShutDown`] after [`shutdown`](crate::shutdown);
     /// - [`ConfigError::InUse`] if it would replace a built-in pool that has been used;
     /// - [`ConfigError::UnknownPools`] if an `#[offload(pool = "...")]` of the program
-    ///   names a pool that would still not exist, with the fn, file and line of each.
+    ///   names a pool that would still not exist, with the fn, file and line of each, and
+    ///   the configured name it nearly matches, if any.
     ///
     /// Nothing is installed when it returns an error.
     pub fn install(self) -> Result<(), ConfigError> {
@@ -159,6 +176,8 @@ impl PoolsBuilder {
         for (name, config) in &self.pools {
             config.validate(name)?;
         }
+        let uses = pool_use::registered();
+        self.near_miss(&uses)?;
         let mut pools = registry().write();
         if pools.shut_down {
             return Err(ConfigError::ShutDown);
@@ -177,7 +196,7 @@ impl PoolsBuilder {
         }
         let mut names = pools.names();
         names.extend(self.pools.keys().cloned());
-        unknown_uses(&names)?;
+        unknown_uses(&uses, &names)?;
         for (name, config) in self.pools {
             let pool = Arc::new(Pool::new(&name, config));
             pools.by_name.insert(name.into_boxed_str(), pool);
@@ -187,11 +206,51 @@ impl PoolsBuilder {
     }
 }
 
+impl PoolsBuilder {
+    /// The first pool configured under a name that nearly matches a pool of the program
+    /// (used by an `#[offload]` fn, or built in) and is not itself one, as an error; see
+    /// [`install`](Self::install) for what nearly matches.
+    fn near_miss(&self, uses: &[PoolUse]) -> Result<(), ConfigError> {
+        let used: BTreeSet<&str> = uses
+            .iter()
+            .map(PoolUse::pool)
+            .chain(builtin_configs().map(|(name, _)| name))
+            .collect();
+        for configured in self.pools.keys() {
+            if used.contains(configured.as_str()) {
+                continue;
+            }
+            let from_overrides = self.from_overrides.contains(configured);
+            let Some(&meant) = used.iter().find(|&&used| {
+                if from_overrides {
+                    is_near_miss(configured, used)
+                } else {
+                    differ_only_in_case(configured, used)
+                }
+            }) else {
+                continue;
+            };
+            return Err(ConfigError::NearMiss {
+                configured: configured.clone(),
+                used: meant.to_owned(),
+                uses: uses
+                    .iter()
+                    .filter(|usage| usage.pool() == meant)
+                    .cloned()
+                    .collect(),
+                from_overrides,
+            });
+        }
+        Ok(())
+    }
+}
+
 /// The uses whose pool is not among `pools`, as an error; `Ok` if there are none.
-fn unknown_uses(pools: &BTreeSet<String>) -> Result<(), ConfigError> {
-    let unknown: Vec<PoolUse> = pool_use::registered()
-        .into_iter()
+fn unknown_uses(uses: &[PoolUse], pools: &BTreeSet<String>) -> Result<(), ConfigError> {
+    let unknown: Vec<PoolUse> = uses
+        .iter()
         .filter(|usage| !pools.contains(usage.pool()))
+        .cloned()
         .collect();
     if unknown.is_empty() {
         return Ok(());

@@ -34,6 +34,9 @@ pub struct FnSite {
     /// The `.await`s of the body, in source order; the marks of the body refer to them by
     /// their index plus one.
     pub awaits: &'static [SourceLocation],
+    /// Whether the fn was compiled under `cfg(test)`: a test's own code. Unless a mode is
+    /// set, a stall panics when such a fn is in the stalled poll, and warns otherwise.
+    pub test: bool,
 }
 
 /// The per-thread books.
@@ -179,8 +182,8 @@ impl<F: Future> Future for Guarded<'_, F> {
             // last boundary: `resume_at` stays.
             this.resume_at = stopped_at;
         }
-        if let Some(report) = report {
-            super::deliver(*report);
+        if let Some((report, test)) = report {
+            super::deliver(*report, test);
         }
         poll
     }
@@ -249,13 +252,13 @@ impl Frame {
     }
 
     /// Stops timing, puts the books back, and, for the outermost poll, returns the report
-    /// of a stall (boxed: the common case, no report, then moves one pointer, not a
-    /// report-sized value).
+    /// of a stall, and whether a test's own code was in the poll (the report boxed: the
+    /// common case, no report, then moves a pointer, not a report-sized value).
     fn exit(
         mut self,
         from: Option<&'static SourceLocation>,
         to: Option<&'static SourceLocation>,
-    ) -> Option<Box<StallReport>> {
+    ) -> Option<(Box<StallReport>, bool)> {
         let elapsed = self.start.elapsed();
         with_polls(|polls| {
             let own = elapsed.saturating_sub(polls.nested.get());
@@ -310,9 +313,8 @@ impl Frame {
                 if exceeded.excess + late <= preempted {
                     return None;
                 }
-                let mut report = build_report(&all, elapsed_now - preempted, exceeded.threshold);
-                report.preempted = preempted;
-                Some(Box::new(report))
+                let report = build_report(&all, elapsed_now, preempted, exceeded.threshold);
+                Some((Box::new(report), all.iter().any(|poll| poll.site.test)))
             });
             all.clear();
             slot.end(generation + 1);
@@ -356,8 +358,20 @@ impl Drop for Frame {
     }
 }
 
-/// The report of a stalled outermost poll, from its finished polls.
-fn build_report(finished: &[FinishedPoll], blocked: Duration, threshold: Duration) -> StallReport {
+/// The report of a stalled outermost poll, from its finished polls, which held the thread
+/// for `held`, of which it spent `preempted` waiting to run (at most `held`).
+///
+/// The preemption is left out of the own times as well as of the whole: the platform tells
+/// how long the thread waited, not during which fn, so each own time gives up its share in
+/// proportion to its length. Then they add up to at most what the report says the poll held
+/// the thread, and the time left out is shown once, as `preempted`.
+fn build_report(
+    finished: &[FinishedPoll],
+    held: Duration,
+    preempted: Duration,
+    threshold: Duration,
+) -> StallReport {
+    let blocked = held - preempted;
     let worst = finished
         .iter()
         .max_by_key(|poll| poll.own)
@@ -394,11 +408,93 @@ fn build_report(finished: &[FinishedPoll], blocked: Duration, threshold: Duratio
         to_kind,
         breakdown: breakdown
             .into_iter()
-            .map(|(name, own, _)| (name, own))
+            .map(|(name, own, _)| (name, share(own, blocked, held)))
             .collect(),
-        preempted: Duration::ZERO,
+        preempted,
         still_running: false,
         thread: std::thread::current().name().map(str::to_owned),
         stack: None,
+    }
+}
+
+/// `part` of `whole`, scaled down to `scaled` for the whole (rounded down, so that scaled
+/// parts never add up to more than `scaled`).
+fn share(part: Duration, scaled: Duration, whole: Duration) -> Duration {
+    if whole.is_zero() {
+        return part;
+    }
+    let nanos = part.as_nanos() * scaled.as_nanos() / whole.as_nanos();
+    // At most `scaled`'s nanoseconds when `part` is at most `whole`: it fits.
+    Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const fn location(line: u32) -> SourceLocation {
+        SourceLocation {
+            file: "src/app.rs",
+            line,
+            column: 1,
+        }
+    }
+
+    static OUTER: FnSite = FnSite {
+        name: "app::handle",
+        threshold: None,
+        start: location(1),
+        end: location(9),
+        awaits: &[],
+        test: false,
+    };
+    static INNER: FnSite = FnSite {
+        name: "app::query",
+        threshold: None,
+        start: location(11),
+        end: location(19),
+        awaits: &[],
+        test: false,
+    };
+
+    fn finished(site: &'static FnSite, depth: u32, own_ms: u64) -> FinishedPoll {
+        FinishedPoll {
+            site,
+            depth,
+            own: Duration::from_millis(own_ms),
+            from: None,
+            to: None,
+        }
+    }
+
+    #[test]
+    fn own_times_leave_out_the_preemption_and_never_exceed_the_time_held() {
+        // 93.4 ms of own time in a poll that waited 4.5 ms of it for a core.
+        let polls = [finished(&INNER, 2, 90), finished(&OUTER, 1, 3)];
+        let held = Duration::from_micros(93_400);
+        let preempted = Duration::from_micros(4_500);
+        let report = build_report(&polls, held, preempted, Duration::from_millis(10));
+        assert_eq!(report.blocked, Duration::from_micros(88_900));
+        assert_eq!(report.preempted, preempted);
+        assert_eq!(report.function, "app::query");
+        let names: Vec<&str> = report.breakdown.iter().map(|(name, _)| *name).collect();
+        assert_eq!(names, ["app::handle", "app::query"]);
+        let total: Duration = report.breakdown.iter().map(|(_, own)| *own).sum();
+        assert!(total <= report.blocked, "{report:#?}");
+        // Each gives up its share: the shares stay in proportion.
+        let (outer, inner) = (report.breakdown[0].1, report.breakdown[1].1);
+        assert!(inner < Duration::from_millis(90) && outer < Duration::from_millis(3));
+        assert!(
+            inner.abs_diff(outer * 30) < Duration::from_micros(1),
+            "{report:#?}"
+        );
+        let text = report.to_string();
+        assert!(text.contains("held the thread for 88.9 ms"), "{text}");
+        assert!(text.contains("app::query 85.7 ms"), "{text}");
+        assert_eq!(text.matches("4.5 ms").count(), 1, "{text}");
+
+        // Without preemption, the own times are those measured.
+        let report = build_report(&polls, held, Duration::ZERO, Duration::from_millis(10));
+        assert_eq!(report.breakdown[1].1, Duration::from_millis(90));
     }
 }

@@ -3,8 +3,11 @@
 //! In debug builds, every poll of a `#[no_block]` fn's future is timed. A poll that holds
 //! its thread longer than the fn's threshold (10 ms unless the attribute or
 //! `OFFLOAD_STALL_THRESHOLD` says otherwise) is a stall, reported once, by the outermost
-//! instrumented future on the thread. What the report does is the [`Mode`]: by default a
-//! panic, so that a test that stalls fails.
+//! instrumented future on the thread. What the report does is the [`Mode`]. Unless code or
+//! `OFFLOAD_STALL` sets one, a stall panics when a test's own code (a `#[no_block]` fn
+//! compiled under `cfg(test)`, like a test body under `#[no_block]`) is in the stalled poll,
+//! so that the test fails; elsewhere, as in a debug build of a server, it warns (one line on
+//! stderr) and the server keeps serving.
 //!
 //! Time the thread spent waiting to run while other threads had the cores is left out,
 //! where the platform tells it (Linux); and a watchdog thread reports a poll that has not
@@ -28,8 +31,9 @@ pub use self::watchdog::{Stack, StackFrame};
 use self::mode::Action;
 
 /// Sends a report where it goes: to [`collect_stalls`](crate::testing::collect_stalls)
-/// if one is collecting on this thread, else to the mode.
-fn deliver(report: StallReport) {
+/// if one is collecting on this thread, else to the mode, which depends on whether a
+/// test's own code (`test`) was in the poll when no mode is set.
+fn deliver(report: StallReport, test: bool) {
     let report = match with_polls(|polls| match polls.collected.borrow_mut().as_mut() {
         Some(collected) => {
             collected.push(report);
@@ -40,7 +44,7 @@ fn deliver(report: StallReport) {
         Some(report) => report,
         None => return,
     };
-    match mode::action() {
+    match mode::action(test) {
         Action::Panic => panic!("{report}"),
         Action::Warn => warn(&report),
         Action::Off => {}
@@ -55,7 +59,9 @@ fn deliver(report: StallReport) {
 /// [`collect_stalls`](crate::testing::collect_stalls): a poll that never returns would
 /// hide it there.
 fn deliver_in_flight(report: &StallReport) {
-    match mode::action() {
+    // `panic` and `warn` both print it: whether a test's code is in the poll, which decides
+    // between them by default, makes no difference here.
+    match mode::action(false) {
         Action::Off => {}
         Action::Hook(hook) => hook(report),
         #[cfg(feature = "tracing")]

@@ -16,10 +16,17 @@ pub const STALL_THRESHOLD_ENV: &str = "OFFLOAD_STALL_THRESHOLD";
 pub const DEFAULT_THRESHOLD: Duration = Duration::from_millis(10);
 
 /// What a stall report does.
+///
+/// Unless [`set_mode`], [`set_hook`] or `OFFLOAD_STALL` chooses, a stall is a panic when a
+/// `#[no_block]` fn compiled under `cfg(test)` (a test's own code: a test body under
+/// `#[no_block]`, or a helper of the test crate) is in the stalled poll, so that the test
+/// fails, and a warning otherwise: a debug build of a server keeps serving, and says so on
+/// stderr. (A test that only calls instrumented fns of a library, compiled without
+/// `cfg(test)`, gets warnings: put `#[no_block]` on the test too, or set the mode.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Mode {
-    /// Panic in the stalled task with the report (the default): a test that stalls fails.
+    /// Panic in the stalled task with the report: a test that stalls fails.
     Panic,
     /// Print the report on one line on stderr (with the `tracing` feature: a `WARN` event).
     Warn,
@@ -73,15 +80,23 @@ pub(crate) enum Action {
 /// Whether polls are timed at all (they are not in `off` mode).
 pub(crate) fn enabled() -> bool {
     match MODE.load(Ordering::Acquire) {
-        UNSET => env_mode() != Mode::Off,
+        UNSET => env_mode() != Some(Mode::Off),
         code => code != OFF,
     }
 }
 
-/// The current action for a report.
-pub(crate) fn action() -> Action {
+/// The mode when neither code nor `OFFLOAD_STALL` sets one: a panic if a test's own code
+/// was in the stalled poll (`test`), so that the test fails; else a warning, so that a
+/// server run from a debug build keeps serving and says so.
+pub(crate) fn default_mode(test: bool) -> Mode {
+    if test { Mode::Panic } else { Mode::Warn }
+}
+
+/// The current action for a report on a poll in which a test's own code was (`test`) or
+/// not.
+pub(crate) fn action(test: bool) -> Action {
     let code = match MODE.load(Ordering::Acquire) {
-        UNSET => match env_mode() {
+        UNSET => match env_mode().unwrap_or_else(|| default_mode(test)) {
             Mode::Panic => PANIC,
             Mode::Warn => WARN,
             Mode::Off => OFF,
@@ -103,18 +118,22 @@ pub(crate) fn action() -> Action {
     }
 }
 
-/// The mode `OFFLOAD_STALL` asks for, read once; `panic` when it is not set.
+/// The mode `OFFLOAD_STALL` asks for, read once; `None` when it is not set.
 ///
 /// A value it cannot read is reported once on stderr and the default kept: a typo in a
 /// variable must not turn the checks off.
-fn env_mode() -> Mode {
-    static FROM_ENV: OnceLock<Mode> = OnceLock::new();
-    *FROM_ENV.get_or_init(|| match std::env::var(STALL_ENV) {
-        Err(_) => Mode::Panic,
-        Ok(value) => parse_mode(&value).unwrap_or_else(|problem| {
-            eprintln!("offload: {problem}; stalls panic");
-            Mode::Panic
-        }),
+fn env_mode() -> Option<Mode> {
+    static FROM_ENV: OnceLock<Option<Mode>> = OnceLock::new();
+    *FROM_ENV.get_or_init(|| {
+        let value = std::env::var(STALL_ENV).ok()?;
+        parse_mode(&value)
+            .map_err(|problem| {
+                eprintln!(
+                    "offload: {problem}; the default stays: stalls panic in tests and warn \
+                     elsewhere"
+                );
+            })
+            .ok()
     })
 }
 
@@ -157,5 +176,11 @@ mod tests {
         assert_eq!(parse_mode("OFF"), Ok(Mode::Off));
         let problem = parse_mode("quiet").unwrap_err();
         assert!(problem.contains("\"quiet\""), "{problem}");
+    }
+
+    #[test]
+    fn by_default_a_stall_panics_in_a_test_and_warns_elsewhere() {
+        assert_eq!(default_mode(true), Mode::Panic);
+        assert_eq!(default_mode(false), Mode::Warn);
     }
 }

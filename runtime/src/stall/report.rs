@@ -52,7 +52,9 @@ pub struct StallReport {
     /// What `to` is: `.await` or `end`.
     pub to_kind: LocationKind,
     /// The own time of each instrumented function in the poll, outermost first (empty if
-    /// still running).
+    /// still running). Like `blocked`, without `preempted`: the platform tells how long the
+    /// thread waited to run, not during which function, so each own time leaves out a share
+    /// of it in proportion to its length. They add up to at most `blocked`.
     pub breakdown: Vec<(&'static str, Duration)>,
     /// Time left out of `blocked` because the operating system had the thread waiting to
     /// run (preempted by other threads). Zero where the platform cannot tell, and for a
