@@ -1,4 +1,5 @@
-//! Panics point at the user's code: the `#[offload]` fn whose job cannot run, at its name.
+//! Panics point at the user's code: the `#[offload]` fn whose job cannot run, at its name; the
+//! call of `run`.
 //!
 //! Each panic is raised in a thread of its own, where a panic hook records its location.
 //!
@@ -150,4 +151,31 @@ fn an_offload_method_whose_job_cannot_run_is_named_with_its_type() {
         caught.message
     );
     assert_eq!(caught.at, here(LOAD_LINE, 8));
+}
+
+// ---------------------------------------------------------------------------------------
+// `run`.
+
+#[test]
+fn run_on_an_unknown_pool_panics_quoting_the_call() {
+    let line = line!() + 1;
+    let future = async_offload::run("nowhere", || ());
+    // Nothing happened at the call: the panic comes at the first poll, in another thread.
+    let caught = panic_in_own_thread(move || futures::executor::block_on(future));
+    let message = &caught.message;
+    assert!(
+        message.starts_with("no offload pool is named \"nowhere\" ("),
+        "{message}"
+    );
+    assert!(
+        message.ends_with(&format!(" (called at {}:{line}:18)", file!())),
+        "{message}"
+    );
+}
+
+#[test]
+fn run_borrows_the_pool_name_until_it_is_first_polled() {
+    let pool = String::from("cpu");
+    let future = async_offload::run(&pool, || 2);
+    assert_eq!(futures::executor::block_on(future), 2);
 }
