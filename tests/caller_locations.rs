@@ -1,4 +1,5 @@
-//! Panics point at the user's code: the `#[offload]` fn whose job cannot run, at its name; the
+//! Panics point at the user's code: where a `#[blocking]` fn was called, and which fn it
+//! is, with the type of a method; the `#[offload]` fn whose job cannot run, at its name; the
 //! call of `run`.
 //!
 //! Each panic is raised in a thread of its own, where a panic hook records its location.
@@ -6,13 +7,16 @@
 //! Its own test binary: the pool "nowhere" below is never configured, so installing pools
 //! would fail in this process.
 
+// The `#[blocking]` check exists in debug builds only; the rest is the same in both.
+#![cfg(debug_assertions)]
+
 mod common;
 
 use std::cell::{Cell, RefCell};
 use std::panic::AssertUnwindSafe;
 use std::sync::Once;
 
-use async_offload::offload;
+use async_offload::{blocking, no_block, offload};
 use common::panic_message;
 
 /// A panic caught by [`panic_in_own_thread`].
@@ -68,6 +72,186 @@ fn panic_in_own_thread<T>(call: impl FnOnce() -> T + Send + 'static) -> Caught {
 /// `(file!(), line, column)` in this file.
 fn here(line: u32, column: u32) -> (String, u32, u32) {
     (file!().to_owned(), line, column)
+}
+
+// ---------------------------------------------------------------------------------------
+// `#[blocking]`: the call's line, and the fn's path with its type.
+
+#[blocking]
+fn read(value: u32) -> u32 {
+    value
+}
+
+const READ_CALL_LINE: u32 = line!() + 4;
+#[no_block(threshold = "1s")]
+async fn calls_read() -> u32 {
+    std::future::ready(()).await;
+    read(1)
+}
+
+#[test]
+fn a_blocking_fn_is_reported_where_it_was_called() {
+    let caught = panic_in_own_thread(|| futures::executor::block_on(calls_read()));
+    let call = format!("{}:{READ_CALL_LINE}:5", file!());
+    assert_eq!(
+        caught.message,
+        format!(
+            "a call to the #[blocking] fn caller_locations::read at {call} was made inside a \
+             poll of the #[no_block] fn caller_locations::calls_read, where it would block an \
+             executor thread; move it into an #[offload] fn (or run it with async_offload::run)"
+        )
+    );
+    assert_eq!(caught.at, here(READ_CALL_LINE, 5));
+}
+
+mod handlers {
+    use async_offload::blocking;
+
+    pub struct Db;
+
+    pub struct Cache<T>(pub T);
+
+    pub trait Find {
+        fn find(&self, key: &str) -> String;
+
+        #[blocking]
+        fn find_all(&self) -> Vec<String> {
+            vec![self.find("all")]
+        }
+    }
+
+    impl Db {
+        #[blocking]
+        pub fn find(&self, key: &str) -> String {
+            key.to_owned()
+        }
+    }
+
+    impl Find for Db {
+        #[blocking]
+        fn find(&self, key: &str) -> String {
+            format!("{key}!")
+        }
+    }
+
+    impl<T: Clone> Cache<T> {
+        #[blocking]
+        pub fn get(&mut self) -> &mut T {
+            &mut self.0
+        }
+    }
+}
+
+use handlers::{Cache, Db, Find};
+
+/// Calls `call` inside a poll of a `#[no_block]` fn and returns the message of the check's
+/// panic, and its line.
+fn reported<T>(call: impl FnOnce() -> T + Send + 'static) -> (String, u32) {
+    #[no_block(threshold = "1s")]
+    async fn polls<T>(call: impl FnOnce() -> T + Send) -> T {
+        call()
+    }
+    let caught = panic_in_own_thread(|| futures::executor::block_on(polls(call)));
+    assert_eq!(caught.at.0, file!(), "{caught:?}");
+    (caught.message, caught.at.1)
+}
+
+#[test]
+fn a_blocking_method_is_named_with_its_type() {
+    let (message, line) = reported(|| Db.find("key"));
+    assert_eq!(line, line!() - 1);
+    assert!(
+        message.starts_with(&format!(
+            "a call to the #[blocking] fn caller_locations::handlers::Db::find at {}:{line}:",
+            file!()
+        )),
+        "{message}"
+    );
+
+    let (message, line) = reported(|| Find::find(&Db, "key"));
+    assert_eq!(line, line!() - 1);
+    assert!(
+        message.starts_with(
+            "a call to the #[blocking] fn <caller_locations::handlers::Db as \
+             caller_locations::handlers::Find>::find at "
+        ),
+        "{message}"
+    );
+
+    let (message, line) = reported(|| Db.find_all());
+    assert_eq!(line, line!() - 1);
+    assert!(
+        message.starts_with(
+            "a call to the #[blocking] fn caller_locations::handlers::Find::find_all at "
+        ),
+        "{message}"
+    );
+
+    let (message, line) = reported(|| *Cache(5).get() + 1);
+    assert_eq!(line, line!() - 1);
+    assert!(
+        message.starts_with(
+            "a call to the #[blocking] fn caller_locations::handlers::Cache<_>::get at "
+        ),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_blocking_fn_returns_what_it_did_before() {
+    assert_eq!(read(3), 3);
+    assert_eq!(Db.find("key"), "key");
+    assert_eq!(Find::find(&Db, "key"), "key!");
+    assert_eq!(Db.find_all(), ["all!"]);
+    let mut cache = Cache(vec![1]);
+    cache.get().push(2);
+    assert_eq!(cache.0, [1, 2]);
+}
+
+const UNWRAP_LINE: u32 = line!() + 3;
+#[blocking]
+fn unwraps(value: Option<u32>) -> u32 {
+    value.expect("a value")
+}
+
+#[test]
+fn a_panic_in_a_blocking_fn_keeps_the_line_it_was_raised_at() {
+    // Outside any `#[no_block]` poll: only the body's own panic.
+    let caught = panic_in_own_thread(|| unwraps(None));
+    assert_eq!(caught.message, "a value");
+    assert_eq!(caught.at, here(UNWRAP_LINE, 11));
+}
+
+/// Not the Rust ABI, so it cannot be `#[track_caller]`: its check reports the attribute.
+/// (`C-unwind`, since the check's panic would abort the process out of an `extern "C"` fn.)
+const C_ABI_LINE: u32 = line!() + 1;
+#[blocking]
+extern "C-unwind" fn c_abi(value: u32) -> u32 {
+    value
+}
+
+/// `#[track_caller]` already: the attribute adds no second one (a warning).
+#[blocking]
+#[track_caller]
+fn tracked(value: u32) -> u32 {
+    value
+}
+
+#[test]
+fn a_blocking_fn_with_another_abi_or_its_own_track_caller_still_compiles_and_checks() {
+    assert_eq!(c_abi(1) + tracked(2), 3);
+    let (message, line) = reported(|| c_abi(1));
+    assert_eq!(line, C_ABI_LINE);
+    assert!(
+        message.starts_with("a call to the #[blocking] fn caller_locations::c_abi at "),
+        "{message}"
+    );
+    let (message, line) = reported(|| tracked(2));
+    assert_eq!(line, line!() - 1);
+    assert!(
+        message.starts_with("a call to the #[blocking] fn caller_locations::tracked at "),
+        "{message}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
