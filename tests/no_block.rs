@@ -512,6 +512,8 @@ fn blocking_read(value: u32) -> u32 {
     value
 }
 
+/// The line of the call in `calls_blocking_read`.
+const BLOCKING_READ_LINE: u32 = line!() + 4;
 #[no_block(threshold = "1s")]
 async fn calls_blocking_read() -> u32 {
     yield_once(()).await;
@@ -542,17 +544,28 @@ fn a_blocking_fn_called_inside_a_no_block_poll_panics_naming_both_fns() {
     let payload = panic_of(calls_blocking_read());
     assert_eq!(
         panic_message(&*payload),
-        "the #[blocking] fn no_block::blocking_read was made inside a poll of the #[no_block] \
-         fn no_block::calls_blocking_read, where it would block an executor thread; move it \
-         into an #[offload] fn (or run it with async_offload::run)"
+        format!(
+            "a call to the #[blocking] fn no_block::blocking_read at {}:{BLOCKING_READ_LINE}:5 \
+             was made inside a poll of the #[no_block] fn no_block::calls_blocking_read, where \
+             it would block an executor thread; move it into an #[offload] fn (or run it with \
+             async_offload::run)",
+            file!()
+        )
     );
     let payload = panic_of(calls_blocking_read_through_a_plain_fn());
     let message = panic_message(&*payload);
+    let (call, poll) = message
+        .split_once(" was made inside a poll of ")
+        .expect("the call, then the poll");
     assert!(
-        message.starts_with(
-            "the #[blocking] fn no_block::blocking_read was made inside a poll of the \
-             #[no_block] fn no_block::calls_blocking_read_through_a_plain_fn,"
-        ),
+        call.starts_with(&format!(
+            "a call to the #[blocking] fn no_block::blocking_read at {}:",
+            file!()
+        )),
+        "{message}"
+    );
+    assert!(
+        poll.starts_with("the #[no_block] fn no_block::calls_blocking_read_through_a_plain_fn,"),
         "{message}"
     );
 }
@@ -639,14 +652,26 @@ async fn a_tokio_test_under_no_block_that_does_not_block_passes() {
 
 #[no_block(threshold = "1s")]
 #[tokio::test]
-#[should_panic(
-    expected = "the #[blocking] fn no_block::blocking_read was made inside a poll \
-                           of the #[no_block] fn \
-                           no_block::the_body_of_a_tokio_test_under_no_block_is_checked,"
-)]
 async fn the_body_of_a_tokio_test_under_no_block_is_checked() {
     tokio::task::yield_now().await;
-    blocking_read(1);
+    // Caught here, to check the line of the call too.
+    let line = line!() + 1;
+    let payload = std::panic::catch_unwind(|| blocking_read(1)).expect_err("the check panicked");
+    let message = panic_message(&*payload);
+    assert!(
+        message.starts_with(&format!(
+            "a call to the #[blocking] fn no_block::blocking_read at {}:{line}:",
+            file!()
+        )),
+        "{message}"
+    );
+    assert!(
+        message.contains(
+            " was made inside a poll of the #[no_block] fn \
+             no_block::the_body_of_a_tokio_test_under_no_block_is_checked,"
+        ),
+        "{message}"
+    );
 }
 
 // A test's own code is compiled under `cfg(test)`: there a stall fails the test by default

@@ -2,11 +2,13 @@
 //! signatures change without notice.
 
 pub use crate::pool_use::PoolUse;
-pub use crate::run::run;
+pub use crate::run::try_run;
 pub use crate::stall::SourceLocation;
 pub use crate::stall::blocking::blocking_call;
 pub use crate::stall::guard::{FnSite, Guarded, at_await, awaited};
 pub use inventory;
+
+use crate::error::OffloadError;
 
 /// A value of an `#[offload]` fn on its way between threads: an argument to the pool
 /// thread, or the result back to the caller.
@@ -24,3 +26,25 @@ pub struct SendArg<T: Send + 'static> {
 /// value), not only the fields its body touches: the rest would be dropped on the executor.
 #[inline]
 pub fn capture_whole<T: ?Sized>(_: &T) {}
+
+/// The path of the fn whose body defines `marker`, a fn item (`fn __offload_fn() {}`): its
+/// type name, less the marker's own name and the `{{closure}}` of an `async fn`'s body.
+///
+/// Unlike `module_path!()`, it names a method with its type, as rustc does:
+/// `my_app::Db::find`, `<my_app::Db as my_app::Find>::find`, `my_app::Cache<_>::get`.
+pub fn fn_path<M>(marker: &M) -> &'static str {
+    let path = core::any::type_name_of_val(marker);
+    let path = path
+        .rsplit_once("::")
+        .map_or(path, |(fn_path, _marker)| fn_path);
+    path.strip_suffix("::{{closure}}").unwrap_or(path)
+}
+
+/// Panics because the `#[offload]` fn `function` cannot run, with the message of `error`.
+///
+/// `#[track_caller]`: generated code calls it spanned at the user's fn name, so that the
+/// panic's location is the user's fn, not this file.
+#[track_caller]
+pub fn cannot_run(function: &str, error: OffloadError) -> ! {
+    panic!("the #[offload] fn {function} cannot run: {error}")
+}

@@ -1,5 +1,7 @@
 //! Offloading a closure without the macro: [`run`] and [`try_run`].
 
+use std::panic::Location;
+
 use crate::error::OffloadError;
 use crate::registry;
 
@@ -42,10 +44,14 @@ where
 /// Runs `body` on the pool named `pool` and returns its result: [`try_run`] for the cases
 /// where failing to run is a bug, as with `#[offload]`.
 ///
+/// Like [`try_run`], it does nothing until the returned future is first polled; the call only
+/// records where it was made, for the panic below.
+///
 /// # Panics
 ///
-/// With the message of the [`OffloadError`] if the job cannot run: no pool has that name,
-/// the pool is shut down, or it could not start a thread. And, like a direct call, with the
+/// With the message of the [`OffloadError`], followed by the location of the call to `run`
+/// (`... (called at src/main.rs:10:5)`), if the job cannot run: no pool has that name, the
+/// pool is shut down, or it could not start a thread. And, like a direct call, with the
 /// payload of a panic of `body`.
 ///
 /// ```
@@ -54,13 +60,19 @@ where
 /// assert_eq!(sum, 5050);
 /// # }
 /// ```
-pub async fn run<F, T>(pool: &str, body: F) -> T
+#[track_caller]
+pub fn run<F, T>(pool: &str, body: F) -> impl Future<Output = T>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    match try_run(pool, body).await {
-        Ok(value) => value,
-        Err(error) => panic!("{error}"),
+    // The future of an `async fn` cannot see its caller: the location is taken here, at the
+    // call, and the panic, raised at the first poll, quotes it.
+    let caller = Location::caller();
+    async move {
+        match try_run(pool, body).await {
+            Ok(value) => value,
+            Err(error) => panic!("{error} (called at {caller})"),
+        }
     }
 }

@@ -19,14 +19,18 @@ use super::args::Args;
 //         let __offload_arg0 = ::async_offload::__private::SendArg { value: db };
 //         let __offload_arg1 = ::async_offload::__private::SendArg { value: __offload_arg1 };
 //         let __offload_arg2 = ::async_offload::__private::SendArg { value: buf };
-//         ::async_offload::__private::run("default", move || -> Result<User, Error> {
+//         match ::async_offload::__private::try_run("default", move || -> Result<User, Error> {
 //             let db = __offload_arg0.value;
 //             let __offload_arg1 = __offload_arg1.value;
 //             let (a, b) = __offload_arg1;
 //             let mut buf = __offload_arg2.value;
 //             match () { () => { body } }
 //         })
-//         .await
+//         .await {
+//             ::core::result::Result::Ok(__offload_value) => __offload_value,
+//             // Panics at `load`, naming it: see `run_call`.
+//             ::core::result::Result::Err(__offload_error) => { /* cannot_run(..) */ }
+//         }
 //     }
 //
 // `SendArg` requires `Send + 'static`: an argument that cannot move to the pool thread is
@@ -65,7 +69,10 @@ pub(crate) fn wrapper(args: &Args, mut function: ItemFn) -> TokenStream {
         receiver.as_ref(),
         &output,
         closure_body,
-        output_span(&function.sig),
+        CallSpans {
+            output: output_span(&function.sig),
+            name: function.sig.ident.span(),
+        },
     );
     function.sig.asyncness = Some(Token![async](function.sig.fn_token.span));
     let (outer, inner): (Vec<_>, Vec<_>) = function
@@ -235,30 +242,76 @@ fn body(block: &syn::Block) -> TokenStream {
 }
 
 // Input:  the closure's return type and statements.
-// Output: `::async_offload::__private::run("pool", move || -> Output { statements }).await`
+// Output:
+//     match ::async_offload::__private::try_run("pool", move || -> Output { statements }).await {
+//         ::core::result::Result::Ok(__offload_value) => __offload_value,
+//         ::core::result::Result::Err(__offload_error) => {
+//             fn __offload_fn() {}
+//             use ::async_offload::__private::cannot_run as __offload_cannot_run;
+//             __offload_cannot_run(::async_offload::__private::fn_path(&__offload_fn), __offload_error)
+//         }
+//     }
 //
 // The call's own tokens carry the span of the return type, and the closure's that of the
 // receiver: the compiler reports a result that cannot move back to the caller at the
 // former, a receiver that cannot move to the pool thread at the latter, each once.
+// A job that cannot run (an unknown pool, one shut down) panics in `cannot_run`, which is
+// `#[track_caller]`: the panic is located where the call starts. Its first token,
+// `__offload_cannot_run`, has the span of the fn's name (a span of the expansion would put
+// the location at the attribute), so the panic points at the user's fn. The fn is imported
+// under that name, not called by its path, whose first token may be the user's
+// `crate = ".."` string: an error about that path stays there, once. The message names the
+// fn with the type name of `__offload_fn`: the path of the fn it is defined in, with the
+// type of a method. A panic of the body is none of this: `try_run` resumes it with its own
+// payload. `__offload_value`, `__offload_error` and `__offload_fn` are `Span::mixed_site()`.
 fn run_call(
     args: &Args,
     receiver: Option<&Token![self]>,
     closure_output: &Type,
     closure_body: TokenStream,
-    output_span: Span,
+    spans: CallSpans,
 ) -> TokenStream {
+    let CallSpans { output, name } = spans;
     let pool = &args.pool;
-    let closure_span = receiver.map_or(output_span, |token| token.span);
+    let closure_span = receiver.map_or(output, |token| token.span);
     let mut closure_body = Group::new(Delimiter::Brace, closure_body);
     closure_body.set_span(closure_span);
-    let mut call_args = respan(quote!(#pool,), output_span);
+    let mut call_args = respan(quote!(#pool,), output);
     call_args.extend(respan(quote!(move || ->), closure_span));
     call_args.extend(quote!(#closure_output #closure_body));
     let mut call_args = Group::new(Delimiter::Parenthesis, call_args);
-    call_args.set_span(output_span);
-    let run = private_path(args.krate(output_span), "run", output_span);
-    let await_ = respan(quote!(.await), output_span);
-    quote!(#run #call_args #await_)
+    call_args.set_span(output);
+    let try_run = private_path(args.krate(output), "try_run", output);
+    let await_ = respan(quote!(.await), output);
+    let value = Ident::new("__offload_value", Span::mixed_site());
+    let error = Ident::new("__offload_error", Span::mixed_site());
+    let marker = Ident::new("__offload_fn", Span::mixed_site());
+    let cannot_run = private_path(args.krate(name), "cannot_run", name);
+    let local_cannot_run = Ident::new("__offload_cannot_run", name);
+    let fn_path = private_path(args.krate(name), "fn_path", name);
+    let mut cannot_run_args = Group::new(
+        Delimiter::Parenthesis,
+        quote_spanned!(name=> #fn_path(&#marker), #error),
+    );
+    cannot_run_args.set_span(name);
+    quote! {
+        match #try_run #call_args #await_ {
+            ::core::result::Result::Ok(#value) => #value,
+            ::core::result::Result::Err(#error) => {
+                fn #marker() {}
+                use #cannot_run as #local_cannot_run;
+                #local_cannot_run #cannot_run_args
+            }
+        }
+    }
+}
+
+/// Where `run_call` puts the errors and the panic about its parts.
+struct CallSpans {
+    /// A problem with the result or the call as a whole: see [`output_span`].
+    output: Span,
+    /// The panic of a job that cannot run: the fn's name.
+    name: Span,
 }
 
 /// The closure's return type: the fn's, with each `impl Trait` left to inference (`_`),
@@ -283,9 +336,9 @@ fn output_span(sig: &syn::Signature) -> Span {
 /// points there.
 ///
 /// `__private` alone resolves at the call site: a path with a generated segment is not
-/// `unused_qualifications`' business, which would otherwise flag `async_offload::__private::run`
-/// when the user's crate path is relative (`crate = "offload"`) and `async_offload::run`, the
-/// same item, is in scope. (An absolute path, like the default `::offload`, is never.)
+/// `unused_qualifications`' business, which would otherwise flag `async_offload::__private::try_run`
+/// when the user's crate path is relative (`crate = "offload"`) and `async_offload::try_run`,
+/// the same item, is in scope. (An absolute path, like the default `::offload`, is never.)
 fn private_path(krate: TokenStream, item: &str, span: Span) -> TokenStream {
     let private = Ident::new("__private", span.resolved_at(Span::call_site()));
     let item = Ident::new(item, span);

@@ -21,10 +21,19 @@ pub fn assert_blocking_allowed() {
     check(&format_args!("a blocking call at {}", Location::caller()));
 }
 
-/// The check `#[blocking]` generates, naming the blocking fn.
+/// What a `#[blocking]` fn does in a debug build: the check, naming the fn `function` and
+/// the caller's location, then `body`, the fn's own body.
+///
+/// The generated fn is `#[track_caller]`, so that the caller's location here is the user's
+/// call of it. Its body runs in the closure `body`, which is not: a panic in the body (an
+/// `unwrap()`) keeps its own line.
 #[track_caller]
-pub fn blocking_call(function: &'static str) {
-    check(&format_args!("the #[blocking] fn {function}"));
+pub fn blocking_call<T>(function: &str, body: impl FnOnce() -> T) -> T {
+    check(&format_args!(
+        "a call to the #[blocking] fn {function} at {}",
+        Location::caller()
+    ));
+    body()
 }
 
 #[track_caller]
