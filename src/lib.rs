@@ -198,8 +198,11 @@ pub use async_offload_macros::offload;
 ///   move the blocking call into an #[offload] fn, or raise the threshold with #[no_block(threshold = "...")]
 /// ```
 ///
-/// By default a report panics, in the task that stalled: a test that blocks fails. See
-/// [`stall::set_mode`] for `warn` and `off`,
+/// By default a report panics, in the task that stalled, when a test's own code is in the
+/// poll (an instrumented fn of a crate compiled for tests, like a test body under
+/// `#[no_block]`): a test that blocks fails. Elsewhere, as in a debug build of a server run
+/// with `cargo run`, it prints the report on stderr and the server keeps serving. See
+/// [`stall::set_mode`] for choosing `panic`, `warn` or `off`,
 /// [`stall::set_hook`] to receive reports, and
 /// [`testing::collect_stalls`] to assert on them in a test.
 /// `OFFLOAD_STALL=panic|warn|off` and `OFFLOAD_STALL_THRESHOLD=25ms` set the mode and the
@@ -275,7 +278,9 @@ pub use async_offload_macros::offload;
 pub use async_offload_macros::no_block;
 
 /// Marks a synchronous fn that blocks: in debug builds, calling it inside a poll of a
-/// `#[no_block]` future panics at once, however fast the call happened to be.
+/// `#[no_block]` future is reported at once, however fast the call happened to be, naming
+/// the call's line. Like a stall, it panics when a test's own code is in the poll and
+/// prints a line on stderr elsewhere, unless a mode says otherwise.
 ///
 /// ```
 /// use async_offload::{blocking, no_block, offload};

@@ -71,6 +71,41 @@ async fn stalls_outside_a_test() -> u32 {
     Guarded::new(&SITE, &at, body).await
 }
 
+/// A known-blocking fn: what a sync driver's call looks like.
+#[async_offload::blocking]
+fn known_blocking() -> u32 {
+    3
+}
+
+/// A handler compiled without `cfg(test)` (built by hand as in `stalls_outside_a_test`)
+/// that makes a known-blocking call inline, however fast.
+async fn calls_known_blocking_outside_a_test() -> u32 {
+    use async_offload::__private::{FnSite, Guarded};
+    use async_offload::stall::SourceLocation;
+    const HERE: SourceLocation = SourceLocation {
+        file: file!(),
+        line: line!(),
+        column: 1,
+    };
+    static SITE: FnSite = FnSite {
+        name: "server::blocking_handler",
+        threshold: Some(Duration::from_secs(10)),
+        start: HERE,
+        end: HERE,
+        awaits: &[],
+        test: false,
+    };
+    let at = std::sync::atomic::AtomicU32::new(0);
+    let body = std::pin::pin!(async { known_blocking() });
+    Guarded::new(&SITE, &at, body).await
+}
+
+/// The same call in a test's own code.
+#[no_block]
+async fn calls_known_blocking_in_a_test() -> u32 {
+    known_blocking()
+}
+
 /// A test's own code that awaits the handler: it does not block itself.
 #[no_block(threshold = "1s")]
 async fn awaits_the_handler() -> u32 {
@@ -280,6 +315,43 @@ fn default_child() {
     stall::set_mode(Mode::Warn);
     assert_eq!(block_on(stalls()), 7);
     child_done(NAME);
+}
+
+#[test]
+#[ignore = "run by by_default_a_known_blocking_call_outside_a_test_warns_and_one_in_a_test_panics in a child process"]
+fn blocking_default_child() {
+    const NAME: &str = "blocking_default_child";
+    if !in_child(NAME) {
+        return;
+    }
+    assert_eq!(block_on(calls_known_blocking_outside_a_test()), 3);
+    let payload = panic_of(calls_known_blocking_in_a_test());
+    let message = panic_message(&*payload);
+    assert!(
+        message.starts_with("a call to the #[blocking] fn stall_modes::known_blocking at "),
+        "{message}"
+    );
+    assert!(
+        message.contains(
+            "inside a poll of the #[no_block] fn stall_modes::calls_known_blocking_in_a_test"
+        ),
+        "{message}"
+    );
+    child_done(NAME);
+}
+
+#[test]
+fn by_default_a_known_blocking_call_outside_a_test_warns_and_one_in_a_test_panics() {
+    let stderr = run_child("blocking_default_child", &[]);
+    let warned: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.starts_with("offload: a call to the #[blocking] fn"))
+        .collect();
+    assert_eq!(warned.len(), 1, "{stderr}");
+    assert!(
+        warned[0].contains("inside a poll of the #[no_block] fn server::blocking_handler"),
+        "{stderr}"
+    );
 }
 
 #[test]

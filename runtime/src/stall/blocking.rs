@@ -3,7 +3,9 @@
 
 use std::panic::Location;
 
+use super::Mode;
 use super::guard::with_polls;
+use super::mode::{self, Action};
 
 /// Panics if the current thread is inside a poll of a `#[no_block]` future: a blocking call
 /// made here would hold an executor thread.
@@ -36,22 +38,38 @@ pub fn blocking_call<T>(function: &str, body: impl FnOnce() -> T) -> T {
     body()
 }
 
+/// Reports a blocking call made inside a poll of a `#[no_block]` fn as a stall would be:
+/// by default a panic when a test's own code is in the poll (the test fails) and a line on
+/// stderr elsewhere (a dev server keeps serving); `OFFLOAD_STALL` and
+/// [`set_mode`](super::set_mode) choose otherwise. With a hook, which takes stall reports,
+/// it does what it does by default.
 #[track_caller]
 fn check(what: &std::fmt::Arguments<'_>) {
     let poller = with_polls(|polls| {
         if polls.pool_thread.get() {
             None
         } else {
-            polls.current()
+            polls.current().map(|site| (site, polls.in_test_code()))
         }
     });
-    if let Some(poller) = poller {
-        panic!(
-            "{what} was made inside a poll of the #[no_block] fn {}, where it would block an \
-             executor thread; move it into an #[offload] fn (or run it with async_offload::run)",
-            poller.name
-        );
+    let Some((poller, test_code)) = poller else {
+        return;
+    };
+    let message = format_args!(
+        "{what} was made inside a poll of the #[no_block] fn {}, where it would block an \
+         executor thread; move it into an #[offload] fn (or run it with async_offload::run)",
+        poller.name
+    );
+    let panics = match mode::action(test_code) {
+        Action::Panic => true,
+        Action::Warn => false,
+        Action::Hook(_) => mode::default_mode(test_code) == Mode::Panic,
+        Action::Off => return,
+    };
+    if panics {
+        panic!("{message}");
     }
+    eprintln!("offload: {message}");
 }
 
 /// Marks the current thread as a pool thread, where blocking is what it is for.

@@ -45,6 +45,9 @@ pub(crate) struct ThreadPolls {
     depth: Cell<u32>,
     /// The innermost instrumented fn being polled.
     current: Cell<Option<&'static FnSite>>,
+    /// Whether a fn compiled under `cfg(test)` (a test's own code) is among the polls
+    /// under way, which decides what a known-blocking call does by default.
+    test_code: Cell<bool>,
     /// Where that fn resumed: an `.await`, or `None` for its start.
     resume: Cell<Option<&'static SourceLocation>>,
     /// Time the polls nested in that fn's poll took so far.
@@ -93,6 +96,7 @@ thread_local! {
         ThreadPolls {
             depth: Cell::new(0),
             current: Cell::new(None),
+            test_code: Cell::new(false),
             resume: Cell::new(None),
             nested: Cell::new(Duration::ZERO),
             exceeded: Cell::new(None),
@@ -116,6 +120,11 @@ impl ThreadPolls {
     /// The `#[no_block]` fn being polled on this thread right now, if any.
     pub(super) fn current(&self) -> Option<&'static FnSite> {
         self.current.get()
+    }
+
+    /// Whether a test's own code is among the polls under way on this thread.
+    pub(super) fn in_test_code(&self) -> bool {
+        self.test_code.get()
     }
 
     /// This thread's slot, registered at its first instrumented poll.
@@ -210,6 +219,7 @@ struct Frame {
     start: Instant,
     threshold: Duration,
     outer_current: Option<&'static FnSite>,
+    outer_test_code: bool,
     outer_resume: Option<&'static SourceLocation>,
     outer_nested: Duration,
     /// Set once [`Frame::exit`] has put the books back.
@@ -243,6 +253,7 @@ impl Frame {
                 depth,
                 threshold,
                 outer_current: polls.current.replace(Some(site)),
+                outer_test_code: polls.test_code.replace(polls.test_code.get() || site.test),
                 outer_resume: polls.resume.replace(resume),
                 outer_nested: polls.nested.replace(Duration::ZERO),
                 exited: false,
@@ -329,6 +340,7 @@ impl Frame {
     fn restore(&mut self, polls: &ThreadPolls, elapsed: Duration) {
         polls.depth.set(self.depth - 1);
         polls.current.set(self.outer_current);
+        polls.test_code.set(self.outer_test_code);
         polls.resume.set(self.outer_resume);
         polls.nested.set(self.outer_nested + elapsed);
         if self.depth > 1 {

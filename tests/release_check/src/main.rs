@@ -53,6 +53,8 @@ fn main() {
         REPORTS.fetch_add(1, Ordering::SeqCst);
     });
     assert_eq!(block_on(sleeps()), 1);
+    // A program that is not a test warns by default: ask for the panic, to count it.
+    async_offload::stall::set_mode(async_offload::stall::Mode::Panic);
     // Silence the expected panic of the #[blocking] check in a debug build.
     std::panic::set_hook(Box::new(|_| {}));
     let outcome = std::panic::catch_unwind(|| block_on(calls_blocking()));
