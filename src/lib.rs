@@ -24,8 +24,9 @@
 //! - [`#[offload]`](macro@offload) turns a synchronous `fn` into an `async fn` that runs
 //!   its body on a named pool and awaits the result; [`run`] and [`try_run`] do the same
 //!   for a closure.
-//! - Pools are named and configured once, at start-up, with [`Pools::builder`] (or the
-//!   `OFFLOAD_POOLS` environment variable). Two always exist: `default`, elastic, up to 64
+//! - Pools are named and configured at start-up with [`Pools::builder`], which also reads
+//!   the `OFFLOAD_POOLS` environment variable when asked to
+//!   ([`from_env`](PoolsBuilder::from_env)). Two always exist: `default`, elastic, up to 64
 //!   threads that exit after 10 s idle, and `cpu`, one thread per core. Each has a bounded
 //!   queue (1024 waiting jobs unless configured): when it is full, callers wait
 //!   asynchronously, first come first served.
@@ -122,8 +123,9 @@
 /// # Arguments
 ///
 /// - `pool = "name"`: the pool to run on (default: `"default"`). Configure it with
-///   [`Pools::builder`](crate::Pools::builder) or `OFFLOAD_POOLS` before the first call;
-///   awaiting the fn panics with the names of the existing pools if it is unknown.
+///   [`Pools::builder`](crate::Pools::builder) (and `OFFLOAD_POOLS`, which its
+///   [`from_env`](crate::PoolsBuilder::from_env) reads) before the first call; awaiting
+///   the fn panics, naming it and the existing pools, if the pool is unknown.
 /// - `crate = "path"`: where the generated code finds this crate, if it was renamed or is
 ///   re-exported from another crate (default: `::offload`).
 ///
