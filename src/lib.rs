@@ -70,7 +70,7 @@
 //! | Observing them | [`stats`], [`PoolStats`], [`TimingStats`] |
 //! | Errors | [`OffloadError`] (a job that cannot run), [`ConfigError`] (with [`PoolUse`], a use of a pool nobody configured), [`ShutdownError`] |
 //! | Stall detection | [`stall::set_mode`] with [`stall::Mode`], [`stall::set_hook`] receiving a [`stall::StallReport`] (with [`stall::SourceLocation`], [`stall::LocationKind`], [`stall::Stack`], [`stall::StackFrame`]), [`assert_blocking_allowed`] |
-//! | Tests | [`testing::collect_stalls`] |
+//! | Tests | [`testing::install_pools`] (pools for each test), [`testing::collect_stalls`] |
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

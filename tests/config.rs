@@ -116,7 +116,7 @@ fn overrides_change_only_what_they_state() {
 }
 
 #[test]
-fn installing_checks_everything_first_and_happens_once() {
+fn installing_checks_everything_first_and_never_changes_an_installed_pool() {
     // A built-in pool that has run a job cannot be replaced any more.
     futures::executor::block_on(async_offload::run("cpu", || ()));
     let error = Pools::builder()
@@ -162,10 +162,45 @@ fn installing_checks_everything_first_and_happens_once() {
     let spare = futures::executor::block_on(async_offload::run("spare", common::thread_name));
     assert_eq!(spare, "offload-spare-0");
 
-    let again = Pools::builder()
+    // A later install adds pools with new names, and accepts the same configuration of an
+    // installed pool again, changing nothing.
+    Pools::builder()
         .pool("other", PoolConfig::fixed(1))
-        .install();
-    assert_eq!(again, Err(ConfigError::AlreadyInstalled));
+        .pool("fresh", PoolConfig::fixed(1))
+        .install()
+        .expect("a new pool, and an installed one unchanged");
+    let thread = futures::executor::block_on(async_offload::run("other", common::thread_name));
+    assert_eq!(thread, "offload-other-0");
+    // A change to an installed pool is refused, naming it, and installs nothing else.
+    let changed = Pools::builder()
+        .pool("late", PoolConfig::fixed(1))
+        .pool("fresh", PoolConfig::fixed(2))
+        .install()
+        .unwrap_err();
+    assert_eq!(
+        changed,
+        ConfigError::AlreadyInstalled {
+            pool: "fresh".into(),
+            installed: Box::new(PoolConfig::fixed(1)),
+            requested: Box::new(PoolConfig::fixed(2)),
+        }
+    );
+    let message = changed.to_string();
+    assert!(
+        message.starts_with("offload pool \"fresh\" is already installed as "),
+        "{message}"
+    );
+    let late = futures::executor::block_on(async_offload::try_run("late", || ()));
+    assert!(
+        matches!(late, Err(OffloadError::UnknownPool { .. })),
+        "nothing was installed"
+    );
+    // The replaced built-in pool is an installed pool like the others.
+    let default = Pools::builder()
+        .pool("default", PoolConfig::elastic(8))
+        .install()
+        .unwrap_err();
+    assert!(matches!(&default, ConfigError::AlreadyInstalled { pool, .. } if pool == "default"));
 }
 
 /// The variable the child process reads; see `from_env_reads_offload_pools`.

@@ -5,22 +5,20 @@ mod common;
 
 use std::pin::pin;
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex, Once};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_offload::{PoolConfig, PoolKind, Pools};
 use common::{ExpectedPanic, HANG_GUARD, poll_once, silence_expected_panics};
 
+/// Installs the pools of this file; each test calls it, and the first to run installs them.
 fn install_pools() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        Pools::builder()
-            .pool("outcomes", PoolConfig::fixed(1))
-            .pool("gauges", PoolConfig::elastic(4).queue_capacity(1))
-            .install()
-            .expect("the test pools install");
-        silence_expected_panics();
-    });
+    Pools::builder()
+        .pool("outcomes", PoolConfig::fixed(1))
+        .pool("gauges", PoolConfig::elastic(4).queue_capacity(1))
+        .install()
+        .expect("the test pools install");
+    silence_expected_panics();
 }
 
 /// A job that holds its pool's thread until the returned sender is used (or dropped).

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex, Once};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_offload::{OffloadError, PoolConfig, Pools, offload};
@@ -16,30 +16,28 @@ use common::{
     thread_name,
 };
 
-/// Installs the pools of this file, once per process. Each test has its own pool, so
+/// Installs the pools of this file; each test calls it, and the first to run installs
+/// them (installing the same pools again changes nothing). Each test has its own pool, so
 /// that tests running in parallel do not share threads.
 fn install_pools() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        Pools::builder()
-            .pool("panics", PoolConfig::fixed(2))
-            .pool("cancel-before-start", PoolConfig::fixed(1))
-            .pool("cancel-while-running", PoolConfig::fixed(1))
-            .pool("bounded", PoolConfig::fixed(1).queue_capacity(2))
-            .pool(
-                "spinning",
-                PoolConfig::elastic(2).spin(Duration::from_micros(200)),
-            )
-            .pool(
-                "keeps-threads",
-                PoolConfig::elastic(1).keep_alive(Duration::MAX),
-            )
-            // A stack larger than the whole address space: no thread can ever start.
-            .pool("unstartable", PoolConfig::fixed(1).stack_size(1 << 47))
-            .install()
-            .expect("the test pools install");
-        silence_expected_panics();
-    });
+    Pools::builder()
+        .pool("panics", PoolConfig::fixed(2))
+        .pool("cancel-before-start", PoolConfig::fixed(1))
+        .pool("cancel-while-running", PoolConfig::fixed(1))
+        .pool("bounded", PoolConfig::fixed(1).queue_capacity(2))
+        .pool(
+            "spinning",
+            PoolConfig::elastic(2).spin(Duration::from_micros(200)),
+        )
+        .pool(
+            "keeps-threads",
+            PoolConfig::elastic(1).keep_alive(Duration::MAX),
+        )
+        // A stack larger than the whole address space: no thread can ever start.
+        .pool("unstartable", PoolConfig::fixed(1).stack_size(1 << 47))
+        .install()
+        .expect("the test pools install");
+    silence_expected_panics();
 }
 
 #[test]

@@ -4,6 +4,7 @@ use std::fmt;
 use std::io;
 use std::time::Duration;
 
+use crate::config::PoolConfig;
 use crate::config::near_miss::is_near_miss;
 use crate::pool_use::PoolUse;
 
@@ -104,8 +105,15 @@ pub enum ConfigError {
         /// The pool's name.
         pool: String,
     },
-    /// [`PoolsBuilder::install`](crate::PoolsBuilder::install) was already called.
-    AlreadyInstalled,
+    /// A pool installed before would change: an installed pool keeps its configuration.
+    AlreadyInstalled {
+        /// The pool's name.
+        pool: String,
+        /// The configuration it was installed with, and keeps.
+        installed: Box<PoolConfig>,
+        /// The configuration asked for now.
+        requested: Box<PoolConfig>,
+    },
     /// [`shutdown`](crate::shutdown) has run: pools cannot be installed any more.
     ShutDown,
     /// A built-in pool was reconfigured after it had been used.
@@ -156,9 +164,15 @@ impl fmt::Display for ConfigError {
                 f,
                 "offload pool {pool:?} is configured twice; configure each pool once"
             ),
-            ConfigError::AlreadyInstalled => f.write_str(
-                "offload pools are already installed; call Pools::builder()...install() once, \
-                 at start-up",
+            ConfigError::AlreadyInstalled {
+                pool,
+                installed,
+                requested,
+            } => write!(
+                f,
+                "offload pool {pool:?} is already installed as {installed:?} and cannot change \
+                 to {requested:?}; install it once with one configuration, or give the other \
+                 configuration a pool of its own"
             ),
             ConfigError::ShutDown => f.write_str(
                 "offload pools were shut down and cannot be installed any more; install them \

@@ -1,8 +1,41 @@
-//! Helpers for tests that check for stalls.
+//! Helpers for tests: pools for each test, and the stalls a future produced.
 
 use std::future::Future;
 
+use crate::error::ConfigError;
+use crate::registry::PoolsBuilder;
 use crate::stall::{StallReport, with_polls};
+
+/// Installs the pools of `pools` for a test, in a test binary whose tests each install the
+/// pools they need: [`PoolsBuilder::install`] without its check that every
+/// `#[offload(pool = "...")]` of the program has its pool (in a test binary, the other
+/// tests' pools may not be installed yet).
+///
+/// As with `install`, pools with new names are added, a pool installed before with the
+/// same configuration is left as it is, and one with another configuration is an error
+/// naming it. So each test can install what it needs, in any order, with no `Once`:
+///
+/// ```
+/// use async_offload::{PoolConfig, Pools};
+///
+/// fn db_pool() {
+///     async_offload::testing::install_pools(Pools::builder().pool("db", PoolConfig::fixed(2)))
+///         .expect("the same pool each time");
+/// }
+///
+/// db_pool(); // the first test to run installs it,
+/// db_pool(); // the others find it as they need it
+/// # let other = async_offload::testing::install_pools(Pools::builder().pool("db", PoolConfig::fixed(3)));
+/// # assert!(other.is_err());
+/// ```
+///
+/// # Errors
+///
+/// Those of [`PoolsBuilder::install`] but
+/// [`ConfigError::UnknownPools`]; nothing is installed when it returns one.
+pub fn install_pools(pools: PoolsBuilder) -> Result<(), ConfigError> {
+    pools.install_checking(false)
+}
 
 /// Runs `future` and returns its output together with the stall reports its polls produced.
 ///

@@ -16,7 +16,7 @@ use crate::pool_use::{self, PoolUse};
 pub struct Pools(());
 
 impl Pools {
-    /// Starts a configuration of named pools, to be installed once, at start-up, before
+    /// Starts a configuration of named pools, to be installed at start-up, before
     /// the first offloaded call.
     ///
     /// ```no_run
@@ -161,7 +161,7 @@ impl PoolsBuilder {
     ///   configured in code and used only through `run` may be named `gpu` next to `cpu`;
     ///   one that only `OFFLOAD_POOLS` names, or that differs from a used one only in case,
     ///   is taken for a typo;
-    /// - [`ConfigError::AlreadyInstalled`] on a second call;
+    /// - [`ConfigError::AlreadyInstalled`] if it would change a pool installed before;
     /// - [`ConfigError::ShutDown`] after [`shutdown`](crate::shutdown);
     /// - [`ConfigError::InUse`] if it would replace a built-in pool that has been used;
     /// - [`ConfigError::UnknownPools`] if an `#[offload(pool = "...")]` of the program
@@ -169,7 +169,24 @@ impl PoolsBuilder {
     ///   the configured name it nearly matches, if any.
     ///
     /// Nothing is installed when it returns an error.
+    ///
+    /// # Installing more than once
+    ///
+    /// A later call adds the pools with new names. A pool installed before keeps its
+    /// configuration for good: the same configuration again is accepted (and changes
+    /// nothing), another one is an error naming the pool. So code that needs a pool can
+    /// install it where it starts, however often that runs. In a test binary, whose tests
+    /// each install their own pools, see
+    /// [`testing::install_pools`](crate::testing::install_pools): this check of every
+    /// `#[offload(pool = "...")]` of the program would refuse the first test's pools
+    /// until the others' are there.
     pub fn install(self) -> Result<(), ConfigError> {
+        self.install_checking(true)
+    }
+
+    /// [`install`](Self::install), checking that every pool the program names exists
+    /// afterwards only if `all_uses`.
+    pub(crate) fn install_checking(self, all_uses: bool) -> Result<(), ConfigError> {
         if let Some(pool) = self.duplicate {
             return Err(ConfigError::Duplicate { pool });
         }
@@ -182,26 +199,38 @@ impl PoolsBuilder {
         if pools.shut_down {
             return Err(ConfigError::ShutDown);
         }
-        if pools.installed {
-            return Err(ConfigError::AlreadyInstalled);
-        }
-        for name in self.pools.keys() {
+        let mut new = Vec::with_capacity(self.pools.len());
+        for (name, config) in self.pools {
+            match pools.installed.get(&name) {
+                Some(installed) if *installed == config => continue,
+                Some(installed) => {
+                    return Err(ConfigError::AlreadyInstalled {
+                        pool: name,
+                        installed: Box::new(installed.clone()),
+                        requested: Box::new(config),
+                    });
+                }
+                None => {}
+            }
             if pools
                 .by_name
                 .get(name.as_str())
                 .is_some_and(|pool| pool.was_used())
             {
-                return Err(ConfigError::InUse { pool: name.clone() });
+                return Err(ConfigError::InUse { pool: name });
             }
+            new.push((name, config));
         }
-        let mut names = pools.names();
-        names.extend(self.pools.keys().cloned());
-        unknown_uses(&uses, &names)?;
-        for (name, config) in self.pools {
-            let pool = Arc::new(Pool::new(&name, config));
-            pools.by_name.insert(name.into_boxed_str(), pool);
+        if all_uses {
+            let mut names = pools.names();
+            names.extend(new.iter().map(|(name, _)| name.clone()));
+            unknown_uses(&uses, &names)?;
         }
-        pools.installed = true;
+        for (name, config) in new {
+            let pool = Arc::new(Pool::new(&name, config.clone()));
+            pools.by_name.insert(name.as_str().into(), pool);
+            pools.installed.insert(name, config);
+        }
         Ok(())
     }
 }

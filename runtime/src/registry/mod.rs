@@ -33,8 +33,8 @@ struct PoolMap {
     /// A B-tree rather than a hash map: a call compares its pool's name with a few others
     /// instead of hashing it (with a handful of pools, the cheaper lookup).
     by_name: BTreeMap<Box<str>, Arc<Pool>>,
-    /// Whether `install` has run.
-    installed: bool,
+    /// The configuration each pool was installed with: such a pool keeps it for good.
+    installed: BTreeMap<String, PoolConfig>,
     /// Whether `shutdown` has run: nothing may be installed any more.
     shut_down: bool,
 }
@@ -50,7 +50,7 @@ fn registry() -> &'static Registry {
         Registry {
             pools: RwLock::new(PoolMap {
                 by_name,
-                installed: false,
+                installed: BTreeMap::new(),
                 shut_down: false,
             }),
         }

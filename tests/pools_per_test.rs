@@ -1,0 +1,64 @@
+//! Tests in one process, each installing the pools it needs with
+//! `testing::install_pools`, in whatever order the test runner picks, with no `Once`.
+
+mod common;
+
+use async_offload::testing::install_pools;
+use async_offload::{ConfigError, PoolConfig, Pools, offload};
+
+/// Runs on the pool of the first test below.
+#[offload(pool = "per-test-a")]
+fn on_a() -> String {
+    common::thread_name()
+}
+
+/// Runs on the pool of the second test below.
+#[offload(pool = "per-test-b")]
+fn on_b() -> String {
+    common::thread_name()
+}
+
+/// The pool both tests share, installed by whichever runs first.
+fn shared_pool() {
+    install_pools(Pools::builder().pool("per-test-shared", PoolConfig::fixed(1)))
+        .expect("the same configuration each time");
+}
+
+#[test]
+fn a_test_installs_its_own_pool() {
+    shared_pool();
+    install_pools(Pools::builder().pool("per-test-a", PoolConfig::fixed(1)))
+        .expect("the other test's pool need not exist yet");
+    assert_eq!(futures::executor::block_on(on_a()), "offload-per-test-a-0");
+    let shared = futures::executor::block_on(async_offload::run("per-test-shared", || 1));
+    assert_eq!(shared, 1);
+}
+
+#[test]
+fn another_test_installs_its_own_pool() {
+    shared_pool();
+    install_pools(Pools::builder().pool("per-test-b", PoolConfig::elastic(2)))
+        .expect("the other test's pool need not exist yet");
+    assert_eq!(futures::executor::block_on(on_b()), "offload-per-test-b-0");
+}
+
+#[test]
+fn a_test_cannot_change_a_pool_another_installed() {
+    shared_pool();
+    let error = install_pools(Pools::builder().pool("per-test-shared", PoolConfig::fixed(3)))
+        .expect_err("the shared pool keeps its configuration");
+    assert!(
+        matches!(&error, ConfigError::AlreadyInstalled { pool, .. } if pool == "per-test-shared"),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn a_mistake_is_still_refused_naming_the_pool() {
+    let error = install_pools(Pools::builder().pool("per-test-broken", PoolConfig::fixed(0)))
+        .expect_err("a pool needs a thread");
+    assert!(
+        matches!(&error, ConfigError::Invalid { pool, setting: "threads", .. } if pool == "per-test-broken"),
+        "{error:?}"
+    );
+}
