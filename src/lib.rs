@@ -42,8 +42,24 @@
 //!   [`#[blocking]`](macro@blocking) marks a sync fn that must never be called from such a
 //!   poll. Release builds carry none of it.
 //!
+//! # Coming from `spawn_blocking`
+//!
+//! `tokio::task::spawn_blocking(move || db.query_user(id)).await??` becomes a call of an
+//! `#[offload(pool = "db")] fn query_user(db: Db, id: u64) -> Result<User, DbError>`, or
+//! `async_offload::run("db", move || db.query_user(id)).await?`. The same: the body runs on a
+//! thread made for blocking, with the caller's tokio runtime entered (the `tokio` feature),
+//! and tokio's paused clock waits for it. Different: nothing starts before the first poll;
+//! dropping the future before the job starts cancels it (there is no `JoinHandle` to
+//! detach or abort); a panic in the body goes on as a panic in the caller, not a
+//! `JoinError`; arguments are owned; each named pool has its own size and a bounded queue;
+//! any executor can drive the futures.
+//!
 //! # Features
 //!
+//! - `tokio` (on by default): called from inside a tokio runtime, a job runs with that
+//!   runtime entered, and tokio's paused clock waits for jobs in flight, as with
+//!   `spawn_blocking`. Other executors are unaffected; `default-features = false` leaves it
+//!   out.
 //! - `serde`: [`PoolConfig`] implements `Deserialize`, so pools can come from the
 //!   application's own configuration file and be passed to [`PoolsBuilder::pools`].
 //! - `tracing`: an offloaded job runs inside the span of its caller (and a `TRACE` span of
