@@ -9,6 +9,10 @@
 //! runs only one candidate's round trips from a current-thread runtime, for a profiler: run
 //! under `valgrind --tool=callgrind` with two counts, the difference of the instructions
 //! counted, divided by the difference of the counts, is the work of one round trip.
+//! `cargo bench --bench compare -- callgrind` does exactly that for every candidate, three
+//! times, and prints the table (it needs `valgrind` on the `PATH`).
+//!
+//! `cargo bench --bench compare -- submitters` runs only the many-submitters case.
 
 use std::future::Future;
 use std::hint::black_box;
@@ -33,6 +37,15 @@ const WAITERS: usize = 100_000;
 const SPIN: Duration = Duration::from_micros(50);
 /// Jobs, one every millisecond, in the CPU-cost case.
 const SPARSE_JOBS: usize = 1_000;
+/// Submitting tasks in the many-submitters case.
+const SUBMITTERS: [usize; 5] = [1, 2, 4, 8, 16];
+/// Batches each submitting task awaits one after the other, and jobs in a batch.
+const SUBMITTER_BATCHES: usize = 100;
+const SUBMITTER_BATCH: usize = 16;
+/// Runs of the many-submitters case per candidate and count; the median is shown.
+const SUBMITTER_SAMPLES: usize = 7;
+/// Round trips of the two callgrind runs per candidate: their difference is measured.
+const CALLGRIND_ROUND_TRIPS: [usize; 2] = [2_000, 12_000];
 
 /// A way to run a closure on other threads and await its result.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -122,14 +135,28 @@ fn main() {
         .skip(1)
         .filter(|a| a != "--bench")
         .collect();
-    if let [mode, candidate, round_trips] = args.as_slice() {
-        if mode == "alone" {
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["alone", candidate, round_trips] => {
             run_alone(
                 candidate,
                 round_trips.parse().expect("a number of round trips"),
             );
             return;
         }
+        ["callgrind"] => {
+            callgrind_table();
+            return;
+        }
+        ["submitters"] => {
+            print_table(&many_submitters());
+            return;
+        }
+        _ => {}
     }
     Pools::builder()
         .pool("seed-2", PoolConfig::fixed(2))
@@ -176,6 +203,7 @@ fn main() {
     rows.extend(seed_scenario());
     rows.extend(executor_lag());
     rows.extend(waiting_callers());
+    rows.extend(many_submitters());
     print_table(&rows);
 }
 
@@ -242,6 +270,115 @@ fn run_alone(candidate: &str, round_trips: usize) {
             black_box(candidate.run("default", move || black_box(i)).await);
         }
     });
+}
+
+/// The instructions of one round trip of each candidate, counted by callgrind: this
+/// program run alone under valgrind with two counts of round trips, three times per
+/// candidate (the counts vary a little with how the threads interleave).
+fn callgrind_table() {
+    let program = std::env::current_exe().expect("the benchmark's own path");
+    let count = |candidate: &str, round_trips: usize| -> f64 {
+        let output = std::process::Command::new("valgrind")
+            .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
+            .arg(&program)
+            .args(["alone", candidate, &round_trips.to_string()])
+            .output()
+            .expect("valgrind runs (is it installed?)");
+        let report = String::from_utf8_lossy(&output.stderr);
+        report
+            .lines()
+            .find_map(|line| line.split("Collected : ").nth(1))
+            .and_then(|count| count.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no count in valgrind's report:\n{report}"))
+    };
+    println!("{}\n", machine());
+    println!(
+        "{:<24}{:>30}{:>16}",
+        "candidate", "instructions per round trip", "vs spawn_bl."
+    );
+    let [few, many] = CALLGRIND_ROUND_TRIPS;
+    let ranges: Vec<(&str, f64, f64)> = ["offload", "spawn_blocking", "unblock"]
+        .into_iter()
+        .map(|candidate| {
+            let per_round_trip: Vec<f64> = (0..3)
+                .map(|_| (count(candidate, many) - count(candidate, few)) / (many - few) as f64)
+                .collect();
+            let low = per_round_trip.iter().copied().fold(f64::INFINITY, f64::min);
+            let high = per_round_trip.iter().copied().fold(0.0, f64::max);
+            (candidate, low, high)
+        })
+        .collect();
+    let baseline = ranges[1].1.midpoint(ranges[1].2);
+    for (candidate, low, high) in ranges {
+        println!(
+            "{candidate:<24}{:>30}{:>15.2}x",
+            format!("{low:.0}-{high:.0}"),
+            low.midpoint(high) / baseline
+        );
+    }
+}
+
+/// `SUBMITTERS` tasks of a multi-thread runtime submitting at once, each awaiting
+/// `SUBMITTER_BATCHES` batches of `SUBMITTER_BATCH` trivial jobs one after the other: the
+/// median time of the whole, in milliseconds, per count of submitters. The candidates take
+/// turns run by run. For `offload`, the ratio of each count's time to one submitter's says
+/// whether contention grows with the submitters.
+fn many_submitters() -> Vec<Row> {
+    let runtime = multi_thread();
+    let mut rows = Vec::new();
+    let mut alone = None;
+    for submitters in SUBMITTERS {
+        let mut samples = vec![Vec::new(); Candidate::ALL.len()];
+        for _ in 0..SUBMITTER_SAMPLES {
+            for (candidate, samples) in Candidate::ALL.iter().zip(samples.iter_mut()) {
+                let candidate = *candidate;
+                let elapsed = runtime.block_on(async move {
+                    let start = Instant::now();
+                    let tasks: Vec<_> = (0..submitters)
+                        .map(|_| {
+                            tokio::spawn(tokio::task::unconstrained(async move {
+                                for _ in 0..SUBMITTER_BATCHES {
+                                    let batch = (0..SUBMITTER_BATCH)
+                                        .map(|i| candidate.run("default", move || black_box(i)));
+                                    black_box(futures::future::join_all(batch).await);
+                                }
+                            }))
+                        })
+                        .collect();
+                    for task in tasks {
+                        task.await.expect("a submitter ends");
+                    }
+                    start.elapsed()
+                });
+                samples.push(elapsed.as_secs_f64() * 1e3);
+            }
+        }
+        let medians: Vec<(Candidate, f64)> = Candidate::ALL
+            .into_iter()
+            .zip(samples)
+            .map(|(candidate, mut samples)| {
+                samples.sort_unstable_by(f64::total_cmp);
+                (candidate, samples[samples.len() / 2])
+            })
+            .collect();
+        let offload = medians[0].1;
+        let alone = *alone.get_or_insert(offload);
+        rows.extend(rows_of(
+            &format!("{submitters} submitters x {SUBMITTER_BATCHES} x {SUBMITTER_BATCH} jobs"),
+            "ms",
+            "<= 1.0x",
+            &medians,
+        ));
+        rows.push(Row {
+            case: format!("{submitters} submitters x {SUBMITTER_BATCHES} x {SUBMITTER_BATCH} jobs"),
+            candidate: "async_offload::run vs 1 submitter",
+            figure: offload / alone,
+            unit: "x",
+            baseline: None,
+            goal: "<= 4.0x at 16",
+        });
+    }
+    rows
 }
 
 /// `BATCH` trivial jobs submitted at once from one task and awaited together: the median

@@ -62,3 +62,21 @@ fn a_mistake_is_still_refused_naming_the_pool() {
         "{error:?}"
     );
 }
+
+#[test]
+fn calls_alternating_between_pools_each_run_on_their_own() {
+    install_pools(
+        Pools::builder()
+            .pool("per-test-left", PoolConfig::fixed(1))
+            .pool("per-test-right", PoolConfig::fixed(1)),
+    )
+    .expect("two pools of this test");
+    futures::executor::block_on(async {
+        for _ in 0..3 {
+            for pool in ["per-test-left", "per-test-right", "cpu"] {
+                let thread = async_offload::run(pool, common::thread_name).await;
+                assert!(thread.starts_with(&format!("offload-{pool}-")), "{thread}");
+            }
+        }
+    });
+}

@@ -1,6 +1,7 @@
 //! The process-wide pools by name: the built-in ones, what [`PoolsBuilder::install`] adds
 //! (`builder.rs`), lookup, stats, and shutdown of every pool or of one (`shutdown.rs`).
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::num::NonZeroUsize;
 use std::sync::{Arc, OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -77,8 +78,33 @@ impl Registry {
     }
 }
 
+thread_local! {
+    /// The pool this thread looked up last. A pool that has been looked up is never
+    /// replaced nor removed (`install` refuses to change a used pool), so the entry stays
+    /// right for good: a thread calling the same pool again skips the registry's lock.
+    static LAST_LOOKUP: RefCell<Option<Arc<Pool>>> = const { RefCell::new(None) };
+}
+
 /// The pool named `name`, marked as used.
 pub(crate) fn lookup(name: &str) -> Result<Arc<Pool>, OffloadError> {
+    // `try_with`: a call from a destructor of another thread-local, after this one is gone,
+    // goes to the registry.
+    let cached = LAST_LOOKUP.try_with(|last| {
+        last.borrow()
+            .as_ref()
+            .filter(|pool| pool.name() == name)
+            .map(Arc::clone)
+    });
+    if let Ok(Some(pool)) = cached {
+        return Ok(pool);
+    }
+    let pool = lookup_in_registry(name)?;
+    let _ = LAST_LOOKUP.try_with(|last| *last.borrow_mut() = Some(Arc::clone(&pool)));
+    Ok(pool)
+}
+
+/// [`lookup`] through the registry's lock.
+fn lookup_in_registry(name: &str) -> Result<Arc<Pool>, OffloadError> {
     let pools = registry().read();
     match pools.by_name.get(name) {
         Some(pool) => {
