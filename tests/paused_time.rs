@@ -86,9 +86,13 @@ async fn a_job_dropped_before_it_starts_lets_the_clock_move() {
         .install()
         .expect("the test's own pool");
     let (release, released) = std::sync::mpsc::channel::<()>();
+    let (started, on_start) = tokio::sync::oneshot::channel();
     let busy = tokio::spawn(async_offload::run("paused-busy", move || {
+        started.send(()).expect("the test waits for it");
         released.recv().ok();
     }));
+    // The pool's one thread is busy before the second job comes.
+    on_start.await.expect("the first job starts");
     let mut queued = Box::pin(async_offload::run("paused-busy", || ()));
     assert!(poll_once(queued.as_mut()).await.is_pending());
     drop(queued);
@@ -100,4 +104,38 @@ async fn a_job_dropped_before_it_starts_lets_the_clock_move() {
         start.elapsed() < Duration::from_secs(10),
         "the runtime waited for its timer in real time"
     );
+}
+
+#[test]
+fn a_paused_runtime_dropped_while_a_job_runs_does_not_wait_for_it() {
+    // The runtime waits for its `spawn_blocking` tasks when it is dropped; the one that
+    // holds its paused clock must end with the caller, not with the job.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .expect("a paused runtime");
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let (started, on_start) = std::sync::mpsc::channel();
+    let _caller = runtime.spawn(async_offload::run("default", move || {
+        started.send(()).expect("the test waits for it");
+        released.recv().ok();
+    }));
+    // Let the task submit the job, then drop the runtime while the job still runs.
+    runtime.block_on(async {
+        let waited = time::timeout(Duration::from_secs(60), async {
+            while on_start.try_recv().is_err() {
+                tokio::task::yield_now().await;
+            }
+        });
+        waited.await.expect("the job starts");
+    });
+    let (dropped, on_drop) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        drop(runtime);
+        dropped.send(()).expect("the test waits for it");
+    });
+    let outcome = on_drop.recv_timeout(common::HANG_GUARD);
+    release.send(()).expect("the job waits for it");
+    outcome.expect("the runtime was dropped while the job still ran");
 }

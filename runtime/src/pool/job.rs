@@ -51,6 +51,11 @@ pub(crate) struct Job<F, T> {
     /// The tokio runtime the job was submitted from, entered while the body runs.
     #[cfg(feature = "tokio")]
     caller_runtime: Option<CallerRuntime>,
+    /// Set once a hold on the caller's paused clock is in the slot: the caller's handle
+    /// then drops it when it goes away, so that the caller's runtime, which waits for its
+    /// `spawn_blocking` tasks when it is dropped, does not wait for this job.
+    #[cfg(feature = "tokio")]
+    clock_held: AtomicBool,
 }
 
 /// The part of a job that moves between threads.
@@ -100,6 +105,8 @@ where
             caller_span: tracing::Span::current(),
             #[cfg(feature = "tokio")]
             caller_runtime: CallerRuntime::capture(),
+            #[cfg(feature = "tokio")]
+            clock_held: AtomicBool::new(false),
         });
         (job.clone(), JobHandle { job })
     }
@@ -205,6 +212,7 @@ impl<F, T> JobHandle<F, T> {
         // storing it, under this lock, will find the hold and drop it after the wake.
         if slot.outcome.is_none() {
             slot.clock_hold = Some(hold);
+            self.job.clock_held.store(true, Ordering::Relaxed);
         }
     }
 }
@@ -236,6 +244,12 @@ impl<F, T> Future for JobHandle<F, T> {
 impl<F, T> Drop for JobHandle<F, T> {
     fn drop(&mut self) {
         self.job.caller_gone.store(true, Ordering::Release);
+        // Nobody waits for the job any more: its caller's clock may move on.
+        #[cfg(feature = "tokio")]
+        if self.job.clock_held.load(Ordering::Relaxed) {
+            let hold = self.job.slot().clock_hold.take();
+            drop(hold);
+        }
     }
 }
 
