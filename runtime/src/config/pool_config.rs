@@ -1,5 +1,7 @@
 //! How one pool is shaped: its kind, thread count, queue and thread settings.
 
+use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_offload_rules::check_pool_name;
@@ -54,6 +56,38 @@ pub struct PoolConfig {
     pub(crate) metrics: bool,
     /// How long an idle worker spins, looking for work, before it sleeps.
     pub(crate) spin: Duration,
+    /// Run on each pool thread before its first job.
+    pub(crate) on_thread_start: Option<ThreadHook>,
+    /// Run on each pool thread as it exits.
+    pub(crate) on_thread_stop: Option<ThreadHook>,
+}
+
+/// A closure run on pool threads ([`PoolConfig::on_thread_start`],
+/// [`PoolConfig::on_thread_stop`]). Two hooks are equal when they are the same closure
+/// (the same allocation): a configuration compares equal to its clones, and to nothing
+/// else with a hook of its own.
+#[derive(Clone)]
+pub(crate) struct ThreadHook(Arc<dyn Fn() + Send + Sync>);
+
+impl ThreadHook {
+    /// Runs the closure.
+    pub(crate) fn call(&self) {
+        (self.0)();
+    }
+}
+
+impl PartialEq for ThreadHook {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for ThreadHook {}
+
+impl fmt::Debug for ThreadHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ThreadHook(..)")
+    }
 }
 
 impl PoolConfig {
@@ -83,6 +117,8 @@ impl PoolConfig {
             stack_size: None,
             metrics: true,
             spin: Duration::ZERO,
+            on_thread_start: None,
+            on_thread_stop: None,
         }
     }
 
@@ -98,6 +134,8 @@ impl PoolConfig {
             stack_size: None,
             metrics: true,
             spin: Duration::ZERO,
+            on_thread_start: None,
+            on_thread_stop: None,
         }
     }
 
@@ -147,6 +185,47 @@ impl PoolConfig {
     #[must_use]
     pub const fn spin(mut self, spin: Duration) -> Self {
         self.spin = spin;
+        self
+    }
+
+    /// A closure each thread of the pool runs when it starts, before its first job: to set
+    /// up a thread-local, attach the thread to a VM, pin it to a core. Setting it again
+    /// replaces the closure.
+    ///
+    /// If it panics, the panic is caught (the panic hook has printed it) and the thread goes
+    /// on to serve jobs all the same: a job never waits for a thread that gave up, and a
+    /// pool never starts thread after thread, each failing the same way. A body that needs
+    /// what the hook sets up should check for it.
+    ///
+    /// Code only: `OFFLOAD_POOLS` and configuration files keep the hook set in code.
+    ///
+    /// ```
+    /// use async_offload::PoolConfig;
+    ///
+    /// let db = PoolConfig::fixed(4).on_thread_start(|| {
+    ///     // e.g. open this thread's connection into a thread-local
+    /// });
+    /// ```
+    #[must_use]
+    pub fn on_thread_start(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
+        self.on_thread_start = Some(ThreadHook(Arc::new(hook)));
+        self
+    }
+
+    /// A closure each thread of the pool runs as it exits: an idle thread of an elastic pool
+    /// after its keep-alive, or every thread at [`shutdown`](crate::shutdown), once the
+    /// queue is empty. [`shutdown`](crate::shutdown)'s timeout counts the time threads spend
+    /// in it. Setting it again replaces the closure.
+    ///
+    /// The thread no longer counts among the pool's threads while the hook runs: a job
+    /// submitted meanwhile goes to another thread, or a new one, never to one on its way out.
+    /// If the hook panics, the panic is caught (the panic hook has printed it) and the
+    /// thread ends as it would have.
+    ///
+    /// Code only: `OFFLOAD_POOLS` and configuration files keep the hook set in code.
+    #[must_use]
+    pub fn on_thread_stop(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
+        self.on_thread_stop = Some(ThreadHook(Arc::new(hook)));
         self
     }
 

@@ -51,10 +51,17 @@ impl Pool {
         Ok(())
     }
 
-    /// A worker's life: take jobs until the pool shuts down or, for an elastic pool, no
-    /// job has come for the keep-alive.
+    /// A worker's life: run the start hook, take jobs until the pool shuts down or, for an
+    /// elastic pool, no job has come for the keep-alive, then run the stop hook.
+    ///
+    /// A panic in either hook is contained (see `PoolConfig::on_thread_start`): the worker
+    /// is counted in `threads` from its spawn, so the job it was started for is never left
+    /// without a thread, and it serves that job whether or not its start hook returned.
     pub(super) fn work(&self, id: usize) {
         crate::stall::mark_pool_thread();
+        if let Some(hook) = &self.config.on_thread_start {
+            contain(|| hook.call());
+        }
         // The clock reading at the end of the last job, while the worker goes straight on
         // to the next one: its start, without reading the clock again.
         let mut clock = None;
@@ -94,8 +101,17 @@ impl Pool {
                 break;
             }
         }
+        // Out of the count under the same lock that saw nothing to do: a job queued from
+        // now on starts another thread instead of waiting for this one.
         state.threads -= 1;
-        let last = state.threads == 0;
+        if let Some(hook) = &self.config.on_thread_stop {
+            state.stopping += 1;
+            drop(state);
+            contain(|| hook.call());
+            state = self.lock();
+            state.stopping -= 1;
+        }
+        let last = state.threads + state.stopping == 0;
         drop(state);
         if last {
             self.all_exited.notify_all();
