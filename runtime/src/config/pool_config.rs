@@ -56,6 +56,9 @@ pub struct PoolConfig {
     pub(crate) metrics: bool,
     /// How long an idle worker spins, looking for work, before it sleeps.
     pub(crate) spin: Duration,
+    /// The nice value of the pool's threads (Linux), if they are to run at a lower
+    /// priority than the process's other threads.
+    pub(crate) nice: Option<i32>,
     /// Run on each pool thread before its first job.
     pub(crate) on_thread_start: Option<ThreadHook>,
     /// Run on each pool thread as it exits.
@@ -102,6 +105,10 @@ impl PoolConfig {
     /// The largest queue capacity accepted: more places than memory could ever fill, and
     /// few enough that counting them never overflows.
     pub const MAX_QUEUE_CAPACITY: usize = usize::MAX >> 3;
+    /// The lowest nice value accepted ([`nice`](Self::nice)): just below normal priority.
+    pub const MIN_NICE: i32 = 1;
+    /// The highest nice value accepted ([`nice`](Self::nice)): the lowest priority.
+    pub const MAX_NICE: i32 = 19;
 
     /// A pool of `threads` threads that, once started, stay for the life of the process.
     ///
@@ -117,6 +124,7 @@ impl PoolConfig {
             stack_size: None,
             metrics: true,
             spin: Duration::ZERO,
+            nice: None,
             on_thread_start: None,
             on_thread_stop: None,
         }
@@ -134,6 +142,7 @@ impl PoolConfig {
             stack_size: None,
             metrics: true,
             spin: Duration::ZERO,
+            nice: None,
             on_thread_start: None,
             on_thread_stop: None,
         }
@@ -229,6 +238,28 @@ impl PoolConfig {
         self
     }
 
+    /// Runs the pool's threads at a lower scheduling priority: the nice value `nice`, from 1
+    /// (a little below normal) to 19 (the lowest). Off by default.
+    ///
+    /// For a CPU-heavy pool on a machine with few cores: its threads then give way to the
+    /// executor's, so that quick requests stay quick while the pool is busy, and the pool
+    /// gets less CPU time when both want it. A trade-off, measured in `BENCHMARKS.md`.
+    ///
+    /// - On Linux, each thread of the pool sets its own nice value when it starts (the
+    ///   scheduler keeps one per thread). If a thread already runs at a higher nice value
+    ///   (a process started with `nice -n 15`, say), it stays there: raising a priority
+    ///   takes a privilege.
+    /// - Elsewhere it does nothing: other systems have no per-thread nice value (on macOS
+    ///   and the BSDs it would apply to the whole process). The same configuration works
+    ///   everywhere; only the scheduling differs.
+    ///
+    /// Only lowering is allowed: a value outside 1..=19 is a configuration error.
+    #[must_use]
+    pub const fn nice(mut self, nice: i32) -> Self {
+        self.nice = Some(nice);
+        self
+    }
+
     /// Fixed or elastic.
     #[must_use]
     pub const fn kind(&self) -> PoolKind {
@@ -311,6 +342,16 @@ impl PoolConfig {
                 format!("{:?}", self.spin),
                 "longer than PoolConfig::MAX_SPIN (1 ms): past it, a sleeping thread costs less",
             );
+        }
+        if let Some(nice) = self.nice {
+            if !(Self::MIN_NICE..=Self::MAX_NICE).contains(&nice) {
+                return invalid(
+                    "nice",
+                    nice.to_string(),
+                    "outside 1..=19: a pool's threads can only be lowered in priority, from 1 \
+                     (a little below normal) to 19 (the lowest)",
+                );
+            }
         }
         if let Some(bytes) = self.stack_size {
             if bytes < Self::MIN_STACK_SIZE {

@@ -36,6 +36,9 @@ struct RawPoolConfig {
     /// How long idle workers spin before they sleep, like `"50us"`.
     #[serde(default, deserialize_with = "duration")]
     spin: Option<Duration>,
+    /// The nice value of the pool's threads, from 1 to 19.
+    #[serde(default)]
+    nice: Option<i32>,
 }
 
 /// Reads a pool's configuration, for example from this TOML:
@@ -51,10 +54,15 @@ struct RawPoolConfig {
 /// threads = 128
 /// keep_alive = "30s"
 /// stack_size = "2MiB"      # or a number of bytes: 2097152
+///
+/// [pools.cpu]
+/// kind = "fixed"
+/// threads = 2
+/// nice = 10
 /// ```
 ///
 /// `kind` and `threads` are required; `queue_capacity`, `keep_alive`, `stack_size`, `spin`
-/// (a duration) and `metrics` (`true` or `false`) are
+/// (a duration), `metrics` (`true` or `false`) and `nice` (a number) are
 /// optional and default as in [`PoolConfig::fixed`] and [`PoolConfig::elastic`]. Unknown
 /// fields are an error. Values are checked when the pools are installed.
 impl<'de> Deserialize<'de> for PoolConfig {
@@ -78,6 +86,9 @@ impl<'de> Deserialize<'de> for PoolConfig {
         }
         if let Some(spin) = raw.spin {
             config = config.spin(spin);
+        }
+        if let Some(nice) = raw.nice {
+            config = config.nice(nice);
         }
         Ok(config)
     }

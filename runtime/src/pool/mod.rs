@@ -31,6 +31,7 @@ mod caller_runtime;
 mod job;
 mod line;
 mod metrics;
+mod priority;
 mod sync;
 #[cfg(test)]
 mod tests;

@@ -51,7 +51,7 @@ impl Pool {
         Ok(())
     }
 
-    /// A worker's life: run the start hook, take jobs until the pool shuts down or, for an
+    /// A worker's life: lower its priority if the pool says so, run the start hook, take jobs until the pool shuts down or, for an
     /// elastic pool, no job has come for the keep-alive, then run the stop hook.
     ///
     /// A panic in either hook is contained (see `PoolConfig::on_thread_start`): the worker
@@ -59,6 +59,16 @@ impl Pool {
     /// without a thread, and it serves that job whether or not its start hook returned.
     pub(super) fn work(&self, id: usize) {
         crate::stall::mark_pool_thread();
+        if let Some(nice) = self.config.nice {
+            if let Err(error) = priority::lower_current_thread(nice) {
+                // The thread serves at its normal priority: a job is better run than not.
+                eprintln!(
+                    "offload pool {:?}: thread offload-{}-{id} runs at normal priority: \
+                     setting nice {nice} failed: {error}",
+                    self.name, self.name
+                );
+            }
+        }
         if let Some(hook) = &self.config.on_thread_start {
             contain(|| hook.call());
         }

@@ -210,3 +210,25 @@ fn values_are_left_for_install_to_check() {
     assert_eq!(config.keep_alive, Some(Duration::from_secs(1)));
     assert!(config.validate("db").is_err());
 }
+
+#[test]
+fn a_nice_value_is_a_number_checked_at_install() {
+    let config = read(&[
+        ("kind", Str("fixed")),
+        ("threads", Int(2)),
+        ("nice", Int(10)),
+    ]);
+    assert_eq!(config, Ok(PoolConfig::fixed(2).nice(10)));
+    let config = read(&[
+        ("kind", Str("fixed")),
+        ("threads", Int(2)),
+        ("nice", Int(-5)),
+    ]);
+    assert_eq!(config, Ok(PoolConfig::fixed(2).nice(-5)));
+    let message = error(&[
+        ("kind", Str("fixed")),
+        ("threads", Int(2)),
+        ("nice", Str("low")),
+    ]);
+    assert!(message.contains("\"low\""), "{message}");
+}
