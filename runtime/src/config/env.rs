@@ -8,6 +8,7 @@
 //! OFFLOAD_POOLS="db=fixed:16:queue=512"                       # a kind and a queue size
 //! OFFLOAD_POOLS="io=elastic:128:keep_alive=30s:stack=4MiB"    # more settings
 //! OFFLOAD_POOLS="cpu=2:nice=10"                               # lower priority threads
+//! OFFLOAD_POOLS="render=4:queue=32:when_full=refuse"           # refuse, don't wait
 //! ```
 //!
 //! # Grammar
@@ -18,7 +19,7 @@
 //! spec          = [ kind ":" ] threads { ":" option }
 //! kind          = "fixed" | "elastic"
 //! option        = "queue=" count | "keep_alive=" duration | "stack=" bytes | "spin=" duration
-//!               | "nice=" integer
+//!               | "nice=" integer | "when_full=" ( "wait" | "refuse" )
 //! ```
 //!
 //! - White space around entries, fields, names and values is ignored. A string that is
@@ -87,6 +88,8 @@ pub(crate) struct Override {
     pub(super) spin: Option<Duration>,
     /// The nice value of the pool's threads, if the entry sets `nice`.
     pub(super) nice: Option<i32>,
+    /// Whether a full queue refuses jobs, if the entry sets `when_full`.
+    pub(super) refuse_when_full: Option<bool>,
 }
 
 impl Override {
@@ -116,6 +119,9 @@ impl Override {
         }
         if let Some(nice) = self.nice {
             config = config.nice(nice);
+        }
+        if let Some(refuse) = self.refuse_when_full {
+            config = config.refuse_when_full(refuse);
         }
         config
     }
@@ -154,8 +160,19 @@ impl Override {
                 parse_duration(value).map_err(|message| format!("spin: {message}")),
             ),
             "nice" => set_once(&mut self.nice, key, parse_nice(value)),
+            "when_full" => set_once(
+                &mut self.refuse_when_full,
+                key,
+                match value {
+                    "wait" => Ok(false),
+                    "refuse" => Ok(true),
+                    _ => Err(format!(
+                        "when_full {value:?} is neither \"wait\" nor \"refuse\""
+                    )),
+                },
+            ),
             _ => Err(format!(
-                "unknown option {key:?}; expected one of \"queue\", \"keep_alive\", \"stack\", \"spin\", \"nice\""
+                "unknown option {key:?}; expected one of \"queue\", \"keep_alive\", \"stack\", \"spin\", \"nice\", \"when_full\""
             )),
         }
     }
@@ -251,6 +268,7 @@ fn parse_entry(entry: &str) -> Result<Override, String> {
         stack_size: None,
         spin: None,
         nice: None,
+        refuse_when_full: None,
     };
     for field in fields {
         entry.set_option(field)?;

@@ -47,6 +47,9 @@ pub struct PoolConfig {
     pub(crate) threads: usize,
     /// How many submitted jobs may wait for a thread before callers wait for room.
     pub(crate) queue_capacity: usize,
+    /// Whether a job that finds the queue full is refused at once, rather than wait for
+    /// room.
+    pub(crate) refuse_when_full: bool,
     /// How long an idle thread of an elastic pool waits for work before it exits;
     /// `None` for a fixed pool, whose threads never exit on their own.
     pub(crate) keep_alive: Option<Duration>,
@@ -120,6 +123,7 @@ impl PoolConfig {
             kind: PoolKind::Fixed,
             threads,
             queue_capacity: Self::DEFAULT_QUEUE_CAPACITY,
+            refuse_when_full: false,
             keep_alive: None,
             stack_size: None,
             metrics: true,
@@ -138,6 +142,7 @@ impl PoolConfig {
             kind: PoolKind::Elastic,
             threads: max_threads,
             queue_capacity: Self::DEFAULT_QUEUE_CAPACITY,
+            refuse_when_full: false,
             keep_alive: Some(Self::DEFAULT_KEEP_ALIVE),
             stack_size: None,
             metrics: true,
@@ -149,10 +154,32 @@ impl PoolConfig {
     }
 
     /// How many jobs may wait for a free thread (default 1024). When the queue is full,
-    /// callers wait asynchronously, first come first served, for room.
+    /// callers wait asynchronously, first come first served, for room (unless the pool
+    /// [refuses them](Self::refuse_when_full)).
     #[must_use]
     pub const fn queue_capacity(mut self, capacity: usize) -> Self {
         self.queue_capacity = capacity;
+        self
+    }
+
+    /// Whether a job that finds the queue full is refused at once (`true`) instead of
+    /// waiting in line for room (`false`, the default): for a service that would rather
+    /// answer "busy" (a 503) than let requests pile up behind a saturated pool.
+    ///
+    /// The refused caller gets [`OffloadError::QueueFull`](crate::OffloadError::QueueFull),
+    /// naming the pool and its capacity: [`try_run`](crate::try_run) returns it,
+    /// [`run`](crate::run) and `#[offload]` fns panic with it. The body never runs; it is
+    /// dropped on a pool thread, with what it captured, and the pool counts it in
+    /// [`PoolStats::queue_full`](crate::PoolStats::queue_full).
+    ///
+    /// ```
+    /// use async_offload::PoolConfig;
+    ///
+    /// let render = PoolConfig::fixed(4).queue_capacity(32).refuse_when_full(true);
+    /// ```
+    #[must_use]
+    pub const fn refuse_when_full(mut self, refuse: bool) -> Self {
+        self.refuse_when_full = refuse;
         self
     }
 

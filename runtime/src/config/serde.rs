@@ -39,6 +39,9 @@ struct RawPoolConfig {
     /// The nice value of the pool's threads, from 1 to 19.
     #[serde(default)]
     nice: Option<i32>,
+    /// Whether a job that finds the queue full is refused at once (default `false`).
+    #[serde(default)]
+    refuse_when_full: Option<bool>,
 }
 
 /// Reads a pool's configuration, for example from this TOML:
@@ -48,6 +51,7 @@ struct RawPoolConfig {
 /// kind = "fixed"
 /// threads = 8
 /// queue_capacity = 256
+/// refuse_when_full = true  # a full queue refuses jobs instead of making them wait
 ///
 /// [pools.io]
 /// kind = "elastic"
@@ -62,8 +66,8 @@ struct RawPoolConfig {
 /// ```
 ///
 /// `kind` and `threads` are required; `queue_capacity`, `keep_alive`, `stack_size`, `spin`
-/// (a duration), `metrics` (`true` or `false`) and `nice` (a number) are
-/// optional and default as in [`PoolConfig::fixed`] and [`PoolConfig::elastic`]. Unknown
+/// (a duration), `metrics` and `refuse_when_full` (`true` or `false`) and `nice` (a number)
+/// are optional and default as in [`PoolConfig::fixed`] and [`PoolConfig::elastic`]. Unknown
 /// fields are an error. Values are checked when the pools are installed.
 impl<'de> Deserialize<'de> for PoolConfig {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -89,6 +93,9 @@ impl<'de> Deserialize<'de> for PoolConfig {
         }
         if let Some(nice) = raw.nice {
             config = config.nice(nice);
+        }
+        if let Some(refuse) = raw.refuse_when_full {
+            config = config.refuse_when_full(refuse);
         }
         Ok(config)
     }

@@ -6,6 +6,8 @@
 //! after their keep-alive without work. A caller facing a full queue waits in line,
 //! asynchronously and first come first served, without blocking its executor thread: the
 //! worker that takes a job off the queue hands the free place to the first caller in line.
+//! (A pool set to refuse jobs when full turns such a caller away at once: its line stays
+//! empty.)
 //!
 //! Everything the protocol synchronizes on comes from [`sync`], so that the loom models in
 //! `tests/loom_models.rs` check it.

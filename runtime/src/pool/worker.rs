@@ -200,9 +200,14 @@ impl Pool {
         self.work_available.notify_one();
     }
 
-    /// Counts a job the pool turned away and drops its body as a cancelled one's is.
-    pub(super) fn refuse<F: Send + 'static, T>(self: &Arc<Self>, handle: &JobHandle<F, T>) {
-        self.metrics.ended(Outcome::Refused);
+    /// Counts a job the pool turned away (as `outcome`) and drops its body as a cancelled
+    /// one's is.
+    pub(super) fn refuse<F: Send + 'static, T>(
+        self: &Arc<Self>,
+        handle: &JobHandle<F, T>,
+        outcome: Outcome,
+    ) {
+        self.metrics.ended(outcome);
         if let Some(body) = handle.take_body() {
             self.discard(Box::new(body));
         }

@@ -44,6 +44,9 @@ const OWN_WORDS: &[&str] = &[
     "stack",
     "spin",
     "nice",
+    "when_full",
+    "wait",
+    "refuse",
     "ns",
     "us",
     "µs",
@@ -110,6 +113,11 @@ const POOL_FRAGMENTS: &[&str] = &[
     "nice=-3",
     "nice=+",
     "nice=1.5",
+    "when_full",
+    "when_full=",
+    "when_full=refuse",
+    "when_full=wait",
+    "when_full=Refuse",
     "µs",
     "ms",
     "s",
@@ -354,11 +362,12 @@ fn written_entry(name: String) -> impl Strategy<Value = (String, PoolConfig)> {
         prop::option::of(written_size()),
         prop::option::of(written_duration()),
         prop::option::of((-30..30i32, select(&["", "+"][..]))),
+        prop::option::of(any::<bool>()),
         any::<prop::sample::Index>(),
         prop::collection::vec(space(), 20),
     )
         .prop_map(
-            move |(kind, threads, queue, keep_alive, stack, spin, nice, order, gaps)| {
+            move |(kind, threads, queue, keep_alive, stack, spin, nice, refuse, order, gaps)| {
                 let mut gaps = gaps.into_iter();
                 let mut gap = || gaps.next().unwrap_or_default();
                 let mut config = match kind {
@@ -386,6 +395,11 @@ fn written_entry(name: String) -> impl Strategy<Value = (String, PoolConfig)> {
                     config = config.nice(nice);
                     let sign = if nice >= 0 { plus } else { "" };
                     options.push(format!("nice{}={}{sign}{nice}", gap(), gap()));
+                }
+                if let Some(refuse) = refuse {
+                    config = config.refuse_when_full(refuse);
+                    let when = if refuse { "refuse" } else { "wait" };
+                    options.push(format!("when_full{}={}{when}", gap(), gap()));
                 }
                 if !options.is_empty() {
                     let turn = order.index(options.len());
@@ -439,6 +453,9 @@ const BAD_ENTRIES: &[&str] = &[
     "bad=4:nice=--1",
     "bad=4:nice=99999999999",
     "bad=4:nice=1:nice=1",
+    "bad=4:when_full=",
+    "bad=4:when_full=drop",
+    "bad=4:when_full=wait:when_full=wait",
     "bad=99999999999999999999999",
     "b ad=4",
     "=4",
