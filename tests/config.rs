@@ -50,6 +50,10 @@ fn invalid_values_are_errors_naming_the_pool_and_the_value() {
     assert_invalid(&error, "db", "stack_size", "1024");
     let error = install_error("db", PoolConfig::fixed(2).spin(Duration::from_millis(5)));
     assert_invalid(&error, "db", "spin", "5ms");
+    for nice in [0, 20, -5] {
+        let error = install_error("cpu", PoolConfig::fixed(2).nice(nice));
+        assert_invalid(&error, "cpu", "nice", &nice.to_string());
+    }
     let error = install_error("my pool", PoolConfig::fixed(2));
     assert_invalid(&error, "my pool", "name", "\"my pool\"");
 }

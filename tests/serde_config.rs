@@ -168,3 +168,17 @@ fn zero_values_are_read_and_left_for_install_to_refuse() {
         Ok(PoolConfig::fixed(0).queue_capacity(0))
     );
 }
+
+#[test]
+fn a_lowered_priority_and_refusing_when_full() {
+    assert_eq!(
+        pool(r#"{ kind = "fixed", threads = 2, nice = 10, refuse_when_full = true }"#),
+        Ok(PoolConfig::fixed(2).nice(10).refuse_when_full(true))
+    );
+    assert_eq!(
+        pool(r#"{ kind = "fixed", threads = 2, refuse_when_full = false }"#),
+        Ok(PoolConfig::fixed(2))
+    );
+    let message = pool_error(r#"{ kind = "fixed", threads = 2, nice = "low" }"#);
+    assert!(message.contains("nice"), "{message}");
+}

@@ -30,6 +30,14 @@ pub enum OffloadError {
         /// The pool's name.
         pool: String,
     },
+    /// The pool's queue was full, and the pool is set to refuse jobs then rather than make
+    /// them wait ([`PoolConfig::refuse_when_full`](crate::PoolConfig::refuse_when_full)).
+    QueueFull {
+        /// The pool's name.
+        pool: String,
+        /// How many jobs its queue holds.
+        capacity: usize,
+    },
     /// The pool had no thread and could not start one.
     SpawnFailed {
         /// The pool's name.
@@ -59,6 +67,12 @@ impl fmt::Display for OffloadError {
             OffloadError::ShutDown { pool } => write!(
                 f,
                 "the offload pool {pool:?} is shut down and takes no new jobs"
+            ),
+            OffloadError::QueueFull { pool, capacity } => write!(
+                f,
+                "the offload pool {pool:?} refused the job: its queue of {capacity} jobs is full, \
+                 and it refuses jobs rather than make them wait for room \
+                 (PoolConfig::refuse_when_full)"
             ),
             OffloadError::SpawnFailed { pool, error } => write!(
                 f,

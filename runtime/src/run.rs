@@ -22,6 +22,8 @@ use crate::registry;
 ///
 /// - [`OffloadError::UnknownPool`] if no pool has that name;
 /// - [`OffloadError::ShutDown`] if the pool was shut down before the job was queued;
+/// - [`OffloadError::QueueFull`] if the pool's queue was full and the pool
+///   [refuses jobs then](crate::PoolConfig::refuse_when_full) instead of making them wait;
 /// - [`OffloadError::SpawnFailed`] if the pool had no thread and could not start one.
 ///
 /// ```
@@ -51,7 +53,8 @@ where
 ///
 /// With the message of the [`OffloadError`], followed by the location of the call to `run`
 /// (`... (called at src/main.rs:10:5)`), if the job cannot run: no pool has that name, the
-/// pool is shut down, or it could not start a thread. And, like a direct call, with the
+/// pool is shut down, its queue is full and it refuses jobs then, or it could not start a
+/// thread. And, like a direct call, with the
 /// payload of a panic of `body`.
 ///
 /// ```

@@ -6,7 +6,9 @@
 //! OFFLOAD_POOLS="db=16"                                       # 16 threads for "db"
 //! OFFLOAD_POOLS="db=16,io=elastic:256"                        # two pools
 //! OFFLOAD_POOLS="db=fixed:16:queue=512"                       # a kind and a queue size
-//! OFFLOAD_POOLS="io=elastic:128:keep_alive=30s:stack=4MiB"    # every setting
+//! OFFLOAD_POOLS="io=elastic:128:keep_alive=30s:stack=4MiB"    # more settings
+//! OFFLOAD_POOLS="cpu=2:nice=10"                               # lower priority threads
+//! OFFLOAD_POOLS="render=4:queue=32:when_full=refuse"           # refuse, don't wait
 //! ```
 //!
 //! # Grammar
@@ -17,6 +19,7 @@
 //! spec          = [ kind ":" ] threads { ":" option }
 //! kind          = "fixed" | "elastic"
 //! option        = "queue=" count | "keep_alive=" duration | "stack=" bytes | "spin=" duration
+//!               | "nice=" integer | "when_full=" ( "wait" | "refuse" )
 //! ```
 //!
 //! - White space around entries, fields, names and values is ignored. A string that is
@@ -28,6 +31,8 @@
 //! - `threads` and `count` are whole numbers. `duration` is a number and a unit (`ns`,
 //!   `us`, `µs`, `ms`, `s`, `m`, `h`), like `30s` or `1.5m`. `bytes` is a whole number of
 //!   bytes, optionally followed by `KiB`, `MiB` or `GiB` (or `K`, `M`, `G`), like `4MiB`.
+//!   `integer` is a whole number with an optional sign (`nice` is checked at install:
+//!   1 to 19).
 //! - Each option may appear once per entry, in any order, after the thread count.
 //!
 //! # Meaning
@@ -81,6 +86,10 @@ pub(crate) struct Override {
     pub(super) stack_size: Option<usize>,
     /// The spin of idle workers, if the entry sets `spin`.
     pub(super) spin: Option<Duration>,
+    /// The nice value of the pool's threads, if the entry sets `nice`.
+    pub(super) nice: Option<i32>,
+    /// Whether a full queue refuses jobs, if the entry sets `when_full`.
+    pub(super) refuse_when_full: Option<bool>,
 }
 
 impl Override {
@@ -107,6 +116,12 @@ impl Override {
         }
         if let Some(spin) = self.spin {
             config = config.spin(spin);
+        }
+        if let Some(nice) = self.nice {
+            config = config.nice(nice);
+        }
+        if let Some(refuse) = self.refuse_when_full {
+            config = config.refuse_when_full(refuse);
         }
         config
     }
@@ -144,8 +159,20 @@ impl Override {
                 key,
                 parse_duration(value).map_err(|message| format!("spin: {message}")),
             ),
+            "nice" => set_once(&mut self.nice, key, parse_nice(value)),
+            "when_full" => set_once(
+                &mut self.refuse_when_full,
+                key,
+                match value {
+                    "wait" => Ok(false),
+                    "refuse" => Ok(true),
+                    _ => Err(format!(
+                        "when_full {value:?} is neither \"wait\" nor \"refuse\""
+                    )),
+                },
+            ),
             _ => Err(format!(
-                "unknown option {key:?}; expected one of \"queue\", \"keep_alive\", \"stack\", \"spin\""
+                "unknown option {key:?}; expected one of \"queue\", \"keep_alive\", \"stack\", \"spin\", \"nice\", \"when_full\""
             )),
         }
     }
@@ -240,6 +267,8 @@ fn parse_entry(entry: &str) -> Result<Override, String> {
         keep_alive: None,
         stack_size: None,
         spin: None,
+        nice: None,
+        refuse_when_full: None,
     };
     for field in fields {
         entry.set_option(field)?;
@@ -271,4 +300,15 @@ fn parse_count(what: &str, text: &str) -> Result<usize, String> {
     }
     text.parse()
         .map_err(|_| format!("{what} {text:?} is too large; the most is {}", usize::MAX))
+}
+
+/// Parses a nice value: a whole number with an optional sign. Its range is checked at
+/// install, with the pool's other settings.
+fn parse_nice(text: &str) -> Result<i32, String> {
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    if !is_count(digits) {
+        return Err(format!("nice value {text:?} is not a whole number"));
+    }
+    text.parse()
+        .map_err(|_| format!("nice value {text:?} is far outside 1..=19"))
 }

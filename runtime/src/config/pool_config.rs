@@ -1,5 +1,7 @@
 //! How one pool is shaped: its kind, thread count, queue and thread settings.
 
+use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_offload_rules::check_pool_name;
@@ -45,6 +47,9 @@ pub struct PoolConfig {
     pub(crate) threads: usize,
     /// How many submitted jobs may wait for a thread before callers wait for room.
     pub(crate) queue_capacity: usize,
+    /// Whether a job that finds the queue full is refused at once, rather than wait for
+    /// room.
+    pub(crate) refuse_when_full: bool,
     /// How long an idle thread of an elastic pool waits for work before it exits;
     /// `None` for a fixed pool, whose threads never exit on their own.
     pub(crate) keep_alive: Option<Duration>,
@@ -54,6 +59,41 @@ pub struct PoolConfig {
     pub(crate) metrics: bool,
     /// How long an idle worker spins, looking for work, before it sleeps.
     pub(crate) spin: Duration,
+    /// The nice value of the pool's threads (Linux), if they are to run at a lower
+    /// priority than the process's other threads.
+    pub(crate) nice: Option<i32>,
+    /// Run on each pool thread before its first job.
+    pub(crate) on_thread_start: Option<ThreadHook>,
+    /// Run on each pool thread as it exits.
+    pub(crate) on_thread_stop: Option<ThreadHook>,
+}
+
+/// A closure run on pool threads ([`PoolConfig::on_thread_start`],
+/// [`PoolConfig::on_thread_stop`]). Two hooks are equal when they are the same closure
+/// (the same allocation): a configuration compares equal to its clones, and to nothing
+/// else with a hook of its own.
+#[derive(Clone)]
+pub(crate) struct ThreadHook(Arc<dyn Fn() + Send + Sync>);
+
+impl ThreadHook {
+    /// Runs the closure.
+    pub(crate) fn call(&self) {
+        (self.0)();
+    }
+}
+
+impl PartialEq for ThreadHook {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for ThreadHook {}
+
+impl fmt::Debug for ThreadHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ThreadHook(..)")
+    }
 }
 
 impl PoolConfig {
@@ -68,6 +108,10 @@ impl PoolConfig {
     /// The largest queue capacity accepted: more places than memory could ever fill, and
     /// few enough that counting them never overflows.
     pub const MAX_QUEUE_CAPACITY: usize = usize::MAX >> 3;
+    /// The lowest nice value accepted ([`nice`](Self::nice)): just below normal priority.
+    pub const MIN_NICE: i32 = 1;
+    /// The highest nice value accepted ([`nice`](Self::nice)): the lowest priority.
+    pub const MAX_NICE: i32 = 19;
 
     /// A pool of `threads` threads that, once started, stay for the life of the process.
     ///
@@ -79,10 +123,14 @@ impl PoolConfig {
             kind: PoolKind::Fixed,
             threads,
             queue_capacity: Self::DEFAULT_QUEUE_CAPACITY,
+            refuse_when_full: false,
             keep_alive: None,
             stack_size: None,
             metrics: true,
             spin: Duration::ZERO,
+            nice: None,
+            on_thread_start: None,
+            on_thread_stop: None,
         }
     }
 
@@ -94,18 +142,44 @@ impl PoolConfig {
             kind: PoolKind::Elastic,
             threads: max_threads,
             queue_capacity: Self::DEFAULT_QUEUE_CAPACITY,
+            refuse_when_full: false,
             keep_alive: Some(Self::DEFAULT_KEEP_ALIVE),
             stack_size: None,
             metrics: true,
             spin: Duration::ZERO,
+            nice: None,
+            on_thread_start: None,
+            on_thread_stop: None,
         }
     }
 
     /// How many jobs may wait for a free thread (default 1024). When the queue is full,
-    /// callers wait asynchronously, first come first served, for room.
+    /// callers wait asynchronously, first come first served, for room (unless the pool
+    /// [refuses them](Self::refuse_when_full)).
     #[must_use]
     pub const fn queue_capacity(mut self, capacity: usize) -> Self {
         self.queue_capacity = capacity;
+        self
+    }
+
+    /// Whether a job that finds the queue full is refused at once (`true`) instead of
+    /// waiting in line for room (`false`, the default): for a service that would rather
+    /// answer "busy" (a 503) than let requests pile up behind a saturated pool.
+    ///
+    /// The refused caller gets [`OffloadError::QueueFull`](crate::OffloadError::QueueFull),
+    /// naming the pool and its capacity: [`try_run`](crate::try_run) returns it,
+    /// [`run`](crate::run) and `#[offload]` fns panic with it. The body never runs; it is
+    /// dropped on a pool thread, with what it captured, and the pool counts it in
+    /// [`PoolStats::queue_full`](crate::PoolStats::queue_full).
+    ///
+    /// ```
+    /// use async_offload::PoolConfig;
+    ///
+    /// let render = PoolConfig::fixed(4).queue_capacity(32).refuse_when_full(true);
+    /// ```
+    #[must_use]
+    pub const fn refuse_when_full(mut self, refuse: bool) -> Self {
+        self.refuse_when_full = refuse;
         self
     }
 
@@ -147,6 +221,69 @@ impl PoolConfig {
     #[must_use]
     pub const fn spin(mut self, spin: Duration) -> Self {
         self.spin = spin;
+        self
+    }
+
+    /// A closure each thread of the pool runs when it starts, before its first job: to set
+    /// up a thread-local, attach the thread to a VM, pin it to a core. Setting it again
+    /// replaces the closure.
+    ///
+    /// If it panics, the panic is caught (the panic hook has printed it) and the thread goes
+    /// on to serve jobs all the same: a job never waits for a thread that gave up, and a
+    /// pool never starts thread after thread, each failing the same way. A body that needs
+    /// what the hook sets up should check for it.
+    ///
+    /// Code only: `OFFLOAD_POOLS` and configuration files keep the hook set in code.
+    ///
+    /// ```
+    /// use async_offload::PoolConfig;
+    ///
+    /// let db = PoolConfig::fixed(4).on_thread_start(|| {
+    ///     // e.g. open this thread's connection into a thread-local
+    /// });
+    /// ```
+    #[must_use]
+    pub fn on_thread_start(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
+        self.on_thread_start = Some(ThreadHook(Arc::new(hook)));
+        self
+    }
+
+    /// A closure each thread of the pool runs as it exits: an idle thread of an elastic pool
+    /// after its keep-alive, or every thread at [`shutdown`](crate::shutdown), once the
+    /// queue is empty. [`shutdown`](crate::shutdown)'s timeout counts the time threads spend
+    /// in it. Setting it again replaces the closure.
+    ///
+    /// The thread no longer counts among the pool's threads while the hook runs: a job
+    /// submitted meanwhile goes to another thread, or a new one, never to one on its way out.
+    /// If the hook panics, the panic is caught (the panic hook has printed it) and the
+    /// thread ends as it would have.
+    ///
+    /// Code only: `OFFLOAD_POOLS` and configuration files keep the hook set in code.
+    #[must_use]
+    pub fn on_thread_stop(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
+        self.on_thread_stop = Some(ThreadHook(Arc::new(hook)));
+        self
+    }
+
+    /// Runs the pool's threads at a lower scheduling priority: the nice value `nice`, from 1
+    /// (a little below normal) to 19 (the lowest). Off by default.
+    ///
+    /// For a CPU-heavy pool on a machine with few cores: its threads then give way to the
+    /// executor's, so that quick requests stay quick while the pool is busy, and the pool
+    /// gets less CPU time when both want it. A trade-off, measured in `BENCHMARKS.md`.
+    ///
+    /// - On Linux, each thread of the pool sets its own nice value when it starts (the
+    ///   scheduler keeps one per thread). If a thread already runs at a higher nice value
+    ///   (a process started with `nice -n 15`, say), it stays there: raising a priority
+    ///   takes a privilege.
+    /// - Elsewhere it does nothing: other systems have no per-thread nice value (on macOS
+    ///   and the BSDs it would apply to the whole process). The same configuration works
+    ///   everywhere; only the scheduling differs.
+    ///
+    /// Only lowering is allowed: a value outside 1..=19 is a configuration error.
+    #[must_use]
+    pub const fn nice(mut self, nice: i32) -> Self {
+        self.nice = Some(nice);
         self
     }
 
@@ -232,6 +369,16 @@ impl PoolConfig {
                 format!("{:?}", self.spin),
                 "longer than PoolConfig::MAX_SPIN (1 ms): past it, a sleeping thread costs less",
             );
+        }
+        if let Some(nice) = self.nice {
+            if !(Self::MIN_NICE..=Self::MAX_NICE).contains(&nice) {
+                return invalid(
+                    "nice",
+                    nice.to_string(),
+                    "outside 1..=19: a pool's threads can only be lowered in priority, from 1 \
+                     (a little below normal) to 19 (the lowest)",
+                );
+            }
         }
         if let Some(bytes) = self.stack_size {
             if bytes < Self::MIN_STACK_SIZE {

@@ -36,6 +36,12 @@ struct RawPoolConfig {
     /// How long idle workers spin before they sleep, like `"50us"`.
     #[serde(default, deserialize_with = "duration")]
     spin: Option<Duration>,
+    /// The nice value of the pool's threads, from 1 to 19.
+    #[serde(default)]
+    nice: Option<i32>,
+    /// Whether a job that finds the queue full is refused at once (default `false`).
+    #[serde(default)]
+    refuse_when_full: Option<bool>,
 }
 
 /// Reads a pool's configuration, for example from this TOML:
@@ -45,17 +51,23 @@ struct RawPoolConfig {
 /// kind = "fixed"
 /// threads = 8
 /// queue_capacity = 256
+/// refuse_when_full = true  # a full queue refuses jobs instead of making them wait
 ///
 /// [pools.io]
 /// kind = "elastic"
 /// threads = 128
 /// keep_alive = "30s"
 /// stack_size = "2MiB"      # or a number of bytes: 2097152
+///
+/// [pools.cpu]
+/// kind = "fixed"
+/// threads = 2
+/// nice = 10
 /// ```
 ///
 /// `kind` and `threads` are required; `queue_capacity`, `keep_alive`, `stack_size`, `spin`
-/// (a duration) and `metrics` (`true` or `false`) are
-/// optional and default as in [`PoolConfig::fixed`] and [`PoolConfig::elastic`]. Unknown
+/// (a duration), `metrics` and `refuse_when_full` (`true` or `false`) and `nice` (a number)
+/// are optional and default as in [`PoolConfig::fixed`] and [`PoolConfig::elastic`]. Unknown
 /// fields are an error. Values are checked when the pools are installed.
 impl<'de> Deserialize<'de> for PoolConfig {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -78,6 +90,12 @@ impl<'de> Deserialize<'de> for PoolConfig {
         }
         if let Some(spin) = raw.spin {
             config = config.spin(spin);
+        }
+        if let Some(nice) = raw.nice {
+            config = config.nice(nice);
+        }
+        if let Some(refuse) = raw.refuse_when_full {
+            config = config.refuse_when_full(refuse);
         }
         Ok(config)
     }

@@ -89,6 +89,14 @@ where
             None => {
                 let mut state = pool.lock();
                 if !state.shut_down && !state.has_room(pool.config.queue_capacity) {
+                    if pool.config.refuse_when_full {
+                        drop(state);
+                        let full = OffloadError::QueueFull {
+                            pool: pool.name.to_string(),
+                            capacity: pool.config.queue_capacity,
+                        };
+                        return Poll::Ready(Err(self.turn_away(full, Outcome::QueueFull)));
+                    }
                     let waiter = Arc::new(Waiter {
                         turn: Mutex::new(Turn::Waiting(cx.waker().clone())),
                     });
@@ -110,7 +118,9 @@ where
                     Turn::Refused => {
                         drop(turn);
                         self.waiter = None;
-                        return Poll::Ready(Err(self.turn_away(pool.shut_down_error())));
+                        return Poll::Ready(Err(
+                            self.turn_away(pool.shut_down_error(), Outcome::Refused)
+                        ));
                     }
                     Turn::Admitted => {
                         drop(turn);
@@ -130,7 +140,7 @@ where
         };
         if state.shut_down {
             drop(state);
-            return Poll::Ready(Err(self.turn_away(pool.shut_down_error())));
+            return Poll::Ready(Err(self.turn_away(pool.shut_down_error(), Outcome::Refused)));
         }
         let (job, handle) = self.job.take().expect("a job is queued once");
         #[cfg(feature = "tokio")]
@@ -143,16 +153,16 @@ where
                 Poll::Ready(Ok(handle))
             }
             Err(error) => {
-                pool.refuse(&handle);
+                pool.refuse(&handle, Outcome::Refused);
                 Poll::Ready(Err(error))
             }
         }
     }
 
-    /// The pool turned the job away before it was queued.
-    pub(super) fn turn_away(&mut self, error: OffloadError) -> OffloadError {
+    /// The pool turned the job away before it was queued; `outcome` counts it.
+    pub(super) fn turn_away(&mut self, error: OffloadError, outcome: Outcome) -> OffloadError {
         if let Some((_, handle)) = self.job.take() {
-            self.pool.refuse(&handle);
+            self.pool.refuse(&handle, outcome);
         }
         error
     }

@@ -23,6 +23,8 @@ pub(crate) enum Outcome {
     Abandoned,
     /// The pool turned the job away: it was shut down, or could not start a thread.
     Refused,
+    /// The pool's queue was full and the pool refuses jobs then.
+    QueueFull,
 }
 
 /// The counters and timings of one pool.
@@ -42,6 +44,8 @@ pub(crate) struct Metrics {
     abandoned: AtomicU64,
     /// Jobs the pool turned away.
     refused: AtomicU64,
+    /// Jobs refused because the queue was full.
+    queue_full: AtomicU64,
     /// From submission to the start of the body, any wait in line for room included.
     queue_wait: Histogram,
     /// From the start of the body to its end.
@@ -78,6 +82,7 @@ impl Metrics {
             Outcome::Cancelled => &self.cancelled,
             Outcome::Abandoned => &self.abandoned,
             Outcome::Refused => &self.refused,
+            Outcome::QueueFull => &self.queue_full,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
@@ -113,6 +118,7 @@ impl Metrics {
             cancelled: count(&self.cancelled),
             abandoned: count(&self.abandoned),
             refused: count(&self.refused),
+            queue_full: count(&self.queue_full),
             queue_wait: self.queue_wait.snapshot(),
             run_time: self.run_time.snapshot(),
         }
@@ -133,7 +139,8 @@ pub(crate) struct Gauges {
 /// A snapshot of one pool: its threads and queue now, and what it has done so far.
 ///
 /// Counters start at zero when the pool is created and only grow. Once every caller has
-/// been answered, `completed + panicked + cancelled + abandoned + refused == submitted`.
+/// been answered,
+/// `completed + panicked + cancelled + abandoned + refused + queue_full == submitted`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct PoolStats {
@@ -163,6 +170,9 @@ pub struct PoolStats {
     pub abandoned: u64,
     /// Jobs the pool turned away: it was shut down, or it could not start a thread.
     pub refused: u64,
+    /// Jobs the pool refused at once because its queue was full
+    /// ([`PoolConfig::refuse_when_full`](crate::PoolConfig::refuse_when_full)).
+    pub queue_full: u64,
     /// How long jobs waited before a thread took them: in the queue, and in line for room
     /// in it while it was full.
     pub queue_wait: TimingStats,

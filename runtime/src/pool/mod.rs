@@ -6,6 +6,8 @@
 //! after their keep-alive without work. A caller facing a full queue waits in line,
 //! asynchronously and first come first served, without blocking its executor thread: the
 //! worker that takes a job off the queue hands the free place to the first caller in line.
+//! (A pool set to refuse jobs when full turns such a caller away at once: its line stays
+//! empty.)
 //!
 //! Everything the protocol synchronizes on comes from [`sync`], so that the loom models in
 //! `tests/loom_models.rs` check it.
@@ -31,6 +33,7 @@ mod caller_runtime;
 mod job;
 mod line;
 mod metrics;
+mod priority;
 mod sync;
 #[cfg(test)]
 mod tests;
@@ -82,7 +85,8 @@ struct State {
     /// Bodies of callers that went away while they waited for room in the queue, to be
     /// dropped on a pool thread (dropping captured arguments may block).
     discarded: Vec<Discarded>,
-    /// Worker threads started and not yet exited. Never above `config.threads`.
+    /// Worker threads started that have not left the pool (those running the stop hook
+    /// have: see `stopping`). Never above `config.threads`.
     threads: usize,
     /// Idle workers that no submitter has claimed yet. Never above `threads`.
     idle: usize,
@@ -90,6 +94,9 @@ struct State {
     claimed: usize,
     /// Workers running a job (or dropping a discarded value) now.
     running: usize,
+    /// Workers that have left the pool (no longer in `threads`) and still run the pool's
+    /// `on_thread_stop` hook. Shutdown waits for them too.
+    stopping: usize,
     /// The number the next worker's thread name gets.
     next_thread_id: usize,
     /// The join handles of live workers, by thread number. A worker that exits on its own
@@ -196,6 +203,7 @@ impl Pool {
                 idle: 0,
                 claimed: 0,
                 running: 0,
+                stopping: 0,
                 next_thread_id: 0,
                 handles: BTreeMap::new(),
                 shut_down: false,
@@ -265,22 +273,22 @@ impl Pool {
         }
     }
 
-    /// Waits until every worker has exited (until `deadline`, if there is one), then joins
-    /// them; on time-out returns how many are still running.
+    /// Waits until every worker has exited, its stop hook run (until `deadline`, if there
+    /// is one), then joins them; on time-out returns how many are still running.
     pub(crate) fn wait_for_threads(&self, deadline: Option<Instant>) -> Result<(), usize> {
         let mut state = self.lock();
-        while state.threads > 0 {
+        while state.threads + state.stopping > 0 {
             let timed_out;
             (state, timed_out) = sync::wait_until(&self.all_exited, &self.state, state, deadline);
-            if timed_out && state.threads > 0 {
-                return Err(state.threads);
+            if timed_out && state.threads + state.stopping > 0 {
+                return Err(state.threads + state.stopping);
             }
         }
         let handles = std::mem::take(&mut state.handles);
         drop(state);
         for handle in handles.into_values() {
             // The worker has left its loop; this waits for its last instructions. It
-            // cannot have panicked: every panic of a job is caught inside the loop.
+            // cannot have panicked: every panic of a job or a hook is caught.
             let _ = handle.join();
         }
         Ok(())

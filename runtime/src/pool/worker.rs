@@ -51,10 +51,27 @@ impl Pool {
         Ok(())
     }
 
-    /// A worker's life: take jobs until the pool shuts down or, for an elastic pool, no
-    /// job has come for the keep-alive.
+    /// A worker's life: lower its priority if the pool says so, run the start hook, take jobs until the pool shuts down or, for an
+    /// elastic pool, no job has come for the keep-alive, then run the stop hook.
+    ///
+    /// A panic in either hook is contained (see `PoolConfig::on_thread_start`): the worker
+    /// is counted in `threads` from its spawn, so the job it was started for is never left
+    /// without a thread, and it serves that job whether or not its start hook returned.
     pub(super) fn work(&self, id: usize) {
         crate::stall::mark_pool_thread();
+        if let Some(nice) = self.config.nice {
+            if let Err(error) = priority::lower_current_thread(nice) {
+                // The thread serves at its normal priority: a job is better run than not.
+                eprintln!(
+                    "offload pool {:?}: thread offload-{}-{id} runs at normal priority: \
+                     setting nice {nice} failed: {error}",
+                    self.name, self.name
+                );
+            }
+        }
+        if let Some(hook) = &self.config.on_thread_start {
+            contain(|| hook.call());
+        }
         // The clock reading at the end of the last job, while the worker goes straight on
         // to the next one: its start, without reading the clock again.
         let mut clock = None;
@@ -94,8 +111,17 @@ impl Pool {
                 break;
             }
         }
+        // Out of the count under the same lock that saw nothing to do: a job queued from
+        // now on starts another thread instead of waiting for this one.
         state.threads -= 1;
-        let last = state.threads == 0;
+        if let Some(hook) = &self.config.on_thread_stop {
+            state.stopping += 1;
+            drop(state);
+            contain(|| hook.call());
+            state = self.lock();
+            state.stopping -= 1;
+        }
+        let last = state.threads + state.stopping == 0;
         drop(state);
         if last {
             self.all_exited.notify_all();
@@ -174,9 +200,14 @@ impl Pool {
         self.work_available.notify_one();
     }
 
-    /// Counts a job the pool turned away and drops its body as a cancelled one's is.
-    pub(super) fn refuse<F: Send + 'static, T>(self: &Arc<Self>, handle: &JobHandle<F, T>) {
-        self.metrics.ended(Outcome::Refused);
+    /// Counts a job the pool turned away (as `outcome`) and drops its body as a cancelled
+    /// one's is.
+    pub(super) fn refuse<F: Send + 'static, T>(
+        self: &Arc<Self>,
+        handle: &JobHandle<F, T>,
+        outcome: Outcome,
+    ) {
+        self.metrics.ended(outcome);
         if let Some(body) = handle.take_body() {
             self.discard(Box::new(body));
         }

@@ -43,6 +43,10 @@ const OWN_WORDS: &[&str] = &[
     "keep_alive",
     "stack",
     "spin",
+    "nice",
+    "when_full",
+    "wait",
+    "refuse",
     "ns",
     "us",
     "µs",
@@ -103,6 +107,17 @@ const POOL_FRAGMENTS: &[&str] = &[
     "stack=4MB",
     "stack=1.5M",
     "stack=-1",
+    "nice",
+    "nice=",
+    "nice=10",
+    "nice=-3",
+    "nice=+",
+    "nice=1.5",
+    "when_full",
+    "when_full=",
+    "when_full=refuse",
+    "when_full=wait",
+    "when_full=Refuse",
     "µs",
     "ms",
     "s",
@@ -346,11 +361,13 @@ fn written_entry(name: String) -> impl Strategy<Value = (String, PoolConfig)> {
         prop::option::of(written_duration()),
         prop::option::of(written_size()),
         prop::option::of(written_duration()),
+        prop::option::of((-30..30i32, select(&["", "+"][..]))),
+        prop::option::of(any::<bool>()),
         any::<prop::sample::Index>(),
         prop::collection::vec(space(), 20),
     )
         .prop_map(
-            move |(kind, threads, queue, keep_alive, stack, spin, order, gaps)| {
+            move |(kind, threads, queue, keep_alive, stack, spin, nice, refuse, order, gaps)| {
                 let mut gaps = gaps.into_iter();
                 let mut gap = || gaps.next().unwrap_or_default();
                 let mut config = match kind {
@@ -373,6 +390,16 @@ fn written_entry(name: String) -> impl Strategy<Value = (String, PoolConfig)> {
                 if let Some((spin, written)) = spin {
                     config = config.spin(spin);
                     options.push(format!("spin{}={}{written}", gap(), gap()));
+                }
+                if let Some((nice, plus)) = nice {
+                    config = config.nice(nice);
+                    let sign = if nice >= 0 { plus } else { "" };
+                    options.push(format!("nice{}={}{sign}{nice}", gap(), gap()));
+                }
+                if let Some(refuse) = refuse {
+                    config = config.refuse_when_full(refuse);
+                    let when = if refuse { "refuse" } else { "wait" };
+                    options.push(format!("when_full{}={}{when}", gap(), gap()));
                 }
                 if !options.is_empty() {
                     let turn = order.index(options.len());
@@ -421,6 +448,14 @@ const BAD_ENTRIES: &[&str] = &[
     "bad=4:stack=1.5M",
     "bad=4:spin=1",
     "bad=4:spin=1ms:spin=1ms",
+    "bad=4:nice=",
+    "bad=4:nice=high",
+    "bad=4:nice=--1",
+    "bad=4:nice=99999999999",
+    "bad=4:nice=1:nice=1",
+    "bad=4:when_full=",
+    "bad=4:when_full=drop",
+    "bad=4:when_full=wait:when_full=wait",
     "bad=99999999999999999999999",
     "b ad=4",
     "=4",

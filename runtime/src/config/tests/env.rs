@@ -215,7 +215,7 @@ fn a_missing_equals_sign() {
 fn unknown_options() {
     assert_eq!(
         reason("db=16:queu=4"),
-        "unknown option \"queu\"; expected one of \"queue\", \"keep_alive\", \"stack\", \"spin\""
+        "unknown option \"queu\"; expected one of \"queue\", \"keep_alive\", \"stack\", \"spin\", \"nice\", \"when_full\""
     );
     assert!(reason("db=16:stack_size=1M").contains("unknown option \"stack_size\""));
     assert!(reason("db=16:=4").contains("unknown option \"\""));
@@ -324,7 +324,7 @@ fn the_error_displays_entry_and_reason() {
     assert_eq!(
         error.to_string(),
         "OFFLOAD_POOLS entry \"db=16:queu=4\" is malformed: unknown option \"queu\"; \
-         expected one of \"queue\", \"keep_alive\", \"stack\", \"spin\""
+         expected one of \"queue\", \"keep_alive\", \"stack\", \"spin\", \"nice\", \"when_full\""
     );
 }
 
@@ -361,4 +361,70 @@ fn odd_input_never_panics() {
     }
     let long = "db=1:".repeat(10_000);
     assert!(parse_overrides(&long).is_err());
+}
+
+#[test]
+fn a_nice_value_is_a_whole_number_with_an_optional_sign_checked_at_install() {
+    assert_eq!(new_pool("cpu=2:nice=10"), PoolConfig::fixed(2).nice(10));
+    assert_eq!(new_pool("cpu=2:nice=+19"), PoolConfig::fixed(2).nice(19));
+    // Out of range parses, and installing it names the pool, the setting and the value.
+    let config = new_pool("cpu=2:nice=-5");
+    assert_eq!(config, PoolConfig::fixed(2).nice(-5));
+    match config.validate("cpu") {
+        Err(ConfigError::Invalid {
+            pool,
+            setting,
+            value,
+            ..
+        }) => assert_eq!(
+            (pool.as_str(), setting, value.as_str()),
+            ("cpu", "nice", "-5")
+        ),
+        other => panic!("nice=-5 gave {other:?}"),
+    }
+    for nice in [PoolConfig::MIN_NICE, 10, PoolConfig::MAX_NICE] {
+        assert_eq!(PoolConfig::fixed(2).nice(nice).validate("cpu"), Ok(()));
+    }
+    assert_eq!(
+        reason("cpu=2:nice=low"),
+        "nice value \"low\" is not a whole number"
+    );
+    assert_eq!(
+        reason("cpu=2:nice=-"),
+        "nice value \"-\" is not a whole number"
+    );
+    assert_eq!(
+        reason("cpu=2:nice=1.5"),
+        "nice value \"1.5\" is not a whole number"
+    );
+    assert_eq!(
+        reason("cpu=2:nice=99999999999"),
+        "nice value \"99999999999\" is far outside 1..=19"
+    );
+    assert_eq!(reason("cpu=2:nice=1:nice=2"), "option \"nice\" set twice");
+}
+
+#[test]
+fn when_full_is_wait_or_refuse() {
+    assert_eq!(
+        new_pool("render=4:queue=32:when_full=refuse"),
+        PoolConfig::fixed(4)
+            .queue_capacity(32)
+            .refuse_when_full(true)
+    );
+    assert_eq!(new_pool("render=4:when_full = wait"), PoolConfig::fixed(4));
+    // A pool that refuses in code waits again if the entry says so.
+    let code = PoolConfig::fixed(2).refuse_when_full(true);
+    assert_eq!(
+        one("render=4:when_full=wait").apply(Some(code)),
+        PoolConfig::fixed(4)
+    );
+    assert_eq!(
+        reason("render=4:when_full=drop"),
+        "when_full \"drop\" is neither \"wait\" nor \"refuse\""
+    );
+    assert_eq!(
+        reason("render=4:when_full=wait:when_full=refuse"),
+        "option \"when_full\" set twice"
+    );
 }

@@ -8,7 +8,7 @@ use ::serde::de::{Deserialize, Deserializer, Visitor};
 use std::time::Duration;
 
 use crate::config::PoolConfig;
-use Value::{Int, Str};
+use Value::{Bool, Int, Str};
 
 /// A field's value, as a self-describing format such as TOML or JSON hands it over.
 #[derive(Clone, Copy, Debug)]
@@ -17,6 +17,8 @@ enum Value {
     Str(&'static str),
     /// An integer.
     Int(i64),
+    /// A boolean.
+    Bool(bool),
 }
 
 impl<'de> Deserializer<'de> for Value {
@@ -26,6 +28,7 @@ impl<'de> Deserializer<'de> for Value {
         match self {
             Value::Str(text) => visitor.visit_str(text),
             Value::Int(number) => visitor.visit_i64(number),
+            Value::Bool(flag) => visitor.visit_bool(flag),
         }
     }
 
@@ -39,7 +42,7 @@ impl<'de> Deserializer<'de> for Value {
             Value::Str(text) => {
                 StrDeserializer::new(text).deserialize_enum(name, variants, visitor)
             }
-            Value::Int(_) => self.deserialize_any(visitor),
+            Value::Int(_) | Value::Bool(_) => self.deserialize_any(visitor),
         }
     }
 
@@ -209,4 +212,46 @@ fn values_are_left_for_install_to_check() {
     assert_eq!(config.threads, 0);
     assert_eq!(config.keep_alive, Some(Duration::from_secs(1)));
     assert!(config.validate("db").is_err());
+}
+
+#[test]
+fn a_nice_value_is_a_number_checked_at_install() {
+    let config = read(&[
+        ("kind", Str("fixed")),
+        ("threads", Int(2)),
+        ("nice", Int(10)),
+    ]);
+    assert_eq!(config, Ok(PoolConfig::fixed(2).nice(10)));
+    let config = read(&[
+        ("kind", Str("fixed")),
+        ("threads", Int(2)),
+        ("nice", Int(-5)),
+    ]);
+    assert_eq!(config, Ok(PoolConfig::fixed(2).nice(-5)));
+    let message = error(&[
+        ("kind", Str("fixed")),
+        ("threads", Int(2)),
+        ("nice", Str("low")),
+    ]);
+    assert!(message.contains("\"low\""), "{message}");
+}
+
+#[test]
+fn refuse_when_full_is_a_boolean() {
+    let config = read(&[
+        ("kind", Str("fixed")),
+        ("threads", Int(4)),
+        ("queue_capacity", Int(32)),
+        ("refuse_when_full", Bool(true)),
+    ]);
+    let expected = PoolConfig::fixed(4)
+        .queue_capacity(32)
+        .refuse_when_full(true);
+    assert_eq!(config, Ok(expected));
+    let message = error(&[
+        ("kind", Str("fixed")),
+        ("threads", Int(4)),
+        ("refuse_when_full", Str("yes")),
+    ]);
+    assert!(message.contains("\"yes\""), "{message}");
 }
