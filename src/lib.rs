@@ -35,6 +35,10 @@
 //!   one already running can check [`cancelled`].
 //! - No async runtime is needed: the futures work on tokio (current-thread and
 //!   multi-thread), `futures::executor`, smol, or any other executor.
+//! - Per pool: thread start and stop hooks ([`PoolConfig::on_thread_start`]), a lower
+//!   priority for CPU-heavy work ([`PoolConfig::nice`], Linux), and refusing a job at once
+//!   when the queue is full ([`PoolConfig::refuse_when_full`], [`OffloadError::QueueFull`])
+//!   instead of waiting for room.
 //! - [`shutdown`] stops the pools at the end of a program and joins their threads;
 //!   [`shutdown_pool`] does the same for one pool and leaves the others running.
 //! - [`#[no_block]`](macro@no_block) makes a debug build fail loudly when a poll of an

@@ -99,7 +99,8 @@ pub enum ConfigError {
     Invalid {
         /// The pool's name.
         pool: String,
-        /// The setting: `threads`, `queue_capacity`, `keep_alive`, `stack_size` or `name`.
+        /// The setting: `threads`, `queue_capacity`, `keep_alive`, `stack_size`, `spin`,
+        /// `nice` or `name`.
         setting: &'static str,
         /// The value that was given, as written.
         value: String,

@@ -247,7 +247,7 @@ fn body(block: &syn::Block) -> TokenStream {
 //         ::core::result::Result::Ok(__offload_value) => __offload_value,
 //         ::core::result::Result::Err(__offload_error) => {
 //             fn __offload_fn() {}
-//             use ::async_offload::__private::cannot_run as __offload_cannot_run;
+//             let __offload_cannot_run = ::async_offload::__private::cannot_run;
 //             __offload_cannot_run(::async_offload::__private::fn_path(&__offload_fn), __offload_error)
 //         }
 //     }
@@ -258,9 +258,11 @@ fn body(block: &syn::Block) -> TokenStream {
 // A job that cannot run (an unknown pool, one shut down) panics in `cannot_run`, which is
 // `#[track_caller]`: the panic is located where the call starts. Its first token,
 // `__offload_cannot_run`, has the span of the fn's name (a span of the expansion would put
-// the location at the attribute), so the panic points at the user's fn. The fn is imported
-// under that name, not called by its path, whose first token may be the user's
-// `crate = ".."` string: an error about that path stays there, once. The message names the
+// the location at the attribute), so the panic points at the user's fn. The fn is bound to
+// that name (a fn item: the call stays direct, and `#[track_caller]` holds), not called by
+// its path, whose first token may be the user's `crate = ".."` string: an error about that
+// path stays there, once. (A `use` of it would not do: `crate = "Self"` makes a path that
+// an expression accepts and a `use` does not.) The message names the
 // fn with the type name of `__offload_fn`: the path of the fn it is defined in, with the
 // type of a method. A panic of the body is none of this: `try_run` resumes it with its own
 // payload. `__offload_value`, `__offload_error` and `__offload_fn` are `Span::mixed_site()`.
@@ -299,7 +301,7 @@ fn run_call(
             ::core::result::Result::Ok(#value) => #value,
             ::core::result::Result::Err(#error) => {
                 fn #marker() {}
-                use #cannot_run as #local_cannot_run;
+                let #local_cannot_run = #cannot_run;
                 #local_cannot_run #cannot_run_args
             }
         }
