@@ -19,14 +19,16 @@
 //! - `run.rs`: [`run`] and [`try_run`], what `#[offload]` expands to.
 //! - `stall/`: `#[no_block]`'s timing of polls and its reports; `stall/watchdog/` the thread
 //!   that reports polls that do not return, with their stacks (`unsafe` only in its
-//!   `sys.rs`).
+//!   `sys.rs`); `stall/calls/` the feature `detect-blocking-calls`, the C library's
+//!   blocking functions interposed (`unsafe` only in its `sys.rs`).
 //! - `error.rs`, `pool_use.rs`: the errors, and the link-time list of the pools `#[offload]`
 //!   names, shared by the parts above.
 //!
 //! The pool-name rule and the duration syntax come from `async-offload-rules`, which the
 //! attributes use too.
 
-// `unsafe` only in `stall::watchdog::sys`, which says why at each use.
+// `unsafe` only in `stall::watchdog::sys` and, with the `detect-blocking-calls` feature,
+// `stall::calls::sys`, which say why at each use.
 #![deny(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]
 
