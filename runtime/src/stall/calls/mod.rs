@@ -38,8 +38,8 @@
 //! exits find the books (a `const` thread-local with nothing to drop) and go straight to
 //! the real function. A signal handler gets only async-signal-safe work before its real
 //! call (see `sys.rs`). Two copies of this crate with the feature in one program (two
-//! versions of `async-offload-runtime`) would define each name twice: the linker takes the
-//! first one it meets and the second copy's books never see a call.
+//! versions of `async-offload-runtime`) define each name twice; what the linker then does
+//! (an error, or one copy's definitions taking every call) has not been tried yet.
 //!
 //! Only on Linux with glibc, on x86_64 and aarch64 (where the variadic `open`, `openat`
 //! and `fcntl` can be defined soundly, see `sys.rs`). Elsewhere, with musl, in a static
