@@ -69,6 +69,16 @@
 //! - `tracing`: an offloaded job runs inside the span of its caller (and a `TRACE` span of
 //!   its own, `offload`, with the pool's name), and in `warn` mode stall reports become
 //!   `WARN` events when a subscriber is in place.
+//! - `detect-blocking-calls` (for `[dev-dependencies]`): the C library's blocking calls
+//!   made inside a poll of a `#[no_block]` fn are reported like a stall, however fast they
+//!   were: sleeping, name resolution, file I/O, sockets without `O_NONBLOCK`, waiting for
+//!   processes and threads, file locks. A `std::fs::read` of a small file or a
+//!   `ToSocketAddrs` lookup of `localhost` in a handler then fails the test that reaches
+//!   it; the report ([`stall::StallReport::blocking_call`]) names the C function, the std
+//!   function it came from, the span and the stack of the call. Pool threads, descriptors
+//!   with `O_NONBLOCK` (tokio's sockets) and, unless `OFFLOAD_DETECT_STDIO=1`, writes to
+//!   stdout and stderr are never reported. Linux with glibc on x86_64 and aarch64 only:
+//!   elsewhere (musl, static binaries, macOS, Windows) it compiles and does nothing.
 //!
 //! # Observing pools
 //!

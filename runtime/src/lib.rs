@@ -18,17 +18,18 @@
 //!   lookup, shutdown and stats.
 //! - `run.rs`: [`run`] and [`try_run`], what `#[offload]` expands to.
 //! - `stall/`: `#[no_block]`'s timing of polls and its reports; `stall/watchdog/` the thread
-//!   that reports polls that do not return, with their stacks (`unsafe` in its `sys.rs`,
-//!   and in `pool/priority.rs` for a thread's nice value; nowhere else).
+//!   that reports polls that do not return, with their stacks; `stall/calls/` the feature
+//!   `detect-blocking-calls`, the C library's blocking functions interposed.
 //! - `error.rs`, `pool_use.rs`: the errors, and the link-time list of the pools `#[offload]`
 //!   names, shared by the parts above.
 //!
 //! The pool-name rule and the duration syntax come from `async-offload-rules`, which the
 //! attributes use too.
 
-// `unsafe` only in `stall::watchdog::sys` (a thread's stack, for the watchdog) and
-// `pool::priority` (a thread's nice value): std has neither system call. Each says why at
-// each use.
+// `unsafe` only in `stall::watchdog::sys` (a thread's stack, for the watchdog),
+// `pool::priority` (a thread's nice value: std has neither system call) and, with the
+// `detect-blocking-calls` feature, `stall::calls::sys` (the interposed C functions). Each
+// says why at each use.
 #![deny(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]
 

@@ -181,6 +181,8 @@ impl<F: Future> Future for Guarded<'_, F> {
             return this.body.as_mut().poll(cx);
         };
         let poll = this.body.as_mut().poll(cx);
+        #[cfg(feature = "detect-blocking-calls")]
+        let (calls, from, test) = (frame.calls.stop(), this.resume_at, frame.in_test_code());
         let stopped_at = match (&poll, this.at.load(Ordering::Relaxed)) {
             (Poll::Ready(_), _) | (Poll::Pending, 0) => None,
             (Poll::Pending, mark) => this.site.awaits.get(mark as usize - 1),
@@ -191,6 +193,8 @@ impl<F: Future> Future for Guarded<'_, F> {
             // last boundary: `resume_at` stays.
             this.resume_at = stopped_at;
         }
+        #[cfg(feature = "detect-blocking-calls")]
+        calls.report(this.site, from, stopped_at, test);
         if let Some((report, test)) = report {
             super::deliver(*report, test);
         }
@@ -224,6 +228,9 @@ struct Frame {
     outer_nested: Duration,
     /// Set once [`Frame::exit`] has put the books back.
     exited: bool,
+    /// The blocking calls made in the poll (`detect-blocking-calls`).
+    #[cfg(feature = "detect-blocking-calls")]
+    calls: super::calls::Watch,
 }
 
 impl Frame {
@@ -257,9 +264,18 @@ impl Frame {
                 outer_resume: polls.resume.replace(resume),
                 outer_nested: polls.nested.replace(Duration::ZERO),
                 exited: false,
+                // Last but the clock: what `enter` itself does is not watched.
+                #[cfg(feature = "detect-blocking-calls")]
+                calls: super::calls::Watch::start(polls.pool_thread.get()),
                 start: Instant::now(),
             })
         })
+    }
+
+    /// Whether a test's own code is in this poll or one it is nested in.
+    #[cfg(feature = "detect-blocking-calls")]
+    fn in_test_code(&self) -> bool {
+        self.outer_test_code || self.site.test
     }
 
     /// Stops timing, puts the books back, and, for the outermost poll, returns the report

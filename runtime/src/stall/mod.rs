@@ -15,6 +15,8 @@
 //! glibc 2.35 or later). See the docs of `#[no_block]` in `async-offload`.
 
 pub(crate) mod blocking;
+#[cfg(feature = "detect-blocking-calls")]
+mod calls;
 pub(crate) mod guard;
 mod mode;
 #[cfg(test)]
@@ -110,6 +112,11 @@ fn warn(report: &StallReport) {
             "{}",
             report.one_line()
         );
+        return;
+    }
+    if report.blocking_call().is_some() {
+        // With its stack, one frame a line, as a report on a poll still running.
+        eprintln!("offload: {report}");
         return;
     }
     eprintln!("offload: {}", report.one_line());

@@ -65,7 +65,9 @@ pub struct StallReport {
     /// The name of the thread the poll ran on, if it has one.
     pub thread: Option<String>,
     /// Where the thread is, for a report with `still_running`, where the stack can be
-    /// taken (Linux with glibc 2.35 or later, unless `OFFLOAD_STALL_STACKS=0`).
+    /// taken (Linux with glibc 2.35 or later, unless `OFFLOAD_STALL_STACKS=0`); for the
+    /// report of a blocking call (see [`blocking_call`](StallReport::blocking_call)), the
+    /// stack of the call, the C function first.
     pub stack: Option<Stack>,
 }
 
@@ -94,6 +96,37 @@ impl LocationKind {
 
 impl fmt::Display for StallReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let (Some(call), Some(stack)) = (self.blocking_call(), &self.stack) {
+            write!(f, "blocking call in {}: {call}", self.function)?;
+            if let Some(from) = self.blocking_call_from() {
+                write!(f, " (from {from})")?;
+            }
+            writeln!(
+                f,
+                " took {} inside a poll of this #[no_block] fn; it is reported however fast \
+                 it was",
+                Millis(self.blocked)
+            )?;
+            writeln!(
+                f,
+                "  from {} ({}) to {} ({}); thread: {}",
+                self.from,
+                self.from_kind.label(),
+                self.to,
+                self.to_kind.label(),
+                self.thread.as_deref().unwrap_or("<unnamed>")
+            )?;
+            writeln!(
+                f,
+                "  stack of the call, innermost first (offload's and the executor's frames \
+                 left out):"
+            )?;
+            writeln!(f, "{stack:4}")?;
+            return f.write_str(
+                "  move the blocking call into an #[offload] fn (or run it with \
+                 async_offload::run): it holds an executor thread for as long as it blocks",
+            );
+        }
         if self.still_running {
             writeln!(
                 f,
@@ -165,10 +198,67 @@ impl fmt::Display for StallReport {
 }
 
 impl StallReport {
+    /// For the report of a blocking call (the opt-in feature `detect-blocking-calls`), the
+    /// C library function called, like `"clock_nanosleep"` or `"read"`; `None` for a stall.
+    ///
+    /// Such a report is made when the poll in which the call happened returns, however
+    /// fast the call was: `blocked` is the time the call took (added up, if the same call
+    /// site was reached more than once in the poll), `threshold` is zero, `from` and `to`
+    /// are the span of `function` in which the call was made, `breakdown` is empty, and
+    /// `stack` is the stack of the call, with the C function as its first frame.
+    pub fn blocking_call(&self) -> Option<&str> {
+        if self.still_running || !self.breakdown.is_empty() {
+            return None;
+        }
+        self.stack.as_ref()?.frames.first()?.function.as_deref()
+    }
+
+    /// For the report of a blocking call, the function of the standard library (or of the
+    /// C library) that the user's code called and that made the call, where the stack
+    /// tells: `std::thread::sleep`, `std::fs::read`,
+    /// `<str as std::net::ToSocketAddrs>::to_socket_addrs`. The outermost of the frames
+    /// of `std`, `core`, `alloc` and of unnamed functions at the top of the stack.
+    pub fn blocking_call_from(&self) -> Option<&str> {
+        self.blocking_call()?;
+        let frames = &self.stack.as_ref()?.frames;
+        let library = frames
+            .iter()
+            .take_while(|frame| frame.function.as_deref().is_some_and(is_library))
+            .count();
+        // The C function itself is the first; one of std's must follow it.
+        if library < 2 {
+            return None;
+        }
+        frames.get(library - 1)?.function.as_deref()
+    }
+
     /// The report on one line, for `warn` mode.
     pub(crate) fn one_line(&self) -> String {
         self.to_string().replace("\n  ", "; ")
     }
+}
+
+/// Whether `function` is a function of the standard library, or a C function (no path):
+/// not the user's code, but where the user's code called into them. The rule
+/// [`Stack`]'s `Display` follows to show the call the user's code made.
+fn is_library(function: &str) -> bool {
+    let in_std = |path: &str| {
+        ["std::", "core::", "alloc::"]
+            .iter()
+            .any(|prefix| path.starts_with(prefix))
+    };
+    // `<&mut std::io::Stdin as std::io::Read>::read`: the type's path.
+    let mut path = function.trim_start_matches(['<', '&']);
+    for prefix in ["mut ", "dyn "] {
+        path = path.strip_prefix(prefix).unwrap_or(path);
+    }
+    // `<(&str, u16) as std::net::ToSocketAddrs>::to_socket_addrs`: a type with no path of
+    // its own, the trait's.
+    let trait_of_tuple = path
+        .starts_with(['(', '['])
+        .then(|| path.split_once(" as ").map(|(_, trait_path)| trait_path))
+        .flatten();
+    in_std(path) || trait_of_tuple.is_some_and(in_std) || !function.contains("::")
 }
 
 /// A duration in milliseconds, with one decimal below 100 ms: `48.2 ms`, `120 ms`; from

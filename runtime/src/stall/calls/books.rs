@@ -1,0 +1,184 @@
+//! This thread's watch over blocking calls: whether it is inside an instrumented poll, and
+//! the calls recorded there until the poll ends.
+//!
+//! Only `Cell`s with a `const` start and nothing to drop: reading the state is one
+//! thread-local access, with no lazy initialization and no destructor to register, so it
+//! works before `main`, while the thread exits, and inside a signal handler (no allocation,
+//! no lock). The records are fixed-size for the same reason: the interposed functions write
+//! them; [`Watch::stop`](super::Watch) copies them out when the poll ends.
+
+use std::cell::{Cell, RefCell};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// The most frames kept of the stack of one call.
+pub(super) const MAX_FRAMES: usize = 64;
+/// The most call sites recorded in one poll; further ones are not reported.
+pub(super) const MAX_CALLS: usize = 8;
+
+/// What the thread is doing, as the interposed functions see it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum State {
+    /// Not inside an instrumented poll (or on a pool thread): calls are not looked at.
+    Idle,
+    /// Inside an instrumented poll: blocking calls are recorded.
+    Watching,
+    /// Inside an interposed function or the reporter: calls made now are their own (the
+    /// unwinder, the symbolizer's file reads, a hook's writes) and are not looked at.
+    Busy,
+}
+
+/// One blocking call site of a poll.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Record {
+    /// The C function.
+    pub(super) call: &'static str,
+    /// Tells call sites apart: the function and every address of the stack.
+    key: u64,
+    /// The time the calls from this site took, added up.
+    pub(super) took: Duration,
+    /// How many of `ips` hold addresses.
+    len: usize,
+    ips: [usize; MAX_FRAMES],
+}
+
+impl Record {
+    const EMPTY: Record = Record {
+        call: "",
+        key: 0,
+        took: Duration::ZERO,
+        len: 0,
+        ips: [0; MAX_FRAMES],
+    };
+
+    /// The addresses of the stack of the call, innermost first.
+    pub(super) fn ips(&self) -> &[usize] {
+        self.ips.get(..self.len).unwrap_or(&[])
+    }
+}
+
+struct Books {
+    state: Cell<State>,
+    /// Where the records of the innermost poll under way start.
+    mark: Cell<usize>,
+    /// How many records are held, for all the polls under way.
+    len: Cell<usize>,
+    records: RefCell<[Record; MAX_CALLS]>,
+}
+
+thread_local! {
+    static BOOKS: Books = const {
+        Books {
+            state: Cell::new(State::Idle),
+            mark: Cell::new(0),
+            len: Cell::new(0),
+            records: RefCell::new([Record::EMPTY; MAX_CALLS]),
+        }
+    };
+}
+
+/// Whether writes to stdout and stderr are reported too (`OFFLOAD_DETECT_STDIO=1`).
+static STDIO: AtomicBool = AtomicBool::new(false);
+
+pub(super) fn set_stdio(on: bool) {
+    STDIO.store(on, Ordering::Relaxed);
+}
+
+pub(super) fn stdio() -> bool {
+    STDIO.load(Ordering::Relaxed)
+}
+
+/// The thread's state: the one thread-local read of every intercepted call. `Idle` where
+/// the thread-local cannot be reached.
+#[inline]
+pub(super) fn state() -> State {
+    BOOKS
+        .try_with(|books| books.state.get())
+        .unwrap_or(State::Idle)
+}
+
+pub(super) fn set_state(state: State) {
+    let _ = BOOKS.try_with(|books| books.state.set(state));
+}
+
+/// Records a call of `call` that took `took`, made with the stack `ips`: once per call
+/// site in the innermost poll under way (a site seen before adds its time). Never panics,
+/// never allocates.
+pub(super) fn record(call: &'static str, took: Duration, ips: &[usize]) {
+    // FNV-1a over the function's name and the addresses.
+    let mut key: u64 = 0xcbf2_9ce4_8422_2325;
+    for word in call
+        .bytes()
+        .map(u64::from)
+        .chain(ips.iter().map(|&ip| ip as u64))
+    {
+        key = (key ^ word).wrapping_mul(0x0100_0000_01b3);
+    }
+    let _ = BOOKS.try_with(|books| {
+        let Ok(mut records) = books.records.try_borrow_mut() else {
+            return;
+        };
+        let (mark, len) = (books.mark.get(), books.len.get());
+        if let Some(seen) = records
+            .get_mut(mark..len)
+            .and_then(|polled| polled.iter_mut().find(|record| record.key == key))
+        {
+            seen.took = seen.took.saturating_add(took);
+            return;
+        }
+        let Some(slot) = records.get_mut(len) else {
+            return;
+        };
+        let kept = ips.len().min(MAX_FRAMES);
+        *slot = Record {
+            call,
+            key,
+            took,
+            len: kept,
+            ips: [0; MAX_FRAMES],
+        };
+        if let (Some(to), Some(from)) = (slot.ips.get_mut(..kept), ips.get(..kept)) {
+            to.copy_from_slice(from);
+        }
+        books.len.set(len + 1);
+    });
+}
+
+/// What a poll replaced when it began to watch, put back when it stops.
+#[derive(Debug)]
+pub(super) struct Outer {
+    state: State,
+    mark: usize,
+}
+
+/// A poll begins: calls are recorded from now on, apart from those of outer polls (unless
+/// on a pool thread, which may block).
+pub(super) fn begin(pool_thread: bool) -> Outer {
+    BOOKS.with(|books| {
+        let outer = Outer {
+            state: books.state.get(),
+            mark: books.mark.replace(books.len.get()),
+        };
+        if !pool_thread {
+            books.state.set(State::Watching);
+        }
+        outer
+    })
+}
+
+/// The poll ends: the outer poll's books come back, and the calls recorded in this one are
+/// returned (allocating only when there are some).
+pub(super) fn end(outer: &Outer) -> Vec<Record> {
+    BOOKS.with(|books| {
+        books.state.set(outer.state);
+        let mark = books.mark.replace(outer.mark);
+        let len = books.len.replace(mark);
+        match books.records.try_borrow() {
+            Ok(records) => records
+                .get(mark..len)
+                .map(<[Record]>::to_vec)
+                .unwrap_or_default(),
+            Err(_) => Vec::new(),
+        }
+    })
+}

@@ -1,0 +1,79 @@
+//! `detect-blocking-calls`: the C library's blocking calls made inside a poll of a
+//! `#[no_block]` future, reported like a stall however fast they were.
+//!
+//! # The mechanism, and why
+//!
+//! The program itself defines `nanosleep`, `read`, `getaddrinfo` and the other blocking
+//! entry points of glibc (`sys.rs`, the list is there). A definition in the executable
+//! takes every call the executable's own code makes to that name (std's calls go through
+//! the `libc` crate to these very names), and finds the C library's function with
+//! `dlsym(RTLD_NEXT, ..)`, which it always calls. This needs no `LD_PRELOAD`, no wrapper
+//! around the test binary and no change to the user's code: adding the feature to
+//! `[dev-dependencies]` is all. The other ways cost more or see less: `LD_PRELOAD` needs a
+//! separate shared library and a launcher; `ptrace` or seccomp see system calls, not
+//! which library function made them, and cost a context switch each; patching std's
+//! functions is not possible from a crate.
+//!
+//! What it cannot see: calls made from inside other shared libraries (the executable
+//! exports none of these names, so a C library linked dynamically keeps calling glibc's
+//! own), direct system calls (`libc::syscall`, inline assembly), and glibc's calls to
+//! itself.
+//!
+//! # What is reported, and when
+//!
+//! A thread inside a poll of an instrumented fn (not a pool thread) records each such call
+//! that blocks (see `sys.rs` for the test of each: a descriptor with `O_NONBLOCK` never
+//! blocks; nor, by default, does a write to stdout or stderr) in fixed-size books, at most
+//! once per call site (the same stack) per poll and at most 8 sites a poll. When
+//! the poll of the innermost instrumented fn ends, each recorded call becomes a
+//! `StallReport` (see `StallReport::blocking_call`) that goes where stall reports go.
+//! Between polls (the executor's own calls) nothing is looked at.
+//!
+//! # What it never does
+//!
+//! A report is never made inside a C function (a panic there would abort): the record is
+//! plain data, the report comes when the poll returns. The reporter's own calls (reading
+//! the binary's debug information to name the frames, a hook's writes) are made with the
+//! thread marked busy, and so are not looked at. Calls before `main` and while a thread
+//! exits find the books (a `const` thread-local with nothing to drop) and go straight to
+//! the real function. A signal handler gets only async-signal-safe work before its real
+//! call (see `sys.rs`). Two copies of this crate with the feature in one program (two
+//! versions of `async-offload-runtime`) define each name twice; what the linker then does
+//! (an error, or one copy's definitions taking every call) has not been tried yet.
+//!
+//! Only on Linux with glibc, on x86_64 and aarch64 (where the variadic `open`, `openat`
+//! and `fcntl` can be defined soundly, see `sys.rs`). Elsewhere, with musl, in a static
+//! binary, or with `--cfg offload_no_interpose` (which lets CI build this fallback on
+//! Linux), the feature compiles and does nothing.
+
+#[cfg(all(
+    target_os = "linux",
+    target_env = "gnu",
+    any(target_arch = "x86_64", target_arch = "aarch64"),
+    not(offload_no_interpose)
+))]
+mod books;
+#[cfg(all(
+    target_os = "linux",
+    target_env = "gnu",
+    any(target_arch = "x86_64", target_arch = "aarch64"),
+    not(offload_no_interpose)
+))]
+mod sys;
+#[cfg(all(
+    target_os = "linux",
+    target_env = "gnu",
+    any(target_arch = "x86_64", target_arch = "aarch64"),
+    not(offload_no_interpose)
+))]
+mod watch;
+#[cfg(not(all(
+    target_os = "linux",
+    target_env = "gnu",
+    any(target_arch = "x86_64", target_arch = "aarch64"),
+    not(offload_no_interpose)
+)))]
+#[path = "fallback.rs"]
+mod watch;
+
+pub(crate) use self::watch::Watch;

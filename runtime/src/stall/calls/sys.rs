@@ -1,0 +1,492 @@
+//! The interposed C functions: everything of `detect-blocking-calls` that needs `unsafe`,
+//! in one place. See the [module's docs](super) for the mechanism and its limits.
+//!
+//! Each function here has the name and the C signature of a function of glibc. Defined in
+//! the program, it takes the calls the program's own code (std, and any Rust crate) makes
+//! to that name. It finds the C library's own function once with `dlsym(RTLD_NEXT, ..)`
+//! (in a constructor that runs before `main`, else at its first call), and always calls
+//! it, with the arguments it was given.
+//!
+//! Before the real call a function does only what is safe in a signal handler: it reads
+//! the thread's state (one thread-local access, nothing to allocate or initialize) and the
+//! cached pointer. Outside an instrumented poll that is all. Inside one, it marks the
+//! thread busy (so that calls made by the recording itself are not looked at), reads the
+//! monotonic clock, makes the real call, keeps `errno`, decides whether the call blocked
+//! (with the real `fcntl(F_GETFL)` and `fstat` for a descriptor), records the call site's
+//! stack into fixed-size thread-local books, and puts `errno` back. Nothing here panics,
+//! allocates or takes a lock of the program's; the stack is walked as the watchdog walks
+//! it in its own signal handler (libgcc's unwinder, see `watchdog/sys.rs`).
+//!
+//! `open`, `openat` and `fcntl` are variadic in C. They are defined here with their one
+//! optional argument as a fixed one (`mode`, `arg`) and passed on to the real functions
+//! as a variadic argument. On x86_64 and aarch64 Linux, the only targets this module is
+//! built for, a variadic argument travels in the same register as a fixed one of its
+//! position, so the value read is the caller's when it passed one, and an unused register
+//! otherwise, which the real function then ignores as it would have (it reads `mode` only
+//! with `O_CREAT` or `O_TMPFILE`, and `arg` only for the commands that take one).
+
+#![allow(unsafe_code)]
+
+use std::ffi::{CStr, c_char, c_int, c_uint, c_ulong, c_void};
+use std::sync::atomic::{AtomicPtr, Ordering};
+use std::time::Duration;
+
+use libc::{
+    addrinfo, hostent, iovec, msghdr, pid_t, pthread_t, rusage, size_t, sockaddr, socklen_t,
+    ssize_t, timespec,
+};
+
+use super::books::{self, MAX_FRAMES, State};
+
+/// The C library's own function of a name, looked up once.
+struct Real {
+    name: &'static CStr,
+    ptr: AtomicPtr<c_void>,
+}
+
+impl Real {
+    const fn new(name: &'static CStr) -> Real {
+        Real {
+            name,
+            ptr: AtomicPtr::new(std::ptr::null_mut()),
+        }
+    }
+
+    /// The address of the next definition of the name after the program's, the C
+    /// library's; null if there is none (a static binary).
+    fn address(&self) -> *mut c_void {
+        let cached = self.ptr.load(Ordering::Relaxed);
+        if !cached.is_null() {
+            return cached;
+        }
+        let errno = errno();
+        // SAFETY: `RTLD_NEXT` with a NUL-terminated name is `dlsym`'s documented use for
+        // finding the definition an interposer hides; it reads the name only.
+        let found = unsafe { libc::dlsym(libc::RTLD_NEXT, self.name.as_ptr()) };
+        set_errno(errno);
+        // Racing threads store the same address.
+        self.ptr.store(found, Ordering::Relaxed);
+        found
+    }
+
+    /// The function, as the pointer type `F`; `None` when it cannot be found.
+    ///
+    /// # Safety
+    ///
+    /// `F` must be an `unsafe extern "C" fn` type with the C signature of the function
+    /// named `self.name`.
+    unsafe fn get<F: Copy>(&self) -> Option<F> {
+        const { assert!(size_of::<F>() == size_of::<*mut c_void>()) };
+        let address = self.address();
+        if address.is_null() {
+            return None;
+        }
+        // SAFETY: `address` is the non-null address of the function named `self.name`,
+        // and the caller promises that `F` is a function pointer type of its signature.
+        Some(unsafe { std::mem::transmute_copy::<*mut c_void, F>(&address) })
+    }
+}
+
+fn errno() -> c_int {
+    // SAFETY: `__errno_location` returns the calling thread's `errno`, valid for the
+    // thread's life.
+    unsafe { *libc::__errno_location() }
+}
+
+fn set_errno(value: c_int) {
+    // SAFETY: as in `errno`.
+    unsafe { *libc::__errno_location() = value }
+}
+
+/// What an interposed function returns when the C library has no function of its name
+/// (never with glibc linked dynamically, the only case this module is built for): `fail`,
+/// with `errno` set to `ENOSYS`.
+fn unresolved<R>(fail: R) -> R {
+    set_errno(libc::ENOSYS);
+    fail
+}
+
+/// The monotonic clock, in nanoseconds (0 if it cannot be read).
+fn now() -> u64 {
+    let mut time = timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `clock_gettime` writes into the valid `timespec` it is given; it is
+    // async-signal-safe (the vDSO's, with no lock).
+    if unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut time) } != 0 {
+        return 0;
+    }
+    let secs = u64::try_from(time.tv_sec).unwrap_or(0);
+    let nanos = u64::try_from(time.tv_nsec).unwrap_or(0);
+    secs.saturating_mul(1_000_000_000).saturating_add(nanos)
+}
+
+/// Makes the real call, and, inside an instrumented poll, records it if `blocked` says,
+/// from its result, that it was a blocking one.
+#[inline(always)]
+fn intercepted<R: Copy>(
+    call: &'static str,
+    real: impl FnOnce() -> R,
+    blocked: impl FnOnce(R) -> bool,
+) -> R {
+    if books::state() != State::Watching {
+        return real();
+    }
+    books::set_state(State::Busy);
+    let start = now();
+    let result = real();
+    let errno = errno();
+    let took = Duration::from_nanos(now().saturating_sub(start));
+    if blocked(result) {
+        let mut ips = [0usize; MAX_FRAMES];
+        let mut len = 0;
+        // SAFETY: unsynchronized with other traces, which is sound on Linux: the callback
+        // only stores addresses into a local array, within its bounds.
+        unsafe {
+            backtrace::trace_unsynchronized(|frame| {
+                if let Some(slot) = ips.get_mut(len) {
+                    *slot = frame.ip() as usize;
+                    len += 1;
+                }
+                len < MAX_FRAMES
+            });
+        }
+        books::record(call, took, ips.get(..len).unwrap_or(&[]));
+    }
+    books::set_state(State::Watching);
+    set_errno(errno);
+    result
+}
+
+/// The real `fcntl`, for the checks below as well as for the interposed `fcntl`.
+static FCNTL: Real = Real::new(c"fcntl");
+type Fcntl = unsafe extern "C" fn(c_int, c_int, ...) -> c_int;
+
+/// Whether `fd` has `O_NONBLOCK` (a socket of tokio or mio, for one).
+fn nonblocking(fd: c_int) -> bool {
+    // SAFETY: `Fcntl` is `fcntl`'s C signature.
+    let Some(fcntl) = (unsafe { FCNTL.get::<Fcntl>() }) else {
+        return false;
+    };
+    // SAFETY: `F_GETFL` only reads the descriptor's flags; a bad descriptor gives -1.
+    let flags = unsafe { fcntl(fd, libc::F_GETFL) };
+    flags >= 0 && flags & libc::O_NONBLOCK != 0
+}
+
+/// Whether reading or writing (`write`) `fd` is a blocking call: on a regular file or a
+/// block device always (`O_NONBLOCK` does not apply to them), on a socket or a pipe
+/// without `O_NONBLOCK`; never on anything else (terminals, eventfds, timerfds, /dev/null),
+/// nor, for writes, on stdout and stderr unless `OFFLOAD_DETECT_STDIO=1`.
+fn data_blocks(fd: c_int, write: bool) -> bool {
+    if write && (fd == 1 || fd == 2) && !books::stdio() {
+        return false;
+    }
+    // SAFETY: `stat` is plain data, for which all zeros is a valid value.
+    let mut stat: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `fstat` writes into the valid struct it is given; a bad descriptor gives -1.
+    if unsafe { libc::fstat(fd, &mut stat) } != 0 {
+        return false;
+    }
+    match stat.st_mode & libc::S_IFMT {
+        libc::S_IFREG | libc::S_IFBLK => true,
+        libc::S_IFSOCK | libc::S_IFIFO => !nonblocking(fd),
+        _ => false,
+    }
+}
+
+/// Whether a socket call with `flags` on `fd` could block.
+fn socket_blocks(fd: c_int, flags: c_int) -> bool {
+    flags & libc::MSG_DONTWAIT == 0 && !nonblocking(fd)
+}
+
+/// Defines, for each entry, an interposed function of that name and signature that makes
+/// the real call through [`intercepted`], recording it when the expression after `if`
+/// (which sees the arguments and `$result`) holds; `$fail` is what it returns if the real
+/// function cannot be found. Also lists the real functions, for [`resolve_all`].
+macro_rules! interpose {
+    ($(
+        $(#[doc = $doc:literal])*
+        fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty;
+            via $real:ident, else $fail:expr, if |$result:pat_param| $blocked:expr;
+    )*) => {
+        $(
+            static $real: Real = Real::new(
+                match CStr::from_bytes_with_nul(concat!(stringify!($name), "\0").as_bytes()) {
+                    Ok(name) => name,
+                    Err(_) => panic!("a name without a NUL"),
+                },
+            );
+
+            $(#[doc = $doc])*
+            ///
+            /// # Safety
+            ///
+            /// The C function's own contract for its arguments.
+            #[unsafe(no_mangle)]
+            pub unsafe extern "C" fn $name($($arg: $ty),*) -> $ret {
+                // SAFETY: the type is the C signature of the function of this name.
+                let Some(real) = (unsafe { $real.get::<unsafe extern "C" fn($($ty),*) -> $ret>() })
+                else {
+                    return unresolved($fail);
+                };
+                intercepted(
+                    stringify!($name),
+                    // SAFETY: `real` is the C library's function of this name, given the
+                    // caller's arguments unchanged: the caller's contract is the call's.
+                    || unsafe { real($($arg),*) },
+                    |$result| $blocked,
+                )
+            }
+        )*
+
+        /// Every real function looked up here, but `fcntl` (below).
+        static REALS: &[&Real] = &[$(&$real),*];
+    };
+}
+
+interpose! {
+    /// Sleeping.
+    fn nanosleep(request: *const timespec, remain: *mut timespec) -> c_int;
+        via NANOSLEEP, else -1, if |_| true;
+    /// Sleeping: what `std::thread::sleep` calls with glibc today.
+    fn clock_nanosleep(clock: libc::clockid_t, flags: c_int, request: *const timespec, remain: *mut timespec) -> c_int;
+        via CLOCK_NANOSLEEP, else libc::ENOSYS, if |_| true;
+    /// Sleeping.
+    fn usleep(micros: libc::useconds_t) -> c_int;
+        via USLEEP, else -1, if |_| true;
+
+    /// Name resolution: what `ToSocketAddrs` calls.
+    fn getaddrinfo(node: *const c_char, service: *const c_char, hints: *const addrinfo, res: *mut *mut addrinfo) -> c_int;
+        via GETADDRINFO, else libc::EAI_SYSTEM, if |_| true;
+    /// Name resolution.
+    fn gethostbyname(name: *const c_char) -> *mut hostent;
+        via GETHOSTBYNAME, else std::ptr::null_mut(), if |_| true;
+    /// Name resolution.
+    fn gethostbyname_r(name: *const c_char, ret: *mut hostent, buf: *mut c_char, len: size_t, result: *mut *mut hostent, h_errnop: *mut c_int) -> c_int;
+        via GETHOSTBYNAME_R, else libc::ENOSYS, if |_| true;
+
+    /// Reading a file, or a socket or pipe without `O_NONBLOCK`.
+    fn read(fd: c_int, buf: *mut c_void, count: size_t) -> ssize_t;
+        via READ, else -1, if |_| data_blocks(fd, false);
+    /// Writing a file, or a socket or pipe without `O_NONBLOCK`.
+    fn write(fd: c_int, buf: *const c_void, count: size_t) -> ssize_t;
+        via WRITE, else -1, if |_| data_blocks(fd, true);
+    /// Reading a file at an offset.
+    fn pread64(fd: c_int, buf: *mut c_void, count: size_t, offset: libc::off64_t) -> ssize_t;
+        via PREAD64, else -1, if |_| data_blocks(fd, false);
+    /// Writing a file at an offset.
+    fn pwrite64(fd: c_int, buf: *const c_void, count: size_t, offset: libc::off64_t) -> ssize_t;
+        via PWRITE64, else -1, if |_| data_blocks(fd, true);
+    /// Reading into several buffers.
+    fn readv(fd: c_int, iov: *const iovec, count: c_int) -> ssize_t;
+        via READV, else -1, if |_| data_blocks(fd, false);
+    /// Writing from several buffers.
+    fn writev(fd: c_int, iov: *const iovec, count: c_int) -> ssize_t;
+        via WRITEV, else -1, if |_| data_blocks(fd, true);
+    /// Syncing a file to its device.
+    fn fsync(fd: c_int) -> c_int;
+        via FSYNC, else -1, if |_| true;
+    /// Syncing a file's data to its device.
+    fn fdatasync(fd: c_int) -> c_int;
+        via FDATASYNC, else -1, if |_| true;
+    /// A file's metadata: what `std::fs::metadata` and `File::metadata` call with glibc
+    /// today.
+    fn statx(dirfd: c_int, path: *const c_char, flags: c_int, mask: c_uint, buf: *mut libc::statx) -> c_int;
+        via STATX, else -1, if |_| true;
+    /// A file's metadata: std's fallback where `statx` is missing.
+    fn stat64(path: *const c_char, buf: *mut libc::stat64) -> c_int;
+        via STAT64, else -1, if |_| true;
+    /// A link's metadata: std's fallback where `statx` is missing.
+    fn lstat64(path: *const c_char, buf: *mut libc::stat64) -> c_int;
+        via LSTAT64, else -1, if |_| true;
+
+    /// Connecting a socket without `O_NONBLOCK`.
+    fn connect(fd: c_int, address: *const sockaddr, len: socklen_t) -> c_int;
+        via CONNECT, else -1, if |_| !nonblocking(fd);
+    /// Accepting on a socket without `O_NONBLOCK`.
+    fn accept(fd: c_int, address: *mut sockaddr, len: *mut socklen_t) -> c_int;
+        via ACCEPT, else -1, if |_| !nonblocking(fd);
+    /// Accepting on a socket without `O_NONBLOCK`: what `TcpListener::accept` calls.
+    fn accept4(fd: c_int, address: *mut sockaddr, len: *mut socklen_t, flags: c_int) -> c_int;
+        via ACCEPT4, else -1, if |_| !nonblocking(fd);
+    /// Receiving on a socket without `O_NONBLOCK` or `MSG_DONTWAIT`.
+    fn recv(fd: c_int, buf: *mut c_void, len: size_t, flags: c_int) -> ssize_t;
+        via RECV, else -1, if |_| socket_blocks(fd, flags);
+    /// Receiving, with the sender's address.
+    fn recvfrom(fd: c_int, buf: *mut c_void, len: size_t, flags: c_int, address: *mut sockaddr, address_len: *mut socklen_t) -> ssize_t;
+        via RECVFROM, else -1, if |_| socket_blocks(fd, flags);
+    /// Receiving a message.
+    fn recvmsg(fd: c_int, message: *mut msghdr, flags: c_int) -> ssize_t;
+        via RECVMSG, else -1, if |_| socket_blocks(fd, flags);
+    /// Sending on a socket without `O_NONBLOCK` or `MSG_DONTWAIT`.
+    fn send(fd: c_int, buf: *const c_void, len: size_t, flags: c_int) -> ssize_t;
+        via SEND, else -1, if |_| socket_blocks(fd, flags);
+    /// Sending to an address.
+    fn sendto(fd: c_int, buf: *const c_void, len: size_t, flags: c_int, address: *const sockaddr, address_len: socklen_t) -> ssize_t;
+        via SENDTO, else -1, if |_| socket_blocks(fd, flags);
+    /// Sending a message.
+    fn sendmsg(fd: c_int, message: *const msghdr, flags: c_int) -> ssize_t;
+        via SENDMSG, else -1, if |_| socket_blocks(fd, flags);
+
+    /// Waiting for a child process, unless with `WNOHANG`.
+    fn waitpid(pid: pid_t, status: *mut c_int, options: c_int) -> pid_t;
+        via WAITPID, else -1, if |_| options & libc::WNOHANG == 0;
+    /// Waiting for a child process, unless with `WNOHANG`.
+    fn wait4(pid: pid_t, status: *mut c_int, options: c_int, usage: *mut rusage) -> pid_t;
+        via WAIT4, else -1, if |_| options & libc::WNOHANG == 0;
+    /// Waiting for a thread: what `JoinHandle::join` calls.
+    fn pthread_join(thread: pthread_t, value: *mut *mut c_void) -> c_int;
+        via PTHREAD_JOIN, else libc::ENOSYS, if |_| true;
+
+    /// A file lock, unless with `LOCK_NB`: what `File::lock` calls.
+    fn flock(fd: c_int, operation: c_int) -> c_int;
+        via FLOCK, else -1, if |_| operation & libc::LOCK_NB == 0;
+}
+
+/// Opening a file (variadic in C: see the module's docs).
+///
+/// # Safety
+///
+/// The C function's own contract for its arguments.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn open(path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
+    // SAFETY: the caller's arguments, passed on as the caller passed them.
+    unsafe { open_with(&OPEN, "open", path, flags, mode) }
+}
+
+/// Opening a file: what `File::open` calls with glibc (variadic in C).
+///
+/// # Safety
+///
+/// The C function's own contract for its arguments.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn open64(path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
+    // SAFETY: the caller's arguments, passed on as the caller passed them.
+    unsafe { open_with(&OPEN64, "open64", path, flags, mode) }
+}
+
+static OPEN: Real = Real::new(c"open");
+static OPEN64: Real = Real::new(c"open64");
+static OPENAT: Real = Real::new(c"openat");
+static OPENAT64: Real = Real::new(c"openat64");
+
+/// `open` or `open64`, as `real`.
+///
+/// # Safety
+///
+/// `real` is `open` or `open64`; the arguments are the caller's.
+#[inline(always)]
+unsafe fn open_with(
+    real: &Real,
+    call: &'static str,
+    path: *const c_char,
+    flags: c_int,
+    mode: c_uint,
+) -> c_int {
+    type Open = unsafe extern "C" fn(*const c_char, c_int, ...) -> c_int;
+    // SAFETY: `Open` is the C signature of `open` and `open64`.
+    let Some(real) = (unsafe { real.get::<Open>() }) else {
+        return unresolved(-1);
+    };
+    // SAFETY: the caller's arguments, passed on as the caller passed them; `mode` as the
+    // variadic argument, read by the real function only when the caller passed one.
+    intercepted(call, || unsafe { real(path, flags, mode) }, |_| true)
+}
+
+/// Opening a file relative to a directory (variadic in C).
+///
+/// # Safety
+///
+/// The C function's own contract for its arguments.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn openat(
+    dirfd: c_int,
+    path: *const c_char,
+    flags: c_int,
+    mode: c_uint,
+) -> c_int {
+    // SAFETY: the caller's arguments, passed on as the caller passed them.
+    unsafe { openat_with(&OPENAT, "openat", dirfd, path, flags, mode) }
+}
+
+/// Opening a file relative to a directory (variadic in C).
+///
+/// # Safety
+///
+/// The C function's own contract for its arguments.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn openat64(
+    dirfd: c_int,
+    path: *const c_char,
+    flags: c_int,
+    mode: c_uint,
+) -> c_int {
+    // SAFETY: the caller's arguments, passed on as the caller passed them.
+    unsafe { openat_with(&OPENAT64, "openat64", dirfd, path, flags, mode) }
+}
+
+/// `openat` or `openat64`, as `real`.
+///
+/// # Safety
+///
+/// `real` is `openat` or `openat64`; the arguments are the caller's.
+#[inline(always)]
+unsafe fn openat_with(
+    real: &Real,
+    call: &'static str,
+    dirfd: c_int,
+    path: *const c_char,
+    flags: c_int,
+    mode: c_uint,
+) -> c_int {
+    type OpenAt = unsafe extern "C" fn(c_int, *const c_char, c_int, ...) -> c_int;
+    // SAFETY: `OpenAt` is the C signature of `openat` and `openat64`.
+    let Some(real) = (unsafe { real.get::<OpenAt>() }) else {
+        return unresolved(-1);
+    };
+    // SAFETY: as in `open_with`.
+    intercepted(call, || unsafe { real(dirfd, path, flags, mode) }, |_| true)
+}
+
+/// File control (variadic in C: see the module's docs); waiting for a lock with
+/// `F_SETLKW` or `F_OFD_SETLKW` is a blocking call.
+///
+/// # Safety
+///
+/// The C function's own contract for its arguments.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fcntl(fd: c_int, cmd: c_int, arg: c_ulong) -> c_int {
+    // SAFETY: `Fcntl` is `fcntl`'s C signature.
+    let Some(real) = (unsafe { FCNTL.get::<Fcntl>() }) else {
+        return unresolved(-1);
+    };
+    // SAFETY: the caller's arguments, passed on as the caller passed them; `arg` as the
+    // variadic argument (an `int` or a pointer, in a register of this width).
+    intercepted(
+        "fcntl",
+        || unsafe { real(fd, cmd, arg) },
+        |_| cmd == libc::F_SETLKW || cmd == libc::F_OFD_SETLKW,
+    )
+}
+
+/// Looks up every real function, so that none is looked up later inside a signal handler
+/// (`dlsym` is not async-signal-safe); what a call looks up itself otherwise.
+extern "C" fn resolve_all() {
+    for real in REALS
+        .iter()
+        .copied()
+        .chain([&FCNTL, &OPEN, &OPEN64, &OPENAT, &OPENAT64])
+    {
+        real.address();
+    }
+}
+
+/// Runs [`resolve_all`] before `main`, with the program's other constructors (the C
+/// library is initialized by then).
+#[used]
+// SAFETY: `.init_array` holds pointers to functions taking no arguments that the
+// loader calls once at start-up; `resolve_all` is one, and does not rely on Rust's
+// runtime being set up (no allocation, no thread-local, no panic).
+#[unsafe(link_section = ".init_array")]
+static RESOLVE_ALL: extern "C" fn() = resolve_all;

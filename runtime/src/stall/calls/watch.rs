@@ -1,0 +1,182 @@
+//! Watching the polls of instrumented fns for blocking calls, and reporting them.
+
+use std::cell::Cell;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use super::books::{self, Outer, Record, State};
+use crate::stall::guard::FnSite;
+use crate::stall::report::{LocationKind, SourceLocation, StallReport};
+use crate::stall::watchdog::{Stack, StackFrame};
+
+/// The variable that makes writes to stdout and stderr count as blocking calls: `1`.
+///
+/// Off by default: a `println!` in a handler is usually a debugging aid or a log line, and
+/// a terminal or a test harness's capture rarely blocks; every one would be a report.
+const DETECT_STDIO_ENV: &str = "OFFLOAD_DETECT_STDIO";
+
+/// The watch of one instrumented poll over the blocking calls made in it.
+pub(crate) struct Watch {
+    /// What the poll replaced; `None` once stopped.
+    outer: Cell<Option<Outer>>,
+}
+
+/// The calls recorded in one poll.
+#[derive(Debug)]
+pub(crate) struct Calls {
+    records: Vec<Record>,
+}
+
+impl Watch {
+    /// Begins to record the blocking calls of the poll starting now on this thread, unless
+    /// it is a pool thread.
+    pub(crate) fn start(pool_thread: bool) -> Watch {
+        static STDIO: OnceLock<()> = OnceLock::new();
+        STDIO.get_or_init(|| {
+            let value = std::env::var(DETECT_STDIO_ENV);
+            books::set_stdio(value.is_ok_and(|value| value.trim() == "1"));
+        });
+        Watch {
+            outer: Cell::new(Some(books::begin(pool_thread))),
+        }
+    }
+
+    /// Stops recording: the outer poll's watch comes back; returns what this poll made.
+    pub(crate) fn stop(&self) -> Calls {
+        Calls {
+            records: self
+                .outer
+                .take()
+                .map(|outer| books::end(&outer))
+                .unwrap_or_default(),
+        }
+    }
+}
+
+impl Drop for Watch {
+    /// Only when the poll panicked: the outer poll's watch comes back, this one's calls are
+    /// dropped.
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl Calls {
+    /// Delivers a report for each call, made in a poll of `site` from `from` to `to`, in
+    /// which a test's own code was (`test`) or not. The reporting itself is not watched.
+    pub(crate) fn report(
+        self,
+        site: &'static FnSite,
+        from: Option<&'static SourceLocation>,
+        to: Option<&'static SourceLocation>,
+        test: bool,
+    ) {
+        if self.records.is_empty() {
+            return;
+        }
+        let _busy = Busy::start();
+        for record in self.records {
+            let report = build_report(&record, site, from, to);
+            if !made_by_offload(report.stack.as_ref()) {
+                crate::stall::deliver(report, test);
+            }
+        }
+    }
+}
+
+/// Whether the call was made by offload's own code, not by the user's: the pools, started
+/// at their first use (`std::thread::available_parallelism` reads files), which happens
+/// once, and is not the user's to fix. That is when a frame of this crate comes before the
+/// first frame of the user's code.
+fn made_by_offload(stack: Option<&Stack>) -> bool {
+    let ours = module_path!().split("::").next().unwrap_or_default();
+    stack.is_some_and(|stack| {
+        stack
+            .frames
+            .iter()
+            .filter_map(|frame| frame.function.as_deref())
+            .map(|function| function.trim_start_matches(['<', '&']))
+            // The C function first, std's frames and C functions (no path) after it.
+            .find(|function| {
+                function.contains("::")
+                    && !["std::", "core::", "alloc::"]
+                        .iter()
+                        .any(|library| function.starts_with(library))
+            })
+            .is_some_and(|function| function.starts_with(ours))
+    })
+}
+
+/// The thread marked busy while it reports, and put back afterwards, even if the report
+/// panics.
+struct Busy(State);
+
+impl Busy {
+    fn start() -> Busy {
+        let state = books::state();
+        books::set_state(State::Busy);
+        Busy(state)
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        books::set_state(self.0);
+    }
+}
+
+/// The report of one recorded call: no threshold (the call is reported however fast it
+/// was), the time it took as `blocked`, and its stack.
+fn build_report(
+    record: &Record,
+    site: &'static FnSite,
+    from: Option<&'static SourceLocation>,
+    to: Option<&'static SourceLocation>,
+) -> StallReport {
+    let (from, from_kind) = match from {
+        Some(at) => (*at, LocationKind::Await),
+        None => (site.start, LocationKind::Start),
+    };
+    let (to, to_kind) = match to {
+        Some(at) => (*at, LocationKind::Await),
+        None => (site.end, LocationKind::End),
+    };
+    StallReport {
+        function: site.name,
+        blocked: record.took,
+        threshold: Duration::ZERO,
+        from,
+        to,
+        from_kind,
+        to_kind,
+        breakdown: Vec::new(),
+        preempted: Duration::ZERO,
+        still_running: false,
+        thread: std::thread::current().name().map(str::to_owned),
+        stack: Some(call_stack(record)),
+    }
+}
+
+/// The stack of a recorded call, named: the C function first, then its caller (std's
+/// frames, then the user's), without the interposer's own frames at the top nor the
+/// executor's at the bottom.
+fn call_stack(record: &Record) -> Stack {
+    let mut stack = crate::stall::watchdog::stack::resolve(record.ips());
+    // The walk starts inside the interposed function, which bears the C name.
+    if let Some(interposer) = stack
+        .frames
+        .iter()
+        .position(|frame| frame.function.as_deref() == Some(record.call))
+    {
+        stack.frames.drain(..=interposer);
+    }
+    stack.frames.insert(
+        0,
+        StackFrame {
+            function: Some(record.call.to_owned()),
+            file: None,
+            line: None,
+        },
+    );
+    stack
+}

@@ -1,0 +1,362 @@
+//! `detect-blocking-calls`: each blocking call of std made inside a poll of a `#[no_block]`
+//! fn is reported, however fast it was; the same calls on a pool thread, through tokio's
+//! async equivalents, or outside `#[no_block]` are not.
+//!
+//! Each test makes a call that takes microseconds: far below any threshold, so that only
+//! the feature can catch it. `cargo test --workspace` builds this crate without the
+//! feature; `the_tests_pass_with_the_feature` runs these tests again in a build with it.
+
+use std::io::Write;
+use std::net::{TcpListener, ToSocketAddrs};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use async_offload::stall::StallReport;
+use async_offload::testing::collect_stalls;
+use async_offload::{no_block, offload};
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::routing::get;
+use tower::ServiceExt;
+
+/// What a report says of its call: the C function, and the std function it came from.
+fn calls(reports: &[StallReport]) -> Vec<(&str, &str)> {
+    reports
+        .iter()
+        .map(|report| {
+            (
+                report.blocking_call().unwrap_or("<a stall, not a call>"),
+                report.blocking_call_from().unwrap_or("<unknown>"),
+            )
+        })
+        .collect()
+}
+
+/// The reports as a person reads them.
+fn shown(reports: &[StallReport]) -> String {
+    reports.iter().map(|report| format!("{report}\n")).collect()
+}
+
+/// A file of 10 bytes, of its own name.
+fn ten_bytes(name: &str) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("offload-detect-{}-{name}", std::process::id()));
+    std::fs::write(&path, b"0123456789").expect("a temporary file");
+    path
+}
+
+#[no_block]
+async fn sleeps() {
+    std::thread::sleep(Duration::from_micros(1));
+}
+
+#[cfg_attr(not(feature = "detect"), ignore = "needs the feature")]
+#[tokio::test]
+async fn a_one_microsecond_sleep_is_reported_with_its_span_and_stack() {
+    let ((), reports) = collect_stalls(sleeps()).await;
+    // `std::thread::sleep`, under the path where std defines it.
+    assert!(
+        matches!(calls(&reports).as_slice(), [("clock_nanosleep", from)]
+            if from.starts_with("std::thread::") && from.ends_with("::sleep")),
+        "{}",
+        shown(&reports)
+    );
+    let report = &reports[0];
+    assert!(report.function.ends_with("::sleeps"), "{report}");
+    assert_eq!(report.threshold, Duration::ZERO);
+    assert!(report.breakdown.is_empty() && !report.still_running);
+    let stack = report.stack.as_ref().expect("the stack of the call");
+    assert!(
+        stack.frames.iter().any(|frame| frame
+            .function
+            .as_deref()
+            .is_some_and(|f| f.contains("sleeps"))),
+        "the user's fn is on the stack: {report}"
+    );
+    let text = report.to_string();
+    assert!(
+        text.starts_with("blocking call in ")
+            && text.contains("clock_nanosleep (from std::thread::"),
+        "{text}"
+    );
+}
+
+#[no_block]
+async fn sleeps_in_a_loop() {
+    for _ in 0..3 {
+        std::thread::sleep(Duration::from_micros(1));
+    }
+    std::thread::sleep(Duration::from_micros(1));
+}
+
+#[cfg_attr(not(feature = "detect"), ignore = "needs the feature")]
+#[tokio::test]
+async fn a_call_site_is_reported_once_per_poll() {
+    let ((), reports) = collect_stalls(sleeps_in_a_loop()).await;
+    // The loop's site, and the one after it.
+    assert_eq!(reports.len(), 2, "{}", shown(&reports));
+}
+
+#[no_block]
+async fn reads(path: PathBuf) -> Vec<u8> {
+    std::fs::read(path).expect("the file")
+}
+
+#[cfg_attr(not(feature = "detect"), ignore = "needs the feature")]
+#[tokio::test]
+async fn a_ten_byte_file_read_is_reported() {
+    let path = ten_bytes("read");
+    let (bytes, reports) = collect_stalls(reads(path.clone())).await;
+    assert_eq!(bytes, b"0123456789");
+    let calls = calls(&reports);
+    for wanted in ["open64", "read"] {
+        assert!(
+            calls.iter().any(|(call, _)| *call == wanted),
+            "{wanted}: {calls:?}"
+        );
+    }
+    assert!(
+        calls
+            .iter()
+            .all(|(_, from)| from.starts_with("std::fs::read")),
+        "{calls:?}"
+    );
+    std::fs::remove_file(path).expect("removed");
+}
+
+#[no_block]
+async fn resolves() -> usize {
+    ("localhost", 80)
+        .to_socket_addrs()
+        .map_or(0, Iterator::count)
+}
+
+#[cfg_attr(not(feature = "detect"), ignore = "needs the feature")]
+#[tokio::test]
+async fn resolving_localhost_is_reported() {
+    let (_, reports) = collect_stalls(resolves()).await;
+    let calls = calls(&reports);
+    assert!(
+        calls
+            .iter()
+            .any(|(call, from)| *call == "getaddrinfo" && from.contains("ToSocketAddrs")),
+        "{calls:?}"
+    );
+}
+
+#[no_block]
+async fn connects(to: std::net::SocketAddr) -> bool {
+    std::net::TcpStream::connect(to).is_ok()
+}
+
+#[cfg_attr(not(feature = "detect"), ignore = "needs the feature")]
+#[tokio::test]
+async fn a_blocking_connect_to_a_local_listener_is_reported() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a local listener");
+    let to = listener.local_addr().expect("its address");
+    let (connected, reports) = collect_stalls(connects(to)).await;
+    assert!(connected);
+    assert!(
+        matches!(calls(&reports).as_slice(), [("connect", from)]
+            if from.contains("TcpStream") && from.ends_with("::connect")),
+        "{}",
+        shown(&reports)
+    );
+}
+
+#[no_block]
+async fn joins(thread: std::thread::JoinHandle<u32>) -> u32 {
+    thread.join().expect("the thread's value")
+}
+
+#[cfg_attr(not(feature = "detect"), ignore = "needs the feature")]
+#[tokio::test]
+async fn joining_a_finished_thread_is_reported() {
+    let thread = std::thread::spawn(|| 7);
+    while !thread.is_finished() {
+        std::thread::yield_now();
+    }
+    let (value, reports) = collect_stalls(joins(thread)).await;
+    assert_eq!(value, 7);
+    let calls = calls(&reports);
+    assert!(
+        matches!(calls.as_slice(), [("pthread_join", from)] if from.contains("JoinHandle")),
+        "{calls:?}"
+    );
+}
+
+/// Every call above, on a pool thread.
+#[offload(pool = "default")]
+fn blocks_on_a_pool_thread(path: PathBuf, to: std::net::SocketAddr) -> usize {
+    std::thread::sleep(Duration::from_micros(1));
+    let read = std::fs::read(path).expect("the file").len();
+    let resolved = ("localhost", 80)
+        .to_socket_addrs()
+        .map_or(0, Iterator::count);
+    let connected = std::net::TcpStream::connect(to).is_ok();
+    std::thread::spawn(|| ()).join().expect("joined");
+    read + resolved + usize::from(connected)
+}
+
+#[no_block]
+async fn offloads(path: PathBuf, to: std::net::SocketAddr) -> usize {
+    let run = async_offload::run("default", || {
+        std::thread::sleep(Duration::from_micros(1));
+    });
+    run.await;
+    blocks_on_a_pool_thread(path, to).await
+}
+
+#[cfg_attr(not(feature = "detect"), ignore = "needs the feature")]
+#[tokio::test]
+async fn the_same_calls_on_a_pool_thread_are_not_reported() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a local listener");
+    let to = listener.local_addr().expect("its address");
+    let path = ten_bytes("pool");
+    let (done, reports) = collect_stalls(offloads(path.clone(), to)).await;
+    assert!(done > 10);
+    assert!(reports.is_empty(), "{}", shown(&reports));
+    std::fs::remove_file(path).expect("removed");
+}
+
+#[no_block]
+async fn awaits_tokio(path: PathBuf, to: std::net::SocketAddr) -> usize {
+    tokio::time::sleep(Duration::from_micros(1)).await;
+    let read = tokio::fs::read(path).await.expect("the file").len();
+    let resolved = tokio::net::lookup_host("localhost:80")
+        .await
+        .map_or(0, Iterator::count);
+    let connected = tokio::net::TcpStream::connect(to).await.is_ok();
+    let joined = tokio::spawn(async { 1 }).await.expect("joined");
+    // A line on stderr, as a handler's debugging output: not reported by default.
+    let _ = writeln!(std::io::stderr(), "a line from inside a #[no_block] poll");
+    read + resolved + usize::from(connected) + joined
+}
+
+#[cfg_attr(not(feature = "detect"), ignore = "needs the feature")]
+#[tokio::test]
+async fn tokios_async_equivalents_and_stderr_are_not_reported() {
+    // `tokio::fs` and `lookup_host` run on tokio's blocking threads, not in the poll; its
+    // sockets are non-blocking.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a local listener");
+    let to = listener.local_addr().expect("its address");
+    let path = ten_bytes("tokio");
+    let (done, reports) = collect_stalls(awaits_tokio(path.clone(), to)).await;
+    assert!(done > 10);
+    assert!(reports.is_empty(), "{}", shown(&reports));
+    std::fs::remove_file(path).expect("removed");
+}
+
+/// Every call above, in an async fn without `#[no_block]`.
+async fn blocks_unwatched(path: PathBuf, to: std::net::SocketAddr) -> usize {
+    std::thread::sleep(Duration::from_micros(1));
+    let read = std::fs::read(path).expect("the file").len();
+    let resolved = ("localhost", 80)
+        .to_socket_addrs()
+        .map_or(0, Iterator::count);
+    let connected = std::net::TcpStream::connect(to).is_ok();
+    std::thread::spawn(|| ()).join().expect("joined");
+    read + resolved + usize::from(connected)
+}
+
+#[cfg_attr(not(feature = "detect"), ignore = "needs the feature")]
+#[tokio::test]
+async fn the_same_calls_outside_no_block_are_not_reported() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a local listener");
+    let to = listener.local_addr().expect("its address");
+    let path = ten_bytes("unwatched");
+    let (done, reports) = collect_stalls(blocks_unwatched(path.clone(), to)).await;
+    assert!(done > 10);
+    assert!(reports.is_empty(), "{}", shown(&reports));
+    std::fs::remove_file(path).expect("removed");
+}
+
+// ---------------------------------------------------------------------------------------
+// An axum handler that reads a small file inline, and its fix.
+
+const PROFILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
+
+#[no_block]
+async fn profile_inline() -> String {
+    std::fs::read_to_string(PROFILE).expect("the file")
+}
+
+#[offload(pool = "default")]
+fn read_profile() -> std::io::Result<String> {
+    std::fs::read_to_string(PROFILE)
+}
+
+#[no_block]
+async fn profile_offloaded() -> String {
+    read_profile().await.expect("the file")
+}
+
+/// Serves one `GET /profile` with `router`, and returns the status and the reports.
+async fn get_profile(router: Router) -> (StatusCode, Vec<StallReport>) {
+    let request = Request::get("/profile")
+        .body(Body::empty())
+        .expect("a request");
+    let (response, reports) = collect_stalls(router.oneshot(request)).await;
+    (response.expect("infallible").status(), reports)
+}
+
+#[cfg_attr(not(feature = "detect"), ignore = "needs the feature")]
+#[tokio::test]
+async fn an_axum_handler_reading_a_file_inline_is_caught_and_the_offloaded_fix_passes() {
+    let (status, reports) = get_profile(Router::new().route("/profile", get(profile_inline))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!reports.is_empty());
+    assert!(
+        reports
+            .iter()
+            .all(|report| report.function.ends_with("::profile_inline")
+                && report
+                    .blocking_call_from()
+                    .is_some_and(|from| from.starts_with("std::fs::read_to_string"))),
+        "{}",
+        shown(&reports)
+    );
+    println!("{}", reports[0]);
+
+    let (status, reports) =
+        get_profile(Router::new().route("/profile", get(profile_offloaded))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(reports.is_empty(), "{}", shown(&reports));
+}
+
+// ---------------------------------------------------------------------------------------
+// The run with the feature.
+
+/// Runs this crate's tests in a build with the feature, in a target directory of its own
+/// (a build of the workspace must not get the feature; see `Cargo.toml`).
+#[cfg(not(feature = "detect"))]
+#[test]
+fn the_tests_pass_with_the_feature() {
+    let crate_dir = env!("CARGO_MANIFEST_DIR");
+    let output = std::process::Command::new(env!("CARGO"))
+        .current_dir(crate_dir)
+        .args([
+            "test",
+            "--quiet",
+            "-p",
+            "detect-blocking",
+            "--features",
+            "detect",
+        ])
+        // Its own target directory: the one of this test is locked by `cargo test`.
+        .env(
+            "CARGO_TARGET_DIR",
+            format!("{crate_dir}/../../target/detect-blocking"),
+        )
+        .env_remove("OFFLOAD_STALL")
+        .env_remove("OFFLOAD_DETECT_STDIO")
+        .output()
+        .expect("cargo runs");
+    assert!(
+        output.status.success(),
+        "cargo test --features detect failed: {}\n{}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
