@@ -101,8 +101,13 @@ where
                 clock_hold: None,
             }),
             queued_at: timed.then(Instant::now),
+            // Without any subscriber ever set, every span is disabled: skip the lookup.
             #[cfg(feature = "tracing")]
-            caller_span: tracing::Span::current(),
+            caller_span: if tracing::dispatcher::has_been_set() {
+                tracing::Span::current()
+            } else {
+                tracing::Span::none()
+            },
             #[cfg(feature = "tokio")]
             caller_runtime: CallerRuntime::capture(),
             #[cfg(feature = "tokio")]

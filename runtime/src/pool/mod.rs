@@ -279,7 +279,8 @@ impl Pool {
         let mut state = self.lock();
         while state.threads + state.stopping > 0 {
             let timed_out;
-            (state, timed_out) = sync::wait_until(&self.all_exited, &self.state, state, deadline);
+            (state, timed_out) =
+                sync::wait_until(&self.all_exited, &self.state, state, deadline, None);
             if timed_out && state.threads + state.stopping > 0 {
                 return Err(state.threads + state.stopping);
             }

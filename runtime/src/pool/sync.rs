@@ -31,18 +31,22 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// Waits on `condvar` with the lock of `mutex` (held as `guard`) until notified or, with
 /// a deadline, until it passes. Returns the guard and whether the deadline has passed.
 /// Like any condition variable wait it may also return spuriously: callers re-check.
+///
+/// `now` is a clock reading the caller already has for this moment, if any: the time left
+/// is counted from it instead of from a new reading.
 pub(crate) fn wait_until<'a, T>(
     condvar: &Condvar,
     mutex: &'a Mutex<T>,
     guard: MutexGuard<'a, T>,
     deadline: Option<Instant>,
+    now: Option<Instant>,
 ) -> (MutexGuard<'a, T>, bool) {
     match deadline {
         None => (
             condvar.wait(guard).unwrap_or_else(PoisonError::into_inner),
             false,
         ),
-        Some(deadline) => wait_with_deadline(condvar, mutex, guard, deadline),
+        Some(deadline) => wait_with_deadline(condvar, mutex, guard, deadline, now),
     }
 }
 
@@ -52,8 +56,9 @@ fn wait_with_deadline<'a, T>(
     _mutex: &'a Mutex<T>,
     guard: MutexGuard<'a, T>,
     deadline: Instant,
+    now: Option<Instant>,
 ) -> (MutexGuard<'a, T>, bool) {
-    let left = deadline.saturating_duration_since(Instant::now());
+    let left = deadline.saturating_duration_since(now.unwrap_or_else(Instant::now));
     if left.is_zero() {
         return (guard, true);
     }
@@ -75,6 +80,7 @@ fn wait_with_deadline<'a, T>(
     mutex: &'a Mutex<T>,
     guard: MutexGuard<'a, T>,
     _deadline: Instant,
+    _now: Option<Instant>,
 ) -> (MutexGuard<'a, T>, bool) {
     drop(guard);
     thread::yield_now();

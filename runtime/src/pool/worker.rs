@@ -164,18 +164,26 @@ impl Pool {
             }
         }
         // A keep-alive too long to add to now (`Duration::MAX`, say) never runs out.
+        let mut idle_since = if self.config.spin.is_zero() {
+            now
+        } else {
+            None // read after the spin
+        };
         let deadline = self.config.keep_alive.and_then(|idle| {
-            let idle_since = if self.config.spin.is_zero() {
-                now.unwrap_or_else(Instant::now)
-            } else {
-                Instant::now() // after the spin
-            };
-            idle_since.checked_add(idle)
+            let since = *idle_since.get_or_insert_with(Instant::now);
+            since.checked_add(idle)
         });
         loop {
             let timed_out;
-            (state, timed_out) =
-                sync::wait_until(&self.work_available, &self.state, state, deadline);
+            // The first wait counts the keep-alive from the reading it started from, not
+            // from a new one; a wait after a spurious wake-up reads the clock.
+            (state, timed_out) = sync::wait_until(
+                &self.work_available,
+                &self.state,
+                state,
+                deadline,
+                idle_since.take(),
+            );
             if state.claimed > 0 {
                 // A submitter has already taken this worker off the idle count.
                 state.claimed -= 1;

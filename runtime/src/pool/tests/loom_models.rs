@@ -155,7 +155,7 @@ impl Gate {
     fn wait(&self) {
         let mut open = sync::lock(&self.open);
         while !*open {
-            (open, _) = sync::wait_until(&self.opened, &self.open, open, None);
+            (open, _) = sync::wait_until(&self.opened, &self.open, open, None, None);
         }
     }
 
