@@ -185,6 +185,43 @@ async fn joining_a_finished_thread_is_reported() {
     );
 }
 
+#[no_block]
+async fn locks(file: std::fs::File) {
+    file.lock().expect("nobody else holds the lock");
+}
+
+#[cfg_attr(not(feature = "detect"), ignore = "needs the feature")]
+#[tokio::test]
+async fn taking_a_file_lock_is_reported() {
+    let file = std::fs::File::open(ten_bytes("lock")).expect("the file opens");
+    let ((), reports) = collect_stalls(locks(file)).await;
+    let calls = calls(&reports);
+    assert!(
+        matches!(calls.as_slice(), [("flock", from)] if from.ends_with("::lock")),
+        "{calls:?}"
+    );
+}
+
+#[no_block]
+async fn waits_for(mut child: std::process::Child) -> bool {
+    child.wait().expect("the child's status").success()
+}
+
+#[cfg_attr(not(feature = "detect"), ignore = "needs the feature")]
+#[tokio::test]
+async fn waiting_for_a_process_is_reported() {
+    let child = std::process::Command::new("true")
+        .spawn()
+        .expect("`true` starts");
+    let (success, reports) = collect_stalls(waits_for(child)).await;
+    assert!(success);
+    let calls = calls(&reports);
+    assert!(
+        matches!(calls.as_slice(), [("waitpid" | "wait4", from)] if from.contains("wait")),
+        "{calls:?}"
+    );
+}
+
 /// Every call above, on a pool thread.
 #[offload(pool = "default")]
 fn blocks_on_a_pool_thread(path: PathBuf, to: std::net::SocketAddr) -> usize {
