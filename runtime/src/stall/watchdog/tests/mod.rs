@@ -1,3 +1,4 @@
 //! The watchdog's longer tests, kept out of its production files.
 
+mod slot;
 mod stack;
