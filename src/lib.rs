@@ -259,7 +259,12 @@ pub use async_offload_macros::offload;
 /// by the thread itself in a signal handler (`SIGURG`) and named on another thread, with
 /// offload's frames and the executor's left out, and the standard library's shown as the
 /// one call the user's code made. `OFFLOAD_STALL_STACKS=0` turns the stacks off; elsewhere
-/// there are none. For a handler stuck reading standard input (`tests/watchdog.rs` checks
+/// there are none. `OFFLOAD_STALL_SIGNAL=SIGUSR1|SIGUSR2|SIGRTMIN+<n>` picks another signal
+/// than `SIGURG`, for a program that uses it. The handler is installed only where the signal
+/// has none of the program's own (else the program's stays, and the reports say so), and
+/// only where the unwinder is safe in it (glibc 2.35 or later, and a libgcc that finds
+/// unwind tables with `_dl_find_object`: 12 or later built for it); where either fails,
+/// one line on stderr says which, and the reports come without stacks. For a handler stuck reading standard input (`tests/watchdog.rs` checks
 /// each part of such a report):
 ///
 /// ```text

@@ -2,7 +2,8 @@
 //! itself in a signal handler (see [`signal`](super::sys::signal)), turned into names
 //! on another thread, and trimmed to the frames that are the user's.
 //!
-//! Only on Linux with glibc 2.35 or later; `OFFLOAD_STALL_STACKS=0` turns it off.
+//! Only on Linux, where the handler can be installed and its preconditions hold (see
+//! [`signal`](super::sys::signal)); `OFFLOAD_STALL_STACKS=0` turns it off.
 //! Elsewhere a report about a poll still running comes without a stack.
 
 use std::fmt;
@@ -129,7 +130,7 @@ pub(crate) fn wanted() -> bool {
 /// Quick: [`resolve`] does the slow part.
 #[cfg(target_os = "linux")]
 pub(crate) fn capture(tid: i32) -> Option<Vec<usize>> {
-    if !wanted() {
+    if unavailable().is_some() {
         return None;
     }
     super::sys::signal::capture(tid, std::time::Duration::from_secs(1))
@@ -153,7 +154,16 @@ pub(crate) fn unavailable() -> Option<&'static str> {
     }
     #[cfg(target_os = "linux")]
     {
-        super::sys::signal::unavailable()
+        let why = super::sys::signal::unavailable();
+        if let Some(why) = why {
+            static SAID: std::sync::Once = std::sync::Once::new();
+            SAID.call_once(|| {
+                crate::stall::write_stderr(&format!(
+                    "offload: reports on polls still running will come without stacks: {why}"
+                ));
+            });
+        }
+        why
     }
     #[cfg(not(target_os = "linux"))]
     {

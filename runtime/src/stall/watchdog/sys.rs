@@ -106,7 +106,7 @@ pub(crate) fn ask_for_short_slices() {
 ///
 /// # What the handler does, and why it is async-signal-safe
 ///
-/// The handler runs on whichever thread receives `SIGURG`. It saves `errno`, asks the
+/// The handler runs on whichever thread receives the signal. It saves `errno`, asks the
 /// kernel for its thread id (`gettid`, a system call), and compares it with the request,
 /// which is one atomic word holding the target's id, a sequence number and a phase. Only
 /// if it is the target and the phase is "requested" does it move the phase to "writing"
@@ -115,16 +115,35 @@ pub(crate) fn ask_for_short_slices() {
 /// static array of atomics (no allocation, no lock), then the count, then the phase
 /// "done"; finally it restores `errno`. Another thread, or a late signal, does nothing.
 ///
-/// `trace_unsynchronized` is libgcc's `_Unwind_Backtrace` on Linux, and its callback only
-/// reads the frame's instruction pointer. The unwinder reads the stack and the unwind
-/// tables; it finds the table of an address with `_dl_find_object`, which the glibc manual
-/// documents as AS-Safe, from glibc 2.35 with libgcc 12 on. Older unwinders walk the loaded
-/// objects with `dl_iterate_phdr`, which takes the loader's lock: a thread interrupted in
-/// `dlopen` would then deadlock in the handler. So stacks are only taken with glibc 2.35
-/// or later ([`unwinder_is_signal_safe`]), and the unwinder is run once outside any handler
-/// before the first request, so that nothing in it is resolved lazily inside one. libgcc
-/// takes a lock of its own only for frames registered by hand (`__register_frame`, which
-/// JIT compilers use); a Rust program registers none.
+/// `trace_unsynchronized` is, in `backtrace` 0.3.76 (pinned to that version in
+/// `Cargo.toml`: this argument was made by reading it), a direct call of libgcc's
+/// `_Unwind_Backtrace` with a callback that builds a `Frame` on the stack and calls ours,
+/// whose `ip()` is `_Unwind_GetIP`; nothing else, no lock, no allocation. The unwinder
+/// reads the stack and the unwind tables; it finds the table of an address with
+/// `_dl_find_object`, which the glibc manual documents as AS-Safe, when libgcc 12 or later
+/// was built for glibc 2.35 or later. Older unwinders walk the loaded objects with
+/// `dl_iterate_phdr`, which takes the loader's lock: a thread interrupted in `dlopen` would
+/// then deadlock in the handler. So before installing the handler, [`preconditions`]
+/// checks at run time that glibc is 2.35 or later and that the object that provides
+/// `_Unwind_Backtrace` (libgcc_s, or the binary if libgcc is linked in statically) refers
+/// to `_dl_find_object`; where either fails, no handler is installed, stacks are off, and
+/// the reports say why. The unwinder is also run once outside any handler before the
+/// handler is installed, so that nothing in it is resolved lazily inside one. One
+/// condition cannot be checked: libgcc 12 takes a lock of its own for frames registered by
+/// hand (`__register_frame`, which JIT compilers use, libgcc 13 no longer); a Rust program
+/// registers none.
+///
+/// # Which signal, and a handler of the program's own
+///
+/// `SIGURG` unless `OFFLOAD_STALL_SIGNAL` names another ([`chosen`]). `SIGURG` is ignored
+/// by default, so one that arrives with no handler does nothing, and rarely used (for
+/// out-of-band socket data, which a program must ask for). When the signal already has a
+/// handler, the program's, offload leaves it in place and takes no stacks: a handler
+/// written for the program's own uses of the signal would receive requests it did not
+/// expect, or lose its own signals to ours (two of a standard signal pending at once are
+/// one), if offload chained to it. The handler is installed only over the default or
+/// "ignore", and the disposition it replaces is the one the same `sigaction` call returns:
+/// if another thread installed a handler since it was read, that one is put back at once.
 ///
 /// The handler runs on the thread's own stack (not an alternate one, which is too small to
 /// unwind on). `SA_RESTART` restarts most system calls the signal interrupts; the ones
@@ -133,13 +152,15 @@ pub(crate) fn ask_for_short_slices() {
 #[cfg(target_os = "linux")]
 pub(crate) mod signal {
     use std::ffi::{CStr, c_int, c_void};
-    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+    use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
     use std::sync::{Mutex, OnceLock, PoisonError};
     use std::time::{Duration, Instant};
 
-    /// The signal: ignored by default, so one that arrives with no handler does nothing,
-    /// and rarely used (by out-of-band socket data, which a program must ask for).
-    const SIGNAL: c_int = libc::SIGURG;
+    /// The variable that picks the signal.
+    const SIGNAL_ENV: &str = "OFFLOAD_STALL_SIGNAL";
+
+    /// The signal, once installed (0 before).
+    static SIGNAL: AtomicI32 = AtomicI32::new(0);
 
     /// The most frames a stack keeps, innermost first.
     pub(crate) const MAX_FRAMES: usize = 128;
@@ -162,38 +183,100 @@ pub(crate) mod signal {
 
     /// Why no stack can be taken here, if so; the handler is installed on the first call.
     pub(crate) fn unavailable() -> Option<&'static str> {
-        static INSTALLED: OnceLock<Result<(), &'static str>> = OnceLock::new();
-        INSTALLED.get_or_init(install).err()
+        static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
+        INSTALLED
+            .get_or_init(install)
+            .as_ref()
+            .err()
+            .map(String::as_str)
     }
 
-    /// Whether the unwinder may run in a signal handler: see the module's docs.
-    fn unwinder_is_signal_safe() -> bool {
+    /// The signal `OFFLOAD_STALL_SIGNAL` names, and its name: `SIGURG` when it is unset.
+    fn chosen() -> Result<(c_int, String), String> {
+        let Ok(value) = std::env::var(SIGNAL_ENV) else {
+            return Ok((libc::SIGURG, "SIGURG".to_owned()));
+        };
+        let name = value.trim();
+        let short = name.strip_prefix("SIG").unwrap_or(name);
+        let signal = match short {
+            "URG" => Some(libc::SIGURG),
+            "USR1" => Some(libc::SIGUSR1),
+            "USR2" => Some(libc::SIGUSR2),
+            _ => short
+                .strip_prefix("RTMIN+")
+                .and_then(|n| n.parse::<c_int>().ok())
+                .map(|n| libc::SIGRTMIN() + n)
+                .filter(|&signal| signal <= libc::SIGRTMAX()),
+        };
+        match signal {
+            Some(signal) => Ok((signal, format!("SIG{short}"))),
+            None => Err(format!(
+                "{SIGNAL_ENV}={value} is not SIGURG, SIGUSR1, SIGUSR2 or SIGRTMIN+<n> (up to \
+                 SIGRTMAX)"
+            )),
+        }
+    }
+
+    /// Checks what the handler's safety rests on (see the module's docs); says which one
+    /// fails.
+    fn preconditions() -> Result<(), String> {
+        #[cfg(not(target_env = "gnu"))]
+        {
+            Err("stacks need glibc (its _dl_find_object)".to_owned())
+        }
         #[cfg(target_env = "gnu")]
         {
+            unsafe extern "C" {
+                /// libgcc's unwinder, which `backtrace::trace_unsynchronized` calls.
+                fn _Unwind_Backtrace();
+            }
             // SAFETY: `gnu_get_libc_version` has no precondition and returns a pointer to a
             // static, NUL-terminated string.
             let version = unsafe { CStr::from_ptr(libc::gnu_get_libc_version()) };
+            let version = version.to_str().unwrap_or("");
             let mut parts = version
-                .to_str()
-                .unwrap_or("")
                 .split('.')
                 .map(|part| part.parse::<u32>().unwrap_or(0));
-            let major = parts.next().unwrap_or(0);
-            let minor = parts.next().unwrap_or(0);
-            (major, minor) >= (2, 35)
-        }
-        #[cfg(not(target_env = "gnu"))]
-        {
-            false
+            let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+            if (major, minor) < (2, 35) {
+                return Err(format!("stacks need glibc 2.35 or later, not {version}"));
+            }
+            // SAFETY: an all-zero `Dl_info` is a valid value for `dladdr` to fill.
+            let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
+            // SAFETY: `dladdr` only reads the loader's tables for an address (of a function
+            // of a loaded object), and fills `info`.
+            let found = unsafe { libc::dladdr(_Unwind_Backtrace as *const c_void, &mut info) };
+            if found == 0 || info.dli_fname.is_null() {
+                return Err("the object that provides _Unwind_Backtrace is unknown".to_owned());
+            }
+            // SAFETY: the name `dladdr` gives is a NUL-terminated string that lives as long
+            // as the object, which provides the unwinder and is never unloaded.
+            let unwinder = unsafe { CStr::from_ptr(info.dli_fname) };
+            let unwinder = unwinder.to_string_lossy();
+            let path = if unwinder.is_empty() {
+                // The main program: the loader gives it no name.
+                "/proc/self/exe"
+            } else {
+                &*unwinder
+            };
+            let bytes = std::fs::read(path)
+                .map_err(|error| format!("{path}, the unwinder, could not be read ({error})"))?;
+            let name = b"\0_dl_find_object\0";
+            if !bytes.windows(name.len()).any(|window| window == name) {
+                return Err(format!(
+                    "stacks need libgcc 12 or later built for glibc 2.35 or later (an unwinder \
+                     that uses _dl_find_object); {path} does not use it"
+                ));
+            }
+            Ok(())
         }
     }
 
     /// Installs the handler, unless the signal already has one (the program's own, which
-    /// is left alone) or the unwinder is not safe in a handler.
-    fn install() -> Result<(), &'static str> {
-        if !unwinder_is_signal_safe() {
-            return Err("stacks need glibc 2.35 or later");
-        }
+    /// is left alone) or a precondition fails.
+    fn install() -> Result<(), String> {
+        let (signal, name) = chosen()?;
+        preconditions()?;
         // Run the unwinder once here, outside any handler: whatever it sets up or resolves
         // on its first call is then done.
         let mut frames = 0;
@@ -204,14 +287,32 @@ pub(crate) mod signal {
                 frames < 4
             });
         }
-        // SAFETY: `sigaction` is given a valid (zeroed) struct to fill, and a null new one.
+        take_over(signal, &name)?;
+        SIGNAL.store(signal, Ordering::Release);
+        Ok(())
+    }
+
+    /// Installs the handler of `signal`, called `name`, unless it has a handler of the
+    /// program's own.
+    fn take_over(signal: c_int, name: &str) -> Result<(), String> {
+        let of_its_own = || {
+            format!(
+                "{name} has a handler of the program's own, left in place (set \
+                 {SIGNAL_ENV} to a signal the program does not use)"
+            )
+        };
+        // SAFETY: `sigaction` is given a valid (zeroed) struct to fill, and a null new one:
+        // reading the current disposition changes nothing.
         let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
-        // SAFETY: as above; reading the current disposition changes nothing.
-        if unsafe { libc::sigaction(SIGNAL, std::ptr::null(), &mut old) } != 0 {
-            return Err("the signal handler could not be read");
+        // SAFETY: as above.
+        if unsafe { libc::sigaction(signal, std::ptr::null(), &mut old) } != 0 {
+            return Err(format!("the disposition of {name} could not be read"));
         }
-        if old.sa_sigaction != libc::SIG_DFL && old.sa_sigaction != libc::SIG_IGN {
-            return Err("SIGURG has a handler of the program's own");
+        let of_the_program = |old: &libc::sigaction| {
+            old.sa_sigaction != libc::SIG_DFL && old.sa_sigaction != libc::SIG_IGN
+        };
+        if of_the_program(&old) {
+            return Err(of_its_own());
         }
         // SAFETY: an all-zero `sigaction` is a valid value (no handler, empty mask).
         let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
@@ -219,16 +320,22 @@ pub(crate) mod signal {
             as libc::sighandler_t;
         action.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
         // SAFETY: `sa_mask` is a valid `sigset_t` to empty; `action` is fully initialized
-        // and `on_signal` has the signature `SA_SIGINFO` calls for.
+        // and `on_signal` has the signature `SA_SIGINFO` calls for. The same call returns
+        // the disposition it replaced, into a valid struct.
         let installed = unsafe {
             libc::sigemptyset(&mut action.sa_mask);
-            libc::sigaction(SIGNAL, &action, std::ptr::null_mut())
+            libc::sigaction(signal, &action, &mut old)
         };
-        if installed == 0 {
-            Ok(())
-        } else {
-            Err("the signal handler could not be installed")
+        if installed != 0 {
+            return Err(format!("the handler of {name} could not be installed"));
         }
+        if of_the_program(&old) {
+            // Installed by another thread since it was read: put it back.
+            // SAFETY: `old` is the disposition `sigaction` just returned, as it was.
+            unsafe { libc::sigaction(signal, &old, std::ptr::null_mut()) };
+            return Err(of_its_own());
+        }
+        Ok(())
     }
 
     /// The stack of thread `tid` of this process, as the instruction pointers of its
@@ -257,7 +364,7 @@ pub(crate) mod signal {
                 libc::SYS_tgkill,
                 libc::c_long::from(pid),
                 libc::c_long::from(tid),
-                libc::c_long::from(SIGNAL),
+                libc::c_long::from(SIGNAL.load(Ordering::Acquire)),
             )
         };
         if sent != 0 {
@@ -341,5 +448,56 @@ pub(crate) mod signal {
         }
         // SAFETY: as above.
         unsafe { *libc::__errno_location() = errno };
+    }
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        /// The disposition of `signal`.
+        fn disposition(signal: c_int) -> libc::sigaction {
+            // SAFETY: as in `take_over`: reading changes nothing.
+            let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+            // SAFETY: as above.
+            assert_eq!(
+                unsafe { libc::sigaction(signal, std::ptr::null(), &mut old) },
+                0
+            );
+            old
+        }
+
+        extern "C" fn the_programs_own(_: c_int) {}
+
+        #[test]
+        fn a_handler_of_the_programs_own_is_left_in_place() {
+            // Signals nothing else in this process uses.
+            let (free, taken) = (libc::SIGRTMIN() + 6, libc::SIGRTMIN() + 7);
+            // SAFETY: an all-zero `sigaction` is valid; the handler does nothing.
+            let mut own: libc::sigaction = unsafe { std::mem::zeroed() };
+            own.sa_sigaction = the_programs_own as extern "C" fn(c_int) as libc::sighandler_t;
+            // SAFETY: `own` is fully initialized.
+            assert_eq!(
+                unsafe { libc::sigaction(taken, &own, std::ptr::null_mut()) },
+                0
+            );
+
+            let refused = take_over(taken, "SIGRTMIN+7").unwrap_err();
+            assert!(
+                refused.starts_with("SIGRTMIN+7 has a handler of the program's own, left in place"),
+                "{refused}"
+            );
+            assert_eq!(disposition(taken).sa_sigaction, own.sa_sigaction);
+
+            take_over(free, "SIGRTMIN+6").expect("installed over the default");
+            let ours = disposition(free);
+            assert_eq!(
+                ours.sa_sigaction,
+                on_signal as extern "C" fn(c_int, *mut libc::siginfo_t, *mut c_void)
+                    as libc::sighandler_t
+            );
+            assert_eq!(
+                ours.sa_flags & (libc::SA_SIGINFO | libc::SA_RESTART),
+                libc::SA_SIGINFO | libc::SA_RESTART
+            );
+        }
     }
 }
