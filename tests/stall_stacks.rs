@@ -160,3 +160,85 @@ fn first_report_latency_figures() {
             .collect::<Vec<_>>()
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// A thread stalled deep in recursion.
+
+/// The stack of the thread that recurses.
+const STACK_SIZE: usize = 256 * 1024;
+/// How much of it the recursion leaves before the thread blocks: room for the blocking
+/// call, not for the kernel's signal frame and the unwinder as well (the handler that
+/// takes the stack runs on a stack of its own). With the handler on the thread's stack,
+/// the child died of SIGSEGV here (x86-64 with AVX-512, whose signal frame is large).
+const LEFT: usize = 4 * 1024;
+
+/// The lowest address of the calling thread's stack: the start of the mapping that holds
+/// `local` (the guard page below it is a mapping of its own), from `/proc/self/maps`.
+fn stack_bottom(local: usize) -> usize {
+    let maps = std::fs::read_to_string("/proc/self/maps").expect("/proc/self/maps");
+    maps.lines()
+        .find_map(|line| {
+            let (start, end) = line.split_whitespace().next()?.split_once('-')?;
+            let start = usize::from_str_radix(start, 16).ok()?;
+            let end = usize::from_str_radix(end, 16).ok()?;
+            (start..end).contains(&local).then_some(start)
+        })
+        .expect("the mapping of the thread's stack")
+}
+
+/// Recurses until about `LEFT` bytes of the stack, whose lowest address is `bottom`, are
+/// left, then waits until released; returns how deep it went.
+#[inline(never)]
+fn recurse_then_wait(bottom: usize, release: &mpsc::Receiver<()>) -> usize {
+    let pad = std::hint::black_box([1u8; 256]);
+    let here = std::ptr::addr_of!(pad) as usize;
+    if here - bottom > LEFT {
+        recurse_then_wait(bottom, release) + usize::from(pad[0])
+    } else {
+        wait_for_release(release);
+        0
+    }
+}
+
+#[no_block(threshold = "10ms")]
+async fn recurses_then_hangs(bottom: usize, release: mpsc::Receiver<()>) -> usize {
+    recurse_then_wait(bottom, &release)
+}
+
+#[test]
+#[ignore = "run by the test below in a child process"]
+fn deep_recursion_child() {
+    if std::env::var_os(CHILD_ENV).is_none() {
+        return;
+    }
+    let reports = reports_in_flight();
+    let (release, released) = mpsc::channel();
+    let blocked = std::thread::Builder::new()
+        .stack_size(STACK_SIZE)
+        .spawn(move || {
+            let local = 0u8;
+            let bottom = stack_bottom(std::ptr::addr_of!(local) as usize);
+            futures::executor::block_on(recurses_then_hangs(bottom, released))
+        })
+        .unwrap();
+    let (_, first) = reports
+        .recv_timeout(HANG_GUARD)
+        .expect("a report within the hang guard");
+    let functions = stack_functions(&first);
+    assert!(
+        functions
+            .iter()
+            .any(|function| function == "stall_stacks::recurse_then_wait"),
+        "the stack does not show the recursion: {functions:#?}"
+    );
+    release.send(()).unwrap();
+    let depth = blocked.join().expect("the thread survived");
+    // At most STACK_SIZE / 256 frames fit; in a debug build each is a few times larger.
+    assert!(depth > 100, "the recursion was {depth} deep");
+    println!("child done");
+}
+
+#[test]
+fn a_thread_stalled_deep_in_recursion_has_its_stack_taken_and_goes_on() {
+    run_child("deep_recursion_child");
+}

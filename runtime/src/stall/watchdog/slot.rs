@@ -39,6 +39,10 @@ pub(crate) struct Slot {
     pub(super) tid: i32,
     /// Reads the thread's run-queue delay; opened when first needed.
     pub(super) run_delay: OnceLock<Option<RunDelay>>,
+    /// The thread's alternate signal stack, for the handler that takes its stack; set up
+    /// at registration where stacks are wanted, removed by the thread at its end.
+    #[cfg(target_os = "linux")]
+    alt_stack: Mutex<Option<super::sys::signal::AltStack>>,
 }
 
 impl Slot {
@@ -46,6 +50,14 @@ impl Slot {
     /// watchdog (which starts, if it has not yet).
     pub(crate) fn register(threshold: Duration) -> Arc<Slot> {
         let slot = Arc::new(Slot::new(threshold));
+        #[cfg(target_os = "linux")]
+        if super::stack::wanted() {
+            // Only this thread locks it, here and in `retire`.
+            *slot
+                .alt_stack
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = super::sys::signal::AltStack::install();
+        }
         let shared = shared();
         shared
             .new_slots
@@ -75,6 +87,8 @@ impl Slot {
             thread: std::thread::current().name().map(str::to_owned),
             tid: current_tid(),
             run_delay: OnceLock::new(),
+            #[cfg(target_os = "linux")]
+            alt_stack: Mutex::new(None),
         }
     }
 
@@ -122,8 +136,20 @@ impl Slot {
         }
     }
 
-    /// Marks the thread gone; the watchdog drops the slot.
+    /// Marks the thread gone; the watchdog drops the slot. Called by the thread itself.
     pub(crate) fn retire(&self) {
+        #[cfg(target_os = "linux")]
+        {
+            // Only this thread locks it, here and in `register`.
+            let alt_stack = self
+                .alt_stack
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
+            if let Some(alt_stack) = alt_stack {
+                alt_stack.remove();
+            }
+        }
         self.alive.store(false, Ordering::Relaxed);
     }
 

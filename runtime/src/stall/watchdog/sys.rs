@@ -145,10 +145,18 @@ pub(crate) fn ask_for_short_slices() {
 /// "ignore", and the disposition it replaces is the one the same `sigaction` call returns:
 /// if another thread installed a handler since it was read, that one is put back at once.
 ///
-/// The handler runs on the thread's own stack (not an alternate one, which is too small to
-/// unwind on). `SA_RESTART` restarts most system calls the signal interrupts; the ones
-/// that Linux never restarts (`epoll_wait`, `poll`, a socket read with a timeout, ...)
-/// return `EINTR`, which code that waits must handle anyway.
+/// # Where the handler runs
+///
+/// On an alternate signal stack (`SA_ONSTACK`) of 64 KiB, with a guard page below it,
+/// which each thread that polls an instrumented future sets up when it registers its slot
+/// ([`AltStack`]): a thread stalled deep in recursion, with little of its own stack left,
+/// still has room for the kernel's signal frame and the unwinder. It replaces the one
+/// std sets up for its stack-overflow message (smaller, and used the same way by std's
+/// handler, which then runs on ours).
+///
+/// `SA_RESTART` restarts most system calls the signal interrupts; the ones that Linux
+/// never restarts (`epoll_wait`, `poll`, a socket read with a timeout, ...) return `EINTR`,
+/// which code that waits must handle anyway.
 #[cfg(target_os = "linux")]
 pub(crate) mod signal {
     use std::ffi::{CStr, c_int, c_void};
@@ -318,7 +326,7 @@ pub(crate) mod signal {
         let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
         action.sa_sigaction = on_signal as extern "C" fn(c_int, *mut libc::siginfo_t, *mut c_void)
             as libc::sighandler_t;
-        action.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
+        action.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART | libc::SA_ONSTACK;
         // SAFETY: `sa_mask` is a valid `sigset_t` to empty; `action` is fully initialized
         // and `on_signal` has the signature `SA_SIGINFO` calls for. The same call returns
         // the disposition it replaced, into a valid struct.
@@ -336,6 +344,101 @@ pub(crate) mod signal {
             return Err(of_its_own());
         }
         Ok(())
+    }
+
+    /// The calling thread's alternate signal stack, for the handler: see the module's
+    /// docs. Removed by [`AltStack::remove`], on the same thread.
+    #[derive(Debug)]
+    pub(crate) struct AltStack {
+        /// The mapping: a guard page, then the stack.
+        mapping: usize,
+        /// Its length.
+        len: usize,
+        /// The thread whose alternate stack it is.
+        tid: i32,
+    }
+
+    impl AltStack {
+        /// The usable size: room for the kernel's signal frame (up to about 11 KiB with
+        /// the largest register sets of x86-64) and the unwinder, several times over.
+        const SIZE: usize = 64 * 1024;
+
+        /// Maps a stack and makes it the calling thread's alternate signal stack; `None`
+        /// if either fails (the handler then runs on the thread's stack).
+        pub(crate) fn install() -> Option<AltStack> {
+            // SAFETY: `sysconf` only reads a system value.
+            let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).ok()?;
+            let len = page + Self::SIZE;
+            // SAFETY: a new private anonymous mapping, at an address the kernel picks: it
+            // touches no memory of the program's.
+            let mapping = unsafe {
+                libc::mmap(
+                    std::ptr::null_mut(),
+                    len,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK,
+                    -1,
+                    0,
+                )
+            };
+            if mapping == libc::MAP_FAILED {
+                return None;
+            }
+            let stack = AltStack {
+                mapping: mapping as usize,
+                len,
+                tid: super::gettid(),
+            };
+            let new = libc::stack_t {
+                ss_sp: mapping.wrapping_byte_add(page),
+                ss_flags: 0,
+                ss_size: Self::SIZE,
+            };
+            // SAFETY: the first page of the mapping just made becomes the guard page, below
+            // the stack (which grows down); `new` describes the rest of it, which lives
+            // until `remove` takes it off this thread.
+            let installed = unsafe {
+                libc::mprotect(mapping, page, libc::PROT_NONE) == 0
+                    && libc::sigaltstack(&new, std::ptr::null_mut()) == 0
+            };
+            if installed {
+                Some(stack)
+            } else {
+                // SAFETY: not installed: nothing refers to the mapping.
+                unsafe { libc::munmap(mapping, len) };
+                None
+            }
+        }
+
+        /// Takes the stack off the calling thread, if it is still its alternate stack, and
+        /// unmaps it. Called on another thread than the one that installed it, it leaks
+        /// the stack, which that thread may still use.
+        pub(crate) fn remove(self) {
+            if super::gettid() != self.tid {
+                return;
+            }
+            // SAFETY: an all-zero `stack_t` is a valid value for `sigaltstack` to fill.
+            let mut current: libc::stack_t = unsafe { std::mem::zeroed() };
+            let disable = libc::stack_t {
+                ss_sp: std::ptr::null_mut(),
+                ss_flags: libc::SS_DISABLE,
+                ss_size: 0,
+            };
+            // SAFETY: reads this thread's alternate stack; if it is this one (std may have
+            // disabled it already, at the thread's end), disables it. Not in a handler on
+            // it (the thread is here), so it can be. Then nothing uses the mapping, which
+            // this struct owns.
+            unsafe {
+                if libc::sigaltstack(std::ptr::null(), &mut current) == 0
+                    && current.ss_flags & libc::SS_DISABLE == 0
+                    && (current.ss_sp as usize) > self.mapping
+                    && (current.ss_sp as usize) < self.mapping + self.len
+                {
+                    libc::sigaltstack(&disable, std::ptr::null_mut());
+                }
+                libc::munmap(self.mapping as *mut c_void, self.len);
+            }
+        }
     }
 
     /// The stack of thread `tid` of this process, as the instruction pointers of its
@@ -494,10 +597,8 @@ pub(crate) mod signal {
                 on_signal as extern "C" fn(c_int, *mut libc::siginfo_t, *mut c_void)
                     as libc::sighandler_t
             );
-            assert_eq!(
-                ours.sa_flags & (libc::SA_SIGINFO | libc::SA_RESTART),
-                libc::SA_SIGINFO | libc::SA_RESTART
-            );
+            let flags = libc::SA_SIGINFO | libc::SA_RESTART;
+            assert_eq!(ours.sa_flags & flags, flags);
         }
     }
 }
