@@ -242,3 +242,69 @@ fn deep_recursion_child() {
 fn a_thread_stalled_deep_in_recursion_has_its_stack_taken_and_goes_on() {
     run_child("deep_recursion_child");
 }
+
+// ---------------------------------------------------------------------------------------
+// A system call the thread is blocked in.
+
+/// What the test writes into the pipe once the stack has been taken.
+const WRITTEN: &[u8] = b"written after the report\n";
+
+/// Reads the pipe once: one `read(2)`, which returns `EINTR` as an error, where std's
+/// `read_exact` and friends would retry it unseen.
+#[inline(never)]
+fn read_the_pipe_once(pipe: &mut std::process::ChildStdout) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut buffer = vec![0; 256];
+    let len = pipe.read(&mut buffer)?;
+    buffer.truncate(len);
+    Ok(buffer)
+}
+
+#[no_block(threshold = "10ms")]
+async fn reads_a_pipe(mut pipe: std::process::ChildStdout) -> std::io::Result<Vec<u8>> {
+    read_the_pipe_once(&mut pipe)
+}
+
+#[test]
+#[ignore = "run by the test below in a child process"]
+fn pipe_read_child() {
+    use std::io::Write;
+    if std::env::var_os(CHILD_ENV).is_none() {
+        return;
+    }
+    let reports = reports_in_flight();
+    // `cat` copies its stdin, which this process writes, to its stdout, a pipe that the
+    // blocked thread reads.
+    let mut cat = Command::new("cat")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("cat runs");
+    let pipe = cat.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || futures::executor::block_on(reads_a_pipe(pipe)));
+    // Two reports, so two signals (and the one that names the first stack ahead).
+    for _ in 0..2 {
+        let (_, report) = reports
+            .recv_timeout(HANG_GUARD)
+            .expect("a report within the hang guard");
+        let functions = stack_functions(&report);
+        assert!(
+            functions
+                .iter()
+                .any(|function| function == "stall_stacks::read_the_pipe_once"),
+            "the stack does not show the read: {functions:#?}"
+        );
+    }
+    cat.stdin.take().unwrap().write_all(WRITTEN).unwrap();
+    let read = reader.join().unwrap().expect("the read returned no error");
+    assert_eq!(read, WRITTEN);
+    cat.wait().unwrap();
+    println!("child done");
+}
+
+/// The handler is installed with `SA_RESTART`: a `read` of a pipe that the signal
+/// interrupts is restarted, and returns the data written later.
+#[test]
+fn a_blocked_pipe_read_is_not_disturbed_by_taking_the_stack() {
+    run_child("pipe_read_child");
+}

@@ -154,9 +154,11 @@ pub(crate) fn ask_for_short_slices() {
 /// std sets up for its stack-overflow message (smaller, and used the same way by std's
 /// handler, which then runs on ours).
 ///
-/// `SA_RESTART` restarts most system calls the signal interrupts; the ones that Linux
-/// never restarts (`epoll_wait`, `poll`, a socket read with a timeout, ...) return `EINTR`,
-/// which code that waits must handle anyway.
+/// `SA_RESTART` restarts most system calls the signal interrupts (a blocked `read` of a
+/// pipe goes on as if nothing happened: `tests/stall_stacks.rs`); the ones that Linux
+/// never restarts, listed in the docs of `#[no_block]` (`epoll_wait`, `poll`, a socket
+/// read with a timeout, ...), return `EINTR`, which code that waits must handle for any
+/// signal.
 #[cfg(target_os = "linux")]
 pub(crate) mod signal {
     use std::ffi::{CStr, c_int, c_void};
