@@ -273,7 +273,12 @@ pub use async_offload_macros::offload;
 /// by the thread itself in a signal handler (`SIGURG`) and named on another thread, with
 /// offload's frames and the executor's left out, and the standard library's shown as the
 /// one call the user's code made. `OFFLOAD_STALL_STACKS=0` turns the stacks off; elsewhere
-/// there are none. For a handler stuck reading standard input (`tests/watchdog.rs` checks
+/// there are none. `OFFLOAD_STALL_SIGNAL=SIGUSR1|SIGUSR2|SIGRTMIN+<n>` picks another signal
+/// than `SIGURG`, for a program that uses it. The handler is installed only where the signal
+/// has none of the program's own (else the program's stays, and the reports say so), and
+/// only where the unwinder is safe in it (glibc 2.35 or later, and a libgcc that finds
+/// unwind tables with `_dl_find_object`: 12 or later built for it); where either fails,
+/// one line on stderr says which, and the reports come without stacks. For a handler stuck reading standard input (`tests/watchdog.rs` checks
 /// each part of such a report):
 ///
 /// ```text
@@ -287,9 +292,21 @@ pub use async_offload_macros::offload;
 ///   move the blocking call into an #[offload] fn, or raise the threshold with #[no_block(threshold = "...")]
 /// ```
 ///
-/// The signal may interrupt the system call the thread is blocked in: most are restarted,
-/// a few (`poll`, `epoll_wait`, a socket read with a timeout) return `EINTR`, as they do
-/// for any signal.
+/// The signal interrupts the system call the thread is blocked in. The handler is installed
+/// with `SA_RESTART`, so Linux restarts most calls, and the program sees nothing: `read`,
+/// `write` and `ioctl` on pipes, terminals and sockets, `open` of a FIFO, `wait` and its
+/// kin, socket calls without a timeout, `flock` and `fcntl` locks, futexes (std's and
+/// glibc's locks, condition variables, `std::thread::park`), semaphores and message queues.
+/// (A `read` or `write` that had moved some bytes already returns that many, as it may for
+/// any reason.) Linux never restarts these, which then fail with `EINTR` (see
+/// `man 7 signal`): `accept`, `recv`, `recvfrom`, `recvmmsg`, `recvmsg` on a socket with
+/// `SO_RCVTIMEO`, and `connect`, `send`, `sendto`, `sendmsg` on one with `SO_SNDTIMEO`;
+/// `epoll_wait`, `epoll_pwait`, `poll`, `ppoll`, `select`, `pselect`; `pause`,
+/// `sigsuspend`, `sigtimedwait`, `sigwaitinfo`; `msgrcv`, `msgsnd`, `semop`, `semtimedop`;
+/// `clock_nanosleep`, `nanosleep`, `usleep` (`std::thread::sleep` sleeps the rest);
+/// `io_getevents`. Code that waits in one of them must handle `EINTR` for any signal;
+/// a stall report sends one signal to the thread at each report (and one 750 ms before the
+/// first report of the process).
 ///
 /// # Cost
 ///

@@ -212,6 +212,12 @@ fn blocked_on_stdin_child() {
 /// running that it printed, once it has printed it whole, then releases the child and
 /// checks that it passed.
 fn report_printed_by_a_child(env: &[(&str, &str)]) -> String {
+    report_and_caught_signals_of_a_child(env).0
+}
+
+/// [`report_printed_by_a_child`], and the signals the child had handlers for once it had
+/// printed the report (`SigCgt` of `/proc/<pid>/status`: bit `n - 1` for signal `n`).
+fn report_and_caught_signals_of_a_child(env: &[(&str, &str)]) -> (String, u64) {
     let mut command = Command::new(std::env::current_exe().expect("the test binary"));
     command
         .args([
@@ -223,6 +229,7 @@ fn report_printed_by_a_child(env: &[(&str, &str)]) -> String {
         ])
         .env_remove(STALL_ENV)
         .env_remove(STALL_STACKS_ENV)
+        .env_remove(STALL_SIGNAL_ENV)
         .env(CHILD_ENV, "1")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -255,6 +262,13 @@ fn report_printed_by_a_child(env: &[(&str, &str)]) -> String {
             }
         }
     }
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id()))
+        .expect("the child's status");
+    let caught = status
+        .lines()
+        .find_map(|line| line.strip_prefix("SigCgt:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .expect("a SigCgt line");
     // Only now does the poll return.
     child.stdin.take().unwrap().write_all(b"go\n").unwrap();
     let output = child.wait_with_output().expect("the child ends");
@@ -264,7 +278,7 @@ fn report_printed_by_a_child(env: &[(&str, &str)]) -> String {
         "the child failed ({}):\n{stdout}",
         output.status
     );
-    report
+    (report, caught)
 }
 
 #[test]
@@ -294,6 +308,35 @@ fn offload_stall_stacks_0_leaves_the_stack_out() {
     let report = report_printed_by_a_child(&[(STALL_STACKS_ENV, "0")]);
     assert!(
         report.contains("\n  stack: not taken (turned off by OFFLOAD_STALL_STACKS=0)\n"),
+        "{report}"
+    );
+    assert!(!report.contains("read_a_line_from_stdin"), "{report}");
+}
+
+/// The signal that asks a thread for its stack: `OFFLOAD_STALL_SIGNAL` picks it.
+const STALL_SIGNAL_ENV: &str = "OFFLOAD_STALL_SIGNAL";
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn offload_stall_signal_picks_the_signal_that_takes_the_stack() {
+    let (report, caught) = report_and_caught_signals_of_a_child(&[(STALL_SIGNAL_ENV, "SIGUSR2")]);
+    assert!(
+        report.contains("\n    watchdog::read_a_line_from_stdin at tests/watchdog.rs:"),
+        "{report}"
+    );
+    // SIGUSR2 is 12 and SIGURG 23 on Linux.
+    let (usr2, urg) = (1 << (12 - 1), 1 << (23 - 1));
+    assert_eq!(caught & (usr2 | urg), usr2, "caught: {caught:#x}");
+}
+
+#[test]
+fn a_signal_offload_does_not_know_turns_the_stacks_off_and_says_why() {
+    let report = report_printed_by_a_child(&[(STALL_SIGNAL_ENV, "SIGPIPE")]);
+    assert!(
+        report.contains(
+            "\n  stack: not taken (OFFLOAD_STALL_SIGNAL=SIGPIPE is not SIGURG, SIGUSR1, SIGUSR2 \
+             or SIGRTMIN+<n> (up to SIGRTMAX))\n"
+        ),
         "{report}"
     );
     assert!(!report.contains("read_a_line_from_stdin"), "{report}");

@@ -15,6 +15,10 @@
 //!   still running, with the stack of its thread where it can be taken, then again each
 //!   time its age doubles (2 s, 4 s, 8 s ...). Taking the stack and delivering the report
 //!   happen on a second thread, the reporter, so that the watchdog keeps its rhythm.
+//!   Naming the frames of a stack reads the binary's debug information the first time
+//!   (0.6 s for a test binary here): so the first poll to come within `NAME_AHEAD`
+//!   (750 ms) of its first report has its stack taken and named then too, once per
+//!   process, and the report finds the names ready when it falls due.
 //!
 //! Each thread that polls an instrumented future registers a [`Slot`] once, at its first
 //! poll (which also starts the watchdog), and publishes each poll in it with relaxed
@@ -46,6 +50,9 @@ mod tests;
 
 /// When a poll still running is first reported, unless its fn's threshold is longer.
 const FIRST_REPORT: Duration = Duration::from_secs(1);
+/// How long before the first report on the first poll still running its stack is taken
+/// and named in advance: more than naming the first stack takes (0.6 s here).
+const NAME_AHEAD: Duration = Duration::from_millis(750);
 /// How many thresholds old the reading of the look before a poll may be, to be its
 /// baseline.
 const BEFORE_AT_MOST: u32 = 4;
@@ -84,7 +91,7 @@ fn start() {
         let spawned = std::thread::Builder::new()
             .name("offload.watchdog".into())
             .spawn(|| {
-                #[cfg(target_os = "linux")]
+                #[cfg(all(target_os = "linux", not(offload_no_linux_stall)))]
                 self::sys::ask_for_short_slices();
                 let _ = shared().thread.set(std::thread::current());
                 Watchdog::default().run();
@@ -115,7 +122,9 @@ fn wake() {
 struct Watchdog {
     watched: Vec<Watched>,
     /// Sends the reports on polls still running to the reporter thread, once started.
-    reporter: Option<Sender<InFlight>>,
+    reporter: Option<Sender<Job>>,
+    /// Whether a stack has been sent to be named in advance (see `NAME_AHEAD`).
+    named_ahead: bool,
 }
 
 /// The watchdog's books of one slot.
@@ -224,30 +233,33 @@ impl Watchdog {
                 .next_report
                 .get_or_insert_with(|| FIRST_REPORT.max(threshold));
             let age = now.duration_since(watched.first_seen);
+            if !self.named_ahead && age >= next.saturating_sub(NAME_AHEAD) {
+                self.named_ahead = true;
+                due.push(Job::NameAhead(Arc::clone(slot)));
+            }
             let due_at = if age >= next {
                 watched.next_report = Some(next * 2);
-                due.push(InFlight {
+                due.push(Job::Report(InFlight {
                     slot: Arc::clone(slot),
                     generation: poll.generation,
                     first_seen: watched.first_seen,
-                });
+                }));
                 now + next
             } else {
                 now + (next - age)
             };
             next_report = Some(next_report.map_or(due_at, |earliest| earliest.min(due_at)));
         }
-        for report in due {
-            self.send(report);
+        for job in due {
+            self.send(job);
         }
         let tick = Duration::from_nanos(min_threshold / u64::from(LOOKS_PER_THRESHOLD))
             .clamp(MIN_TICK, MAX_TICK);
         (active, next_report, tick)
     }
 
-    /// Hands a report on a poll still running to the reporter thread, started on first
-    /// use.
-    fn send(&mut self, report: InFlight) {
+    /// Hands a job to the reporter thread, started on first use.
+    fn send(&mut self, job: Job) {
         if self.reporter.is_none() {
             let (sender, receiver) = std::sync::mpsc::channel();
             let spawned = std::thread::Builder::new()
@@ -264,9 +276,18 @@ impl Watchdog {
             }
         }
         if let Some(reporter) = &self.reporter {
-            let _ = reporter.send(report);
+            let _ = reporter.send(job);
         }
     }
+}
+
+/// What the reporter thread does.
+enum Job {
+    /// Takes the stack of a poll still running and names it, for nothing but to have read
+    /// the debug information before the first report needs it (see `NAME_AHEAD`).
+    NameAhead(Arc<Slot>),
+    /// Makes a report on a poll still running.
+    Report(InFlight),
 }
 
 /// A report on a poll still running, to make.
@@ -279,13 +300,21 @@ struct InFlight {
 
 /// The reporter thread: takes the stack of each poll still running, makes its report and
 /// delivers it.
-fn report_in_flight(receiver: &Receiver<InFlight>) {
-    for InFlight {
-        slot,
-        generation,
-        first_seen,
-    } in receiver
-    {
+fn report_in_flight(receiver: &Receiver<Job>) {
+    for job in receiver {
+        let InFlight {
+            slot,
+            generation,
+            first_seen,
+        } = match job {
+            Job::NameAhead(slot) => {
+                if let Some(ips) = self::stack::capture(slot.tid) {
+                    self::stack::resolve(&ips);
+                }
+                continue;
+            }
+            Job::Report(report) => report,
+        };
         let stack = self::stack::capture(slot.tid);
         let Some(poll) = slot.snapshot().filter(|poll| poll.generation == generation) else {
             // The poll returned meanwhile: its own report says the rest.
@@ -323,11 +352,11 @@ fn report_in_flight(receiver: &Receiver<InFlight>) {
 
 /// The calling thread's id for the OS, where there is one to use.
 fn current_tid() -> i32 {
-    #[cfg(target_os = "linux")]
+    #[cfg(all(target_os = "linux", not(offload_no_linux_stall)))]
     {
         self::sys::gettid()
     }
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(not(all(target_os = "linux", not(offload_no_linux_stall))))]
     {
         0
     }

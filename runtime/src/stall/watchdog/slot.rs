@@ -2,7 +2,7 @@
 //! stores, and the watchdog's readings of its run-queue delay, from which a poll's
 //! preemption is computed.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -19,10 +19,14 @@ pub(crate) struct Slot {
     /// Odd while an outermost instrumented poll is under way: one more at its start, one
     /// more at its end.
     pub(super) generation: AtomicU64,
+    /// Odd while [`Slot::publish`] writes `site` and `resume`, one more before and one
+    /// more after: a reader that sees the same even number before and after reading them
+    /// read one pair (a sequence lock with one writer, the thread itself).
+    published: AtomicU64,
     /// The innermost instrumented fn being polled.
-    pub(super) site: StaticRef<FnSite>,
+    site: StaticRef<FnSite>,
     /// Where it resumed: an `.await`, or `None` for its start.
-    pub(super) resume: StaticRef<SourceLocation>,
+    resume: StaticRef<SourceLocation>,
     /// The smallest threshold this thread has polled with, in ns.
     pub(super) min_threshold: AtomicU64,
     /// The watchdog's readings of the thread's run-queue delay.
@@ -35,26 +39,25 @@ pub(crate) struct Slot {
     pub(super) tid: i32,
     /// Reads the thread's run-queue delay; opened when first needed.
     pub(super) run_delay: OnceLock<Option<RunDelay>>,
+    /// The thread's alternate signal stack, for the handler that takes its stack; set up
+    /// at registration where stacks are wanted, removed by the thread at its end.
+    #[cfg(all(target_os = "linux", not(offload_no_linux_stall)))]
+    alt_stack: Mutex<Option<super::sys::signal::AltStack>>,
 }
 
 impl Slot {
     /// The slot of the calling thread, which polls with `threshold`, registered with the
     /// watchdog (which starts, if it has not yet).
     pub(crate) fn register(threshold: Duration) -> Arc<Slot> {
-        let slot = Arc::new(Slot {
-            generation: AtomicU64::new(0),
-            site: StaticRef::none(),
-            resume: StaticRef::none(),
-            min_threshold: AtomicU64::new(nanos(threshold)),
-            readings: Mutex::new(Readings {
-                latest: None,
-                baseline: None,
-            }),
-            alive: AtomicBool::new(true),
-            thread: std::thread::current().name().map(str::to_owned),
-            tid: current_tid(),
-            run_delay: OnceLock::new(),
-        });
+        let slot = Arc::new(Slot::new(threshold));
+        #[cfg(all(target_os = "linux", not(offload_no_linux_stall)))]
+        if super::stack::wanted() {
+            // Only this thread locks it, here and in `retire`.
+            *slot
+                .alt_stack
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = super::sys::signal::AltStack::install();
+        }
         let shared = shared();
         shared
             .new_slots
@@ -68,6 +71,27 @@ impl Slot {
         slot
     }
 
+    /// The slot of the calling thread, which polls with `threshold`, not registered.
+    pub(super) fn new(threshold: Duration) -> Slot {
+        Slot {
+            generation: AtomicU64::new(0),
+            published: AtomicU64::new(0),
+            site: StaticRef::none(),
+            resume: StaticRef::none(),
+            min_threshold: AtomicU64::new(nanos(threshold)),
+            readings: Mutex::new(Readings {
+                latest: None,
+                baseline: None,
+            }),
+            alive: AtomicBool::new(true),
+            thread: std::thread::current().name().map(str::to_owned),
+            tid: current_tid(),
+            run_delay: OnceLock::new(),
+            #[cfg(all(target_os = "linux", not(offload_no_linux_stall)))]
+            alt_stack: Mutex::new(None),
+        }
+    }
+
     /// Publishes the innermost instrumented poll under way and where it resumed.
     #[inline]
     pub(crate) fn publish(
@@ -75,8 +99,15 @@ impl Slot {
         site: Option<&'static FnSite>,
         resume: Option<&'static SourceLocation>,
     ) {
+        // Only this thread writes `published`: a load and a store, no read-modify-write.
+        let published = self.published.load(Ordering::Relaxed);
+        self.published.store(published + 1, Ordering::Relaxed);
+        // Orders the odd number before the pair: a reader that sees either of the new
+        // values (its `Acquire` fence) then sees the odd number or a later one.
+        fence(Ordering::Release);
         self.site.store(site, Ordering::Relaxed);
         self.resume.store(resume, Ordering::Relaxed);
+        self.published.store(published + 2, Ordering::Release);
     }
 
     /// Publishes the start of outermost poll number `generation` (odd), after what
@@ -105,8 +136,20 @@ impl Slot {
         }
     }
 
-    /// Marks the thread gone; the watchdog drops the slot.
+    /// Marks the thread gone; the watchdog drops the slot. Called by the thread itself.
     pub(crate) fn retire(&self) {
+        #[cfg(all(target_os = "linux", not(offload_no_linux_stall)))]
+        {
+            // Only this thread locks it, here and in `register`.
+            let alt_stack = self
+                .alt_stack
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
+            if let Some(alt_stack) = alt_stack {
+                alt_stack.remove();
+            }
+        }
         self.alive.store(false, Ordering::Relaxed);
     }
 
@@ -198,19 +241,24 @@ impl Slot {
 
     /// What the thread is polling now, if an outermost poll is under way.
     pub(super) fn snapshot(&self) -> Option<Snapshot> {
-        // Between two nested polls `site` and `resume` may belong to different fns: look
-        // again (a poll that hangs stays put).
+        // A pair read while the thread published another is mixed: look again (a poll that
+        // hangs stays put).
         for _ in 0..64 {
             let generation = self.generation.load(Ordering::Acquire);
             if generation % 2 == 0 {
                 return None;
             }
-            let site = self.site.load(Ordering::Relaxed)?;
+            let published = self.published.load(Ordering::Acquire);
+            let site = self.site.load(Ordering::Relaxed);
             let resume = self.resume.load(Ordering::Relaxed);
-            let site_again = self.site.load(Ordering::Relaxed)?;
-            if self.generation.load(Ordering::Acquire) == generation
-                && std::ptr::eq(site, site_again)
+            // Pairs with the `Release` fence of `publish`: if either value read is newer
+            // than `published`, the load below sees the odd number written before it.
+            fence(Ordering::Acquire);
+            if published % 2 == 0
+                && self.published.load(Ordering::Relaxed) == published
+                && self.generation.load(Ordering::Acquire) == generation
             {
+                let site = site?;
                 return Some(Snapshot {
                     generation,
                     site,

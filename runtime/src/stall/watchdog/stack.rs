@@ -2,7 +2,8 @@
 //! itself in a signal handler (see [`signal`](super::sys::signal)), turned into names
 //! on another thread, and trimmed to the frames that are the user's.
 //!
-//! Only on Linux with glibc 2.35 or later; `OFFLOAD_STALL_STACKS=0` turns it off.
+//! Only on Linux, where the handler can be installed and its preconditions hold (see
+//! [`signal`](super::sys::signal)); `OFFLOAD_STALL_STACKS=0` turns it off.
 //! Elsewhere a report about a poll still running comes without a stack.
 
 use std::fmt;
@@ -127,16 +128,16 @@ pub(crate) fn wanted() -> bool {
 /// The stack of thread `tid` of this process, as the addresses of its frames; `None` when
 /// stacks are off or cannot be taken here, or when the thread did not answer in time.
 /// Quick: [`resolve`] does the slow part.
-#[cfg(target_os = "linux")]
+#[cfg(all(target_os = "linux", not(offload_no_linux_stall)))]
 pub(crate) fn capture(tid: i32) -> Option<Vec<usize>> {
-    if !wanted() {
+    if unavailable().is_some() {
         return None;
     }
     super::sys::signal::capture(tid, std::time::Duration::from_secs(1))
 }
 
 /// No stacks here.
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(all(target_os = "linux", not(offload_no_linux_stall))))]
 pub(crate) fn capture(_tid: i32) -> Option<Vec<usize>> {
     None
 }
@@ -151,25 +152,34 @@ pub(crate) fn unavailable() -> Option<&'static str> {
     if !wanted() {
         return Some("turned off by OFFLOAD_STALL_STACKS=0");
     }
-    #[cfg(target_os = "linux")]
+    #[cfg(all(target_os = "linux", not(offload_no_linux_stall)))]
     {
-        super::sys::signal::unavailable()
+        let why = super::sys::signal::unavailable();
+        if let Some(why) = why {
+            static SAID: std::sync::Once = std::sync::Once::new();
+            SAID.call_once(|| {
+                crate::stall::write_stderr(&format!(
+                    "offload: reports on polls still running will come without stacks: {why}"
+                ));
+            });
+        }
+        why
     }
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(not(all(target_os = "linux", not(offload_no_linux_stall))))]
     {
         Some("stacks are taken on Linux only")
     }
 }
 
 /// No names here (nor any address to name).
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(all(target_os = "linux", not(offload_no_linux_stall))))]
 fn symbolize(_ips: &[usize]) -> Vec<StackFrame> {
     Vec::new()
 }
 
 /// The frames of the instruction pointers `ips`, innermost first; one per function, so
 /// more than one per pointer where functions were inlined.
-#[cfg(target_os = "linux")]
+#[cfg(all(target_os = "linux", not(offload_no_linux_stall)))]
 fn symbolize(ips: &[usize]) -> Vec<StackFrame> {
     let mut frames = Vec::with_capacity(ips.len());
     for &ip in ips {
@@ -196,13 +206,13 @@ fn symbolize(ips: &[usize]) -> Vec<StackFrame> {
 
 /// The name of the handler that takes the stack (its frames come first), from the
 /// compiler, so that a rename cannot leave it behind.
-#[cfg(target_os = "linux")]
+#[cfg(all(target_os = "linux", not(offload_no_linux_stall)))]
 pub(super) fn handler() -> &'static str {
     super::sys::signal::handler_name()
 }
 
 /// No handler runs elsewhere; no frame has this name.
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(all(target_os = "linux", not(offload_no_linux_stall))))]
 pub(super) fn handler() -> &'static str {
     "\0"
 }
