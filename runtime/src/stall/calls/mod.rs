@@ -38,8 +38,10 @@
 //! exits find the books (a `const` thread-local with nothing to drop) and go straight to
 //! the real function. A signal handler gets only async-signal-safe work before its real
 //! call (see `sys.rs`). Two copies of this crate with the feature in one program (two
-//! versions of `async-offload-runtime`) define each name twice; what the linker then does
-//! (an error, or one copy's definitions taking every call) has not been tried yet.
+//! semver-incompatible versions of `async-offload-runtime`, each with the feature on) define
+//! each name twice, and the program does not link (`duplicate symbol: nanosleep`, tried
+//! with two copies of this version): the feature is on in at most one copy. A second copy
+//! without the feature defines nothing and links.
 //!
 //! Only on Linux with glibc, on x86_64 and aarch64 (where the variadic `open`, `openat`
 //! and `fcntl` can be defined soundly, see `sys.rs`). Elsewhere, with musl, in a static
