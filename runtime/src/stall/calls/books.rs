@@ -88,6 +88,19 @@ pub(super) fn stdio() -> bool {
     STDIO.load(Ordering::Relaxed)
 }
 
+/// Whether a call's stack may be walked where the call is made, which may be inside a
+/// signal handler: only where the watchdog's checks of the C library and the unwinder pass
+/// (unwinding then takes no lock). Elsewhere a call is reported without its stack.
+static STACKS: AtomicBool = AtomicBool::new(false);
+
+pub(super) fn set_stacks(on: bool) {
+    STACKS.store(on, Ordering::Relaxed);
+}
+
+pub(super) fn stacks() -> bool {
+    STACKS.load(Ordering::Relaxed)
+}
+
 /// The thread's state: the one thread-local read of every intercepted call. `Idle` where
 /// the thread-local cannot be reached.
 #[inline]

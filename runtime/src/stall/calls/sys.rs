@@ -141,16 +141,20 @@ fn intercepted<R: Copy>(
     if blocked(result) {
         let mut ips = [0usize; MAX_FRAMES];
         let mut len = 0;
-        // SAFETY: unsynchronized with other traces, which is sound on Linux: the callback
-        // only stores addresses into a local array, within its bounds.
-        unsafe {
-            backtrace::trace_unsynchronized(|frame| {
-                if let Some(slot) = ips.get_mut(len) {
-                    *slot = frame.ip() as usize;
-                    len += 1;
-                }
-                len < MAX_FRAMES
-            });
+        if books::stacks() {
+            // SAFETY: unsynchronized with other traces, which is sound on Linux: the callback
+            // only stores addresses into a local array, within its bounds. This may run in a
+            // signal handler; `stacks()` is true only where the watchdog's run-time checks
+            // found an unwinder that takes no lock (glibc's `_dl_find_object`).
+            unsafe {
+                backtrace::trace_unsynchronized(|frame| {
+                    if let Some(slot) = ips.get_mut(len) {
+                        *slot = frame.ip() as usize;
+                        len += 1;
+                    }
+                    len < MAX_FRAMES
+                });
+            }
         }
         books::record(call, took, ips.get(..len).unwrap_or(&[]));
     }

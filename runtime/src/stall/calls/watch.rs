@@ -31,10 +31,13 @@ impl Watch {
     /// Begins to record the blocking calls of the poll starting now on this thread, unless
     /// it is a pool thread.
     pub(crate) fn start(pool_thread: bool) -> Watch {
-        static STDIO: OnceLock<()> = OnceLock::new();
-        STDIO.get_or_init(|| {
+        // Settled once, at the first poll, in ordinary code: an interposed call (perhaps in
+        // a signal handler) only reads them.
+        static SETTINGS: OnceLock<()> = OnceLock::new();
+        SETTINGS.get_or_init(|| {
             let value = std::env::var(DETECT_STDIO_ENV);
             books::set_stdio(value.is_ok_and(|value| value.trim() == "1"));
+            books::set_stacks(unwinding_is_signal_safe());
         });
         Watch {
             outer: Cell::new(Some(books::begin(pool_thread))),
@@ -179,4 +182,16 @@ fn call_stack(record: &Record) -> Stack {
         },
     );
     stack
+}
+
+/// Whether the watchdog's checks of what makes unwinding safe in a signal handler pass.
+#[cfg(not(offload_no_linux_stall))]
+fn unwinding_is_signal_safe() -> bool {
+    crate::stall::watchdog::sys::signal::preconditions_hold()
+}
+
+/// Without the watchdog's Linux code there is no check: no stacks.
+#[cfg(offload_no_linux_stall)]
+fn unwinding_is_signal_safe() -> bool {
+    false
 }

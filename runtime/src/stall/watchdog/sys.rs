@@ -227,6 +227,15 @@ pub(crate) mod signal {
         }
     }
 
+    /// Whether what the handler's safety rests on holds here: then a stack may also be
+    /// walked inside another signal handler (the interposed calls of
+    /// `detect-blocking-calls`). Checked once.
+    #[cfg(feature = "detect-blocking-calls")]
+    pub(crate) fn preconditions_hold() -> bool {
+        static HOLDS: OnceLock<bool> = OnceLock::new();
+        *HOLDS.get_or_init(|| preconditions().is_ok())
+    }
+
     /// Checks what the handler's safety rests on (see the module's docs); says which one
     /// fails.
     fn preconditions() -> Result<(), String> {
