@@ -31,7 +31,12 @@ async fn a_call_from_a_signal_handler_inside_a_poll_runs_and_is_reported() {
     assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
     PIPE.store(fds[1], Ordering::SeqCst);
     // SAFETY: a handler that only makes an async-signal-safe call.
-    let previous = unsafe { libc::signal(libc::SIGUSR1, on_signal as libc::sighandler_t) };
+    let previous = unsafe {
+        libc::signal(
+            libc::SIGUSR1,
+            on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t,
+        )
+    };
     assert_ne!(previous, libc::SIG_ERR);
 
     let ((), reports) = collect_stalls(raises()).await;
