@@ -2,7 +2,15 @@
 //! queues its job at once when there is room, else waits in line, asynchronously and first
 //! come first served, for the place a worker hands it.
 
-use super::*;
+use std::future::poll_fn;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+use super::job::{Job, JobHandle, NewJob};
+use super::metrics::Outcome;
+use super::sync::{self, Mutex};
+use super::{Pool, wake_from_line};
+use crate::error::OffloadError;
 
 /// A caller in line for room in a full queue.
 pub(super) struct Waiter {

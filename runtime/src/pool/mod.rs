@@ -14,16 +14,15 @@
 
 use std::any::Any;
 use std::collections::{BTreeMap, VecDeque};
-use std::future::poll_fn;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll, Waker};
+use std::task::Waker;
 use std::time::Instant;
 
-use self::job::{Job, JobHandle, NewJob, Runnable};
+use self::job::Runnable;
 use self::line::Waiter;
-use self::metrics::{Gauges, Metrics, Outcome};
+use self::metrics::{Gauges, Metrics};
 use self::sync::{AtomicU64, Condvar, Mutex, MutexGuard, thread};
 use crate::config::PoolConfig;
 use crate::error::OffloadError;

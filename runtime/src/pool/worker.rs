@@ -1,7 +1,15 @@
 //! The pool's threads: starting them, the loop that takes jobs off the queue, idle waits
 //! with a keep-alive, and the values a worker drops for callers that went away.
 
-use super::*;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use super::job::JobHandle;
+use super::metrics::Outcome;
+use super::sync::{self, MutexGuard, thread};
+use super::{Discarded, Pool, State, contain, priority, wake_from_line};
+use crate::error::OffloadError;
 
 impl Pool {
     /// Makes sure a thread will take the job just queued: an idle one is woken, or a new one
