@@ -230,7 +230,12 @@ pub(crate) mod signal {
     /// Whether what the handler's safety rests on holds here: then a stack may also be
     /// walked inside another signal handler (the interposed calls of
     /// `detect-blocking-calls`). Checked once.
-    #[cfg(feature = "detect-blocking-calls")]
+    #[cfg(all(
+        feature = "detect-blocking-calls",
+        target_env = "gnu",
+        any(target_arch = "x86_64", target_arch = "aarch64"),
+        not(offload_no_interpose)
+    ))]
     pub(crate) fn preconditions_hold() -> bool {
         static HOLDS: OnceLock<bool> = OnceLock::new();
         *HOLDS.get_or_init(|| preconditions().is_ok())
