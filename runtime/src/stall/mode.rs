@@ -8,12 +8,12 @@ use super::report::StallReport;
 use async_offload_rules::parse_threshold;
 
 /// The variable that sets the mode at run time: `panic`, `warn` or `off`.
-pub const STALL_ENV: &str = "OFFLOAD_STALL";
+const STALL_ENV: &str = "OFFLOAD_STALL";
 /// The variable that sets the default threshold at run time, like `25ms`.
-pub const STALL_THRESHOLD_ENV: &str = "OFFLOAD_STALL_THRESHOLD";
+const STALL_THRESHOLD_ENV: &str = "OFFLOAD_STALL_THRESHOLD";
 /// The threshold of a `#[no_block]` fn that names none, unless `OFFLOAD_STALL_THRESHOLD`
 /// says otherwise.
-pub const DEFAULT_THRESHOLD: Duration = Duration::from_millis(10);
+const DEFAULT_THRESHOLD: Duration = Duration::from_millis(10);
 
 /// What a stall report does.
 ///
