@@ -114,13 +114,7 @@ fn a_full_queue_refuses_the_next_job_at_once_and_counts_it() {
         "a full queue is not a shutdown or a failed spawn"
     );
     assert_eq!((stats.submitted, stats.completed), (4, 3));
-    let settled = stats.completed
-        + stats.panicked
-        + stats.cancelled
-        + stats.abandoned
-        + stats.refused
-        + stats.queue_full;
-    assert_eq!(settled, stats.submitted);
+    assert_eq!(common::settled(&stats), stats.submitted);
 }
 
 #[test]

@@ -96,13 +96,7 @@ fn every_outcome_is_counted() {
     assert_eq!(stats.queue_full, 0);
     assert_eq!(stats.submitted, 5 + 3 + 1 + 2 + 1 + 1);
     // The accounting identity of `PoolStats`.
-    let settled = stats.completed
-        + stats.panicked
-        + stats.cancelled
-        + stats.abandoned
-        + stats.refused
-        + stats.queue_full;
-    assert_eq!(settled, stats.submitted);
+    assert_eq!(common::settled(&stats), stats.submitted);
     // Every job that started was timed in the queue and running; cancelled ones never ran.
     let started = stats.submitted - stats.cancelled;
     assert_eq!(stats.queue_wait.count, started);

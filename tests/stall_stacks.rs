@@ -65,16 +65,6 @@ fn reports_in_flight() -> mpsc::Receiver<(Instant, StallReport)> {
     reports
 }
 
-/// The function names of a report's stack.
-fn stack_functions(report: &StallReport) -> Vec<String> {
-    report
-        .stack
-        .iter()
-        .flat_map(|stack| &stack.frames)
-        .filter_map(|frame| frame.function.clone())
-        .collect()
-}
-
 /// The sync call that blocks: waits until the test releases it.
 #[inline(never)]
 fn wait_for_release(release: &mpsc::Receiver<()>) {
@@ -109,7 +99,7 @@ fn first_report_child() {
     let (at, first) = reports
         .recv_timeout(HANG_GUARD)
         .expect("a report within the hang guard");
-    let functions = stack_functions(&first);
+    let functions = common::stack_functions(&first);
     assert!(
         functions
             .iter()
@@ -225,7 +215,7 @@ fn deep_recursion_child() {
     let (_, first) = reports
         .recv_timeout(HANG_GUARD)
         .expect("a report within the hang guard");
-    let functions = stack_functions(&first);
+    let functions = common::stack_functions(&first);
     assert!(
         functions
             .iter()
@@ -288,7 +278,7 @@ fn pipe_read_child() {
         let (_, report) = reports
             .recv_timeout(HANG_GUARD)
             .expect("a report within the hang guard");
-        let functions = stack_functions(&report);
+        let functions = common::stack_functions(&report);
         assert!(
             functions
                 .iter()

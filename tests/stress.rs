@@ -369,9 +369,11 @@ fn every_job_is_accounted_for_under_faults_and_no_thread_outlives_its_pool() {
             "{name}: nothing left running"
         );
         // The pool's books balance.
-        let settled =
-            stats.completed + stats.panicked + stats.cancelled + stats.abandoned + stats.refused;
-        assert_eq!(settled, stats.submitted, "{name}: a job is unaccounted for");
+        assert_eq!(
+            common::settled(stats),
+            stats.submitted,
+            "{name}: a job is unaccounted for"
+        );
         // And agree with what the callers saw.
         assert_eq!(
             stats.submitted, seen.submitted,

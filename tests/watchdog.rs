@@ -67,16 +67,6 @@ fn next(reports: &mpsc::Receiver<StallReport>) -> StallReport {
         .expect("a report within the hang guard")
 }
 
-/// The function names of a report's stack.
-fn stack_functions(report: &StallReport) -> Vec<String> {
-    report
-        .stack
-        .iter()
-        .flat_map(|stack| &stack.frames)
-        .filter_map(|frame| frame.function.clone())
-        .collect()
-}
-
 #[test]
 fn a_poll_that_does_not_return_is_reported_while_it_lasts_then_when_it_returns() {
     let (sender, reports) = mpsc::channel();
@@ -117,7 +107,7 @@ fn a_poll_that_does_not_return_is_reported_while_it_lasts_then_when_it_returns()
     if cfg!(all(target_os = "linux", target_env = "gnu")) {
         // Where it blocks: the fn that made the blocking call, the call itself, and the
         // instrumented fn, without offload's frames or the executor's.
-        let functions = stack_functions(&first);
+        let functions = common::stack_functions(&first);
         let at = |name: &str| {
             functions
                 .iter()

@@ -144,3 +144,24 @@ pub fn stats_for(pool: &str) -> Option<async_offload::PoolStats> {
         .into_iter()
         .find(|stats| stats.name == pool)
 }
+
+/// The jobs a pool's counters say were answered: the left side of `PoolStats`'s accounting
+/// identity, which equals `submitted` once every job has its answer.
+pub fn settled(stats: &async_offload::PoolStats) -> u64 {
+    stats.completed
+        + stats.panicked
+        + stats.cancelled
+        + stats.abandoned
+        + stats.refused
+        + stats.queue_full
+}
+
+/// The function names of a report's stack, innermost first.
+pub fn stack_functions(report: &async_offload::stall::StallReport) -> Vec<String> {
+    report
+        .stack
+        .iter()
+        .flat_map(|stack| &stack.frames)
+        .filter_map(|frame| frame.function.clone())
+        .collect()
+}
