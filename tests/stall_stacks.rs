@@ -123,15 +123,16 @@ fn first_report_latency() -> Duration {
     Duration::from_millis(ms)
 }
 
-/// The first report is due 1 s into the poll, and comes with its stack named, not long
-/// after. The margin is wide, so that a loaded machine cannot fail it: it catches a report
-/// that waits seconds, not one late by the 0.6 s that naming the frames once took here.
-/// `first_report_latency_figures` measures (BENCHMARKS.md: 1.00 s, 1.6 s before).
+/// The first report is due 1 s into the poll, and comes with its stack named. The upper
+/// bound is wide, so that a loaded machine cannot fail the test: it catches a report that
+/// never comes or waits many seconds, not one late by the 0.6 s that naming the frames once
+/// took here; `first_report_latency_figures` measures that (BENCHMARKS.md: 1.00 s now, 1.6 s
+/// before).
 #[test]
 fn the_first_report_comes_about_a_second_into_the_poll_with_its_stack_named() {
     let latency = first_report_latency();
     assert!(
-        latency >= Duration::from_secs(1) && latency < Duration::from_secs(3),
+        latency >= Duration::from_secs(1) && latency < Duration::from_secs(10),
         "{latency:?}"
     );
 }
