@@ -12,6 +12,9 @@ use std::sync::mpsc;
 use std::task::{Context, Waker};
 
 use async_offload::{PoolConfig, Pools};
+use common::Candidate;
+
+mod common;
 
 /// Round trips counted per candidate.
 const ROUND_TRIPS: usize = 10_000;
@@ -43,44 +46,6 @@ unsafe impl GlobalAlloc for Counting {
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
-
-/// The three candidates: a closure run on another thread and awaited.
-#[derive(Clone, Copy)]
-enum Candidate {
-    Offload,
-    SpawnBlocking,
-    Unblock,
-}
-
-impl Candidate {
-    const ALL: [Candidate; 3] = [
-        Candidate::Offload,
-        Candidate::SpawnBlocking,
-        Candidate::Unblock,
-    ];
-
-    fn name(self) -> &'static str {
-        match self {
-            Candidate::Offload => "async_offload::run",
-            Candidate::SpawnBlocking => "tokio spawn_blocking",
-            Candidate::Unblock => "blocking::unblock",
-        }
-    }
-
-    fn run<T: Send + 'static>(
-        self,
-        pool: &'static str,
-        job: impl FnOnce() -> T + Send + 'static,
-    ) -> Pin<Box<dyn Future<Output = T> + Send>> {
-        match self {
-            Candidate::Offload => Box::pin(async_offload::run(pool, job)),
-            Candidate::SpawnBlocking => {
-                Box::pin(async move { tokio::task::spawn_blocking(job).await.unwrap() })
-            }
-            Candidate::Unblock => Box::pin(blocking::unblock(job)),
-        }
-    }
-}
 
 fn main() {
     // One thread for each candidate's pool, so that a job holding it keeps every later call

@@ -16,12 +16,14 @@
 
 use std::future::Future;
 use std::hint::black_box;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use async_offload::{PoolConfig, Pools};
+use common::Candidate;
+
+mod common;
 
 /// Round trips measured per candidate and runtime.
 const ROUND_TRIPS: usize = 20_000;
@@ -46,49 +48,6 @@ const SUBMITTER_BATCH: usize = 16;
 const SUBMITTER_SAMPLES: usize = 7;
 /// Round trips of the two callgrind runs per candidate: their difference is measured.
 const CALLGRIND_ROUND_TRIPS: [usize; 2] = [2_000, 12_000];
-
-/// A way to run a closure on other threads and await its result.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Candidate {
-    Offload,
-    /// `offload` on a pool whose idle workers spin 50 µs before they sleep.
-    OffloadSpinning,
-    SpawnBlocking,
-    Unblock,
-}
-
-impl Candidate {
-    const ALL: [Candidate; 3] = [
-        Candidate::Offload,
-        Candidate::SpawnBlocking,
-        Candidate::Unblock,
-    ];
-
-    fn name(self) -> &'static str {
-        match self {
-            Candidate::Offload => "async_offload::run",
-            Candidate::OffloadSpinning => "async_offload::run, spin 50 us",
-            Candidate::SpawnBlocking => "tokio spawn_blocking",
-            Candidate::Unblock => "blocking::unblock",
-        }
-    }
-
-    /// Runs `job` on the candidate's threads (for `offload`, on the pool `pool`).
-    fn run<T: Send + 'static>(
-        self,
-        pool: &'static str,
-        job: impl FnOnce() -> T + Send + 'static,
-    ) -> Pin<Box<dyn Future<Output = T> + Send>> {
-        match self {
-            Candidate::Offload => Box::pin(async_offload::run(pool, job)),
-            Candidate::OffloadSpinning => Box::pin(async_offload::run("spinning", job)),
-            Candidate::SpawnBlocking => {
-                Box::pin(async move { tokio::task::spawn_blocking(job).await.unwrap() })
-            }
-            Candidate::Unblock => Box::pin(blocking::unblock(job)),
-        }
-    }
-}
 
 /// One row of the table.
 struct Row {
