@@ -55,51 +55,8 @@ fn pool_name() -> impl Strategy<Value = String> {
     ]
 }
 
-/// Pieces of durations, right and wrong.
-const DURATION_FRAGMENTS: &[&str] = &[
-    "0",
-    "1",
-    "9",
-    "10",
-    "007",
-    "18446744073709551615",
-    "18446744073709551616",
-    "340282366920938463463374607431768211456",
-    ".",
-    " ",
-    "\t",
-    "-",
-    "+",
-    "e3",
-    "_",
-    "ns",
-    "us",
-    "µs",
-    "\u{3bc}s",
-    "ms",
-    "s",
-    "m",
-    "h",
-    "min",
-    "mins",
-    "sec",
-    "secs",
-    "msec",
-    "usec",
-    "nsec",
-    "hr",
-    "hrs",
-    "d",
-    "w",
-    "y",
-    "M",
-    "S",
-    "\u{0}",
-    "💥",
-];
-
-/// Units, those of the syntax and others people write (so that a unit added to one parser
-/// only is noticed).
+/// Units, those of the syntax and others people write (so that a unit the attribute took
+/// or refused on its own would be noticed).
 const UNITS: &[&str] = &[
     "ns", "us", "µs", "\u{3bc}s", "ms", "s", "m", "h", "", "nsec", "usec", "msec", "sec", "secs",
     "second", "seconds", "min", "mins", "minute", "hr", "hrs", "hour", "d", "day", "w", "week",
@@ -118,11 +75,11 @@ fn threshold_text() -> impl Strategy<Value = String> {
             Some(fraction) => format!("{whole}.{fraction}{gap}{unit}"),
             None => format!("{whole}{gap}{unit}"),
         });
+    // Right and wrong text alike; the parser's own corners (overflow, decimals finer than
+    // a nanosecond) are the rules crate's and the runtime's property tests' to cover.
     prop_oneof![
         2 => well_formed,
-        2 => prop::collection::vec(select(DURATION_FRAGMENTS), 0..6)
-            .prop_map(|fragments| fragments.concat()),
-        1 => "[0-9. \tnumshrecdwyMSµ-]{0,24}",
+        1 => "[0-9. \tnumshrecdwyMSµ+_-]{0,24}",
     ]
 }
 
