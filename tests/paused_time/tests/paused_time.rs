@@ -5,6 +5,8 @@
 //! Where time is measured, it is real time against margins of seconds: the paused clock
 //! would otherwise make the test wait the full virtual duration for real.
 
+// The root package's test helpers.
+#[path = "../../common/mod.rs"]
 mod common;
 
 use std::thread;
