@@ -4,6 +4,12 @@
 //! awaits it) through one `Arc`: one allocation per call holds the body, the result slot,
 //! the caller's waker and the flag that says the caller has gone.
 
+use super::Pool;
+#[cfg(feature = "tokio")]
+use super::caller_runtime::{CallerRuntime, ClockHold};
+use super::clock::Nanos;
+use super::metrics::Outcome;
+use super::sync::{self, AtomicBool, Mutex, MutexGuard};
 use std::cell::RefCell;
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
@@ -11,13 +17,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, Waker};
-use std::time::Instant;
-
-use super::Pool;
-#[cfg(feature = "tokio")]
-use super::caller_runtime::{CallerRuntime, ClockHold};
-use super::metrics::Outcome;
-use super::sync::{self, AtomicBool, Mutex, MutexGuard};
 
 /// What a pool thread runs: a job with its types erased.
 pub(crate) trait Runnable: Send + Sync {
@@ -27,7 +26,7 @@ pub(crate) trait Runnable: Send + Sync {
     /// `now` is a clock reading the worker already has for this moment (the end of the job
     /// it ran just before), to save reading the clock again; the return value is the
     /// reading at the end of this job, if the pool keeps timings.
-    fn run(self: Arc<Self>, pool: &Pool, now: Option<Instant>) -> Option<Instant>;
+    fn run(self: Arc<Self>, pool: &Pool, now: Option<Nanos>) -> Option<Nanos>;
 }
 
 /// Tells a running body whether its caller is still waiting.
@@ -43,7 +42,7 @@ pub(crate) struct Job<F, T> {
     /// Everything the caller and the worker exchange.
     slot: Mutex<Slot<F, T>>,
     /// When the job was queued, for the pool's queue-wait timing (if it keeps timings).
-    queued_at: Option<Instant>,
+    queued_at: Option<Nanos>,
     /// The span that was current where the job was submitted; entered on the pool thread
     /// while the body runs, so that what the body logs carries the caller's context.
     #[cfg(feature = "tracing")]
@@ -100,7 +99,7 @@ where
                 #[cfg(feature = "tokio")]
                 clock_hold: None,
             }),
-            queued_at: timed.then(Instant::now),
+            queued_at: timed.then(Nanos::now),
             // Without any subscriber ever set, every span is disabled: skip the lookup.
             #[cfg(feature = "tracing")]
             caller_span: if tracing::dispatcher::has_been_set() {
@@ -130,7 +129,7 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    fn run(self: Arc<Self>, pool: &Pool, now: Option<Instant>) -> Option<Instant> {
+    fn run(self: Arc<Self>, pool: &Pool, now: Option<Nanos>) -> Option<Nanos> {
         let metrics = pool.metrics();
         let body = self.slot().body.take()?;
         if self.caller_gone.load(Ordering::Acquire) {
@@ -142,7 +141,7 @@ where
         }
         let started = self
             .queued_at
-            .map(|queued_at| metrics.started(queued_at, now.unwrap_or_else(Instant::now)));
+            .map(|queued_at| metrics.started(queued_at, now.unwrap_or_else(Nanos::now)));
         let outcome = {
             let _running = CurrentJob::enter(self.clone());
             #[cfg(feature = "tokio")]

@@ -6,8 +6,9 @@
 //! one bucket and one sum, plus a comparison for the maximum. Snapshots add the buckets up.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use super::clock::Nanos;
 use crate::config::PoolKind;
 
 /// How a job ended, for the counters.
@@ -88,16 +89,15 @@ impl Metrics {
     }
 
     /// A job queued at `queued_at` starts `now`: records its wait, and returns `now`.
-    pub(crate) fn started(&self, queued_at: Instant, now: Instant) -> Instant {
-        self.queue_wait
-            .record(now.saturating_duration_since(queued_at));
+    pub(crate) fn started(&self, queued_at: Nanos, now: Nanos) -> Nanos {
+        self.queue_wait.record(now.nanos_since(queued_at));
         now
     }
 
     /// A job that started at `started` ends now: records how long it ran, and returns now.
-    pub(crate) fn finished(&self, started: Instant) -> Instant {
-        let now = Instant::now();
-        self.run_time.record(now - started);
+    pub(crate) fn finished(&self, started: Nanos) -> Nanos {
+        let now = Nanos::now();
+        self.run_time.record(now.nanos_since(started));
         now
     }
 
@@ -237,8 +237,7 @@ impl Default for Histogram {
 }
 
 impl Histogram {
-    fn record(&self, duration: Duration) {
-        let nanos = u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX);
+    fn record(&self, nanos: u64) {
         self.buckets[bucket_of(nanos)].fetch_add(1, Ordering::Relaxed);
         self.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
         if nanos > self.max_nanos.load(Ordering::Relaxed) {
@@ -340,7 +339,7 @@ mod tests {
     fn quantiles_are_within_a_bucket_of_the_truth() {
         let histogram = Histogram::default();
         for micros in 1..=1000u64 {
-            histogram.record(Duration::from_micros(micros));
+            histogram.record(micros * 1_000);
         }
         let stats = histogram.snapshot();
         assert_eq!(stats.count, 1000);

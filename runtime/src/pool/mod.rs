@@ -18,8 +18,8 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::Waker;
-use std::time::Instant;
 
+use self::clock::Nanos;
 use self::job::Runnable;
 use self::line::Waiter;
 use self::metrics::{Gauges, Metrics};
@@ -29,6 +29,7 @@ use crate::error::OffloadError;
 
 #[cfg(feature = "tokio")]
 mod caller_runtime;
+pub(crate) mod clock;
 mod job;
 mod line;
 mod metrics;
@@ -274,7 +275,7 @@ impl Pool {
 
     /// Waits until every worker has exited, its stop hook run (until `deadline`, if there
     /// is one), then joins them; on time-out returns how many are still running.
-    pub(crate) fn wait_for_threads(&self, deadline: Option<Instant>) -> Result<(), usize> {
+    pub(crate) fn wait_for_threads(&self, deadline: Option<Nanos>) -> Result<(), usize> {
         let mut state = self.lock();
         while state.threads + state.stopping > 0 {
             let timed_out;

@@ -5,8 +5,8 @@
 //! Only what the protocol synchronizes on comes from here. Counters that synchronize
 //! nothing (the metrics) stay std atomics, so that loom does not explore their orderings.
 
+use super::clock::Nanos;
 use std::sync::PoisonError;
-use std::time::Instant;
 
 #[cfg(loom)]
 pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64};
@@ -38,8 +38,8 @@ pub(crate) fn wait_until<'a, T>(
     condvar: &Condvar,
     mutex: &'a Mutex<T>,
     guard: MutexGuard<'a, T>,
-    deadline: Option<Instant>,
-    now: Option<Instant>,
+    deadline: Option<Nanos>,
+    now: Option<Nanos>,
 ) -> (MutexGuard<'a, T>, bool) {
     match deadline {
         None => (
@@ -55,10 +55,10 @@ fn wait_with_deadline<'a, T>(
     condvar: &Condvar,
     _mutex: &'a Mutex<T>,
     guard: MutexGuard<'a, T>,
-    deadline: Instant,
-    now: Option<Instant>,
+    deadline: Nanos,
+    now: Option<Nanos>,
 ) -> (MutexGuard<'a, T>, bool) {
-    let left = deadline.saturating_duration_since(now.unwrap_or_else(Instant::now));
+    let left = now.unwrap_or_else(Nanos::now).until(deadline);
     if left.is_zero() {
         return (guard, true);
     }
@@ -79,8 +79,8 @@ fn wait_with_deadline<'a, T>(
     _condvar: &Condvar,
     mutex: &'a Mutex<T>,
     guard: MutexGuard<'a, T>,
-    _deadline: Instant,
-    _now: Option<Instant>,
+    _deadline: Nanos,
+    _now: Option<Nanos>,
 ) -> (MutexGuard<'a, T>, bool) {
     drop(guard);
     thread::yield_now();

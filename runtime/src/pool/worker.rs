@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
 
+use super::clock::Nanos;
 use super::job::JobHandle;
 use super::metrics::Outcome;
 use super::sync::{self, MutexGuard, thread};
@@ -143,17 +143,21 @@ impl Pool {
     pub(super) fn wait_for_work<'a>(
         &'a self,
         mut state: MutexGuard<'a, State>,
-        now: Option<Instant>,
+        now: Option<Nanos>,
     ) -> (MutexGuard<'a, State>, bool) {
         state.idle += 1;
-        if !self.config.spin.is_zero() {
-            // At most `PoolConfig::MAX_SPIN`: no overflow. (Not modelled under loom, whose
-            // executions must not depend on the clock.)
-            let until = Instant::now() + self.config.spin;
+        // At most `PoolConfig::MAX_SPIN`: the sum never overflows. (Not modelled under loom,
+        // whose executions must not depend on the clock.)
+        let spin_until = if self.config.spin.is_zero() {
+            None
+        } else {
+            Nanos::now().checked_add(self.config.spin)
+        };
+        if let Some(until) = spin_until {
             loop {
                 let claims = self.claims.load(Ordering::Acquire);
                 drop(state);
-                while self.claims.load(Ordering::Acquire) == claims && Instant::now() < until {
+                while self.claims.load(Ordering::Acquire) == claims && Nanos::now() < until {
                     std::hint::spin_loop();
                 }
                 state = self.lock();
@@ -165,7 +169,7 @@ impl Pool {
                     state.idle -= 1;
                     return (state, true);
                 }
-                if Instant::now() >= until {
+                if Nanos::now() >= until {
                     break; // nothing came: sleep
                 }
                 // Another worker took the claim first: spin on for the time left.
@@ -178,7 +182,7 @@ impl Pool {
             None // read after the spin
         };
         let deadline = self.config.keep_alive.and_then(|idle| {
-            let since = *idle_since.get_or_insert_with(Instant::now);
+            let since = *idle_since.get_or_insert_with(Nanos::now);
             since.checked_add(idle)
         });
         loop {

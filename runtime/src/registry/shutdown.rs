@@ -1,11 +1,12 @@
 //! Stopping the pools: all of them at the end of a program, or one.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::{registry, sorted_names};
 use crate::error::ShutdownError;
 use crate::pool::Pool;
+use crate::pool::clock::Nanos;
 
 /// Shuts every pool down: no new jobs are taken, jobs already queued or running finish,
 /// and the pool threads are joined, waiting at most `timeout`.
@@ -98,6 +99,6 @@ pub fn shutdown_pool(name: &str, timeout: Duration) -> Result<(), ShutdownError>
 
 /// The moment `timeout` from now, or none for a timeout too long to add to the clock
 /// (like `Duration::MAX`): no deadline, then.
-fn deadline_after(timeout: Duration) -> Option<Instant> {
-    Instant::now().checked_add(timeout)
+fn deadline_after(timeout: Duration) -> Option<Nanos> {
+    Nanos::now().checked_add(timeout)
 }
