@@ -8,7 +8,7 @@
 //!
 //! - The paused clock waits for jobs in flight, and a finished, unawaited or panicking job
 //!   wakes it (task_blocking.rs `blocking_when_paused`, `*_wakes_paused_runtime`;
-//!   loom_blocking.rs `spawn_blocking_when_paused`): `paused_time/tests/paused_time.rs`.
+//!   loom_blocking.rs `spawn_blocking_when_paused`): `optional_features/tests/paused_time.rs`.
 //! - Spawning onto the caller's runtime, its timers, `tokio::fs` and `Handle::block_on` in a
 //!   body (rt_common.rs `spawn_from_blocking`; rt_handle_block_on.rs `nesting`, which pins
 //!   that `Handle::block_on` panics on a runtime thread and so belongs in a blocking
