@@ -1,8 +1,12 @@
 //! Offloading a closure without the macro: [`run`] and [`try_run`].
 
+use std::future::Future;
 use std::panic::Location;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use crate::error::OffloadError;
+use crate::pool::{JobHandle, Submit};
 use crate::registry;
 
 /// Runs `body` on the pool named `pool` and returns its result, or an error saying why it
@@ -33,14 +37,12 @@ use crate::registry;
 /// # Ok(())
 /// # }
 /// ```
-pub async fn try_run<F, T>(pool: &str, body: F) -> Result<T, OffloadError>
+pub fn try_run<F, T>(pool: &str, body: F) -> impl Future<Output = Result<T, OffloadError>>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let pool = registry::lookup(pool)?;
-    let job = pool.submit(body).await?;
-    Ok(job.await)
+    TryRun::new(pool, body)
 }
 
 /// Runs `body` on the pool named `pool` and returns its result: [`try_run`] for the cases
@@ -69,13 +71,132 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    // The future of an `async fn` cannot see its caller: the location is taken here, at the
-    // call, and the panic, raised at the first poll, quotes it.
-    let caller = Location::caller();
-    async move {
-        match try_run(pool, body).await {
-            Ok(value) => value,
-            Err(error) => panic!("{error} (called at {caller})"),
+    // A future cannot see its caller: the location is taken here, at the call, and the
+    // panic, raised at the first poll, quotes it.
+    Run {
+        call: TryRun::new(pool, body),
+        caller: Location::caller(),
+    }
+}
+
+/// The future of [`try_run`]: one state machine for the lookup, the submission and the
+/// wait for the outcome, written out so that the body moves once, into its job, and the
+/// poll that queues the job does not poll it again.
+struct TryRun<'a, F, T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    step: Step<'a, F, T>,
+}
+
+/// Where a call stands.
+enum Step<'a, F, T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    /// Not polled yet.
+    Start { pool: &'a str, body: F },
+    /// Submitted: waiting for room in the queue.
+    Submitting(Submit<F, T>),
+    /// Queued or running: waiting for the outcome.
+    Running(JobHandle<F, T>),
+    /// The output has been returned.
+    Done,
+}
+
+/// Nothing in a call is pinned: the body is moved out at the first poll, and the rest are
+/// `Unpin`.
+impl<F, T> Unpin for TryRun<'_, F, T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+}
+
+impl<'a, F, T> TryRun<'a, F, T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    fn new(pool: &'a str, body: F) -> Self {
+        TryRun {
+            step: Step::Start { pool, body },
+        }
+    }
+}
+
+impl<F, T> Future for TryRun<'_, F, T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    type Output = Result<T, OffloadError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        loop {
+            match &mut self.step {
+                Step::Start { pool, .. } => {
+                    let pool = match registry::lookup(pool) {
+                        Ok(pool) => pool,
+                        Err(error) => {
+                            self.step = Step::Done;
+                            return Poll::Ready(Err(error));
+                        }
+                    };
+                    let Step::Start { body, .. } = std::mem::replace(&mut self.step, Step::Done)
+                    else {
+                        unreachable!("the step was matched above");
+                    };
+                    self.step = Step::Submitting(pool.submit(body));
+                }
+                Step::Submitting(submit) => {
+                    let queued = std::task::ready!(Pin::new(submit).poll(cx));
+                    return match queued {
+                        Ok(handle) => {
+                            // The job holds this poll's waker already (see `Submit`).
+                            self.step = Step::Running(handle);
+                            Poll::Pending
+                        }
+                        Err(error) => {
+                            self.step = Step::Done;
+                            Poll::Ready(Err(error))
+                        }
+                    };
+                }
+                Step::Running(handle) => {
+                    let value = std::task::ready!(Pin::new(handle).poll(cx));
+                    self.step = Step::Done;
+                    return Poll::Ready(Ok(value));
+                }
+                Step::Done => panic!("an offloaded call polled after it returned"),
+            }
+        }
+    }
+}
+
+/// The future of [`run`]: [`TryRun`], with a panic where it fails, quoting the call.
+struct Run<'a, F, T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    call: TryRun<'a, F, T>,
+    caller: &'static Location<'static>,
+}
+
+impl<F, T> Future for Run<'_, F, T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    type Output = T;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        match std::task::ready!(Pin::new(&mut self.call).poll(cx)) {
+            Ok(value) => Poll::Ready(value),
+            Err(error) => panic!("{error} (called at {})", self.caller),
         }
     }
 }

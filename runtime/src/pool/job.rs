@@ -87,15 +87,15 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    /// A job for `body`, timed if `timed`, and the handle its caller awaits. Called on the
-    /// caller's thread.
-    pub(crate) fn new(body: F, timed: bool) -> NewJob<F, T> {
+    /// A job for `body`, timed if `timed`, and the handle its caller awaits, whose task
+    /// `waker` wakes. Called on the caller's thread.
+    pub(crate) fn new(body: F, timed: bool, waker: &Waker) -> NewJob<F, T> {
         let job = Arc::new(Job {
             caller_gone: AtomicBool::new(false),
             slot: Mutex::new(Slot {
                 body: Some(body),
                 outcome: None,
-                waker: None,
+                waker: Some(waker.clone()),
                 #[cfg(feature = "tokio")]
                 clock_hold: None,
             }),
@@ -221,6 +221,22 @@ impl<F, T> JobHandle<F, T> {
     }
 }
 
+impl<F, T> JobHandle<F, T> {
+    /// Makes `waker` the one the outcome wakes, unless it wakes the same task as the one
+    /// there.
+    pub(crate) fn update_waker(&self, waker: &Waker) {
+        update(&mut self.job.slot().waker, waker);
+    }
+}
+
+/// Puts `waker` into `slot` unless the waker there wakes the same task.
+fn update(slot: &mut Option<Waker>, waker: &Waker) {
+    match slot {
+        Some(current) if current.will_wake(waker) => {}
+        slot => *slot = Some(waker.clone()),
+    }
+}
+
 impl<F, T> Future for JobHandle<F, T> {
     type Output = T;
 
@@ -235,10 +251,7 @@ impl<F, T> Future for JobHandle<F, T> {
                 panic::resume_unwind(payload)
             }
             None => {
-                match &mut slot.waker {
-                    Some(waker) if waker.will_wake(cx.waker()) => {}
-                    waker => *waker = Some(cx.waker().clone()),
-                }
+                update(&mut slot.waker, cx.waker());
                 Poll::Pending
             }
         }

@@ -2,7 +2,8 @@
 //! queues its job at once when there is room, else waits in line, asynchronously and first
 //! come first served, for the place a worker hands it.
 
-use std::future::poll_fn;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
@@ -65,36 +66,66 @@ impl Waiter {
     }
 }
 
-/// A job that has not been queued yet, while its caller waits for room.
+/// Submitting a body to a pool ([`Pool::submit`]): a future of the handle of its job,
+/// once the job is queued, or of the reason the pool turned it away.
 ///
-/// If the caller goes away first, the body (and the arguments it captured) is handed to
-/// the pool to be dropped on a pool thread, as it would have been had it run.
-pub(super) struct Unqueued<'a, F, T>
+/// The job is made at the first poll, with the waker of that poll in it: a caller that
+/// gets the handle from a poll need not poll the handle in the same poll to be woken.
+/// While the queue is full, the caller waits in line for room. If the caller goes away
+/// before its job is queued, the body (and the arguments it captured) is handed to the pool
+/// to be dropped on a pool thread, as it would have been had it run.
+pub(crate) struct Submit<F, T>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    pool: &'a Arc<Pool>,
-    /// The job and its caller's handle, until the job is queued or turned away.
+    pool: Arc<Pool>,
+    /// The body, until the first poll makes the job.
+    body: Option<F>,
+    /// The job and its caller's handle, from the first poll until the job is queued or
+    /// turned away.
     job: Option<NewJob<F, T>>,
     /// The caller's place in line, while it waits for room.
     waiter: Option<Arc<Waiter>>,
 }
 
-impl<F, T> Unqueued<'_, F, T>
+/// Nothing in a `Submit` is pinned: the body is moved into its job at the first poll, and
+/// the rest are handles.
+impl<F, T> Unpin for Submit<F, T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+}
+
+impl<F, T> Future for Submit<F, T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    type Output = Result<JobHandle<F, T>, OffloadError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.poll_queue(cx)
+    }
+}
+
+impl<F, T> Submit<F, T>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
     /// Queues the job if the pool has room (or a place was reserved for it), and otherwise
     /// waits in line for room.
-    pub(super) fn poll_queue(
-        &mut self,
-        cx: &Context<'_>,
-    ) -> Poll<Result<JobHandle<F, T>, OffloadError>> {
-        let pool = self.pool;
+    fn poll_queue(&mut self, cx: &Context<'_>) -> Poll<Result<JobHandle<F, T>, OffloadError>> {
+        let pool = &self.pool;
         let mut state = match &self.waiter {
             None => {
+                if let Some(body) = self.body.take() {
+                    // Made before the pool's lock is taken, to keep the allocation out of it.
+                    pool.metrics.submitted();
+                    self.job = Some(Job::new(body, pool.metrics.enabled(), cx.waker()));
+                }
                 let mut state = pool.lock();
                 if !state.shut_down && !state.has_room(pool.config.queue_capacity) {
                     if pool.config.refuse_when_full {
@@ -133,6 +164,10 @@ where
                     Turn::Admitted => {
                         drop(turn);
                         self.waiter = None;
+                        if let Some((_, handle)) = &self.job {
+                            // The task may have moved since the job was made.
+                            handle.update_waker(cx.waker());
+                        }
                         let mut state = pool.lock();
                         // The reserved place is this job's now (or, after a shutdown, free).
                         state.reserved -= 1;
@@ -176,7 +211,7 @@ where
     }
 }
 
-impl<F, T> Drop for Unqueued<'_, F, T>
+impl<F, T> Drop for Submit<F, T>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
@@ -215,22 +250,18 @@ where
 }
 
 impl Pool {
-    /// Queues `body`, waiting asynchronously in line while the queue is full, and returns
-    /// the handle that resolves to its result.
-    pub(crate) async fn submit<F, T>(
-        self: &Arc<Self>,
-        body: F,
-    ) -> Result<JobHandle<F, T>, OffloadError>
+    /// Queues `body` at the first poll, waiting asynchronously in line while the queue is
+    /// full, and returns the handle that resolves to its result.
+    pub(crate) fn submit<F, T>(self: &Arc<Self>, body: F) -> Submit<F, T>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.metrics.submitted();
-        let mut unqueued = Unqueued {
-            pool: self,
-            job: Some(Job::new(body, self.metrics.enabled())),
+        Submit {
+            pool: Arc::clone(self),
+            body: Some(body),
+            job: None,
             waiter: None,
-        };
-        poll_fn(|cx| unqueued.poll_queue(cx)).await
+        }
     }
 }

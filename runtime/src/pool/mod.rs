@@ -39,7 +39,9 @@ mod sync;
 mod tests;
 mod worker;
 
+pub(crate) use self::job::JobHandle;
 pub use self::job::cancelled;
+pub(crate) use self::line::Submit;
 pub use self::metrics::{PoolStats, TimingStats};
 
 /// A value the pool drops on one of its threads for a caller that went away.
