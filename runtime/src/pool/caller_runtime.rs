@@ -39,6 +39,7 @@ pub(super) struct ClockHold {
 
 impl CallerRuntime {
     /// The runtime of the calling thread, if it runs inside one.
+    #[inline]
     pub(super) fn capture() -> Option<Self> {
         let handle = Handle::try_current().ok()?;
         let current_thread = handle.runtime_flavor() == RuntimeFlavor::CurrentThread;
@@ -49,12 +50,14 @@ impl CallerRuntime {
     }
 
     /// Enters the runtime on the pool thread, for the time the body runs.
+    #[inline]
     pub(super) fn enter(&self) -> EnterGuard<'_> {
         self.handle.enter()
     }
 
     /// The runtime's clock now, if it could be paused: the first of the two readings that
     /// tell whether it is. Read on the caller's thread, inside its runtime.
+    #[inline]
     pub(super) fn clock(&self) -> Option<Instant> {
         self.current_thread.then(Instant::now)
     }

@@ -20,6 +20,7 @@ pub(crate) struct Nanos(u64);
 impl Nanos {
     /// The clock now.
     #[cfg(target_os = "linux")]
+    #[inline]
     pub(crate) fn now() -> Nanos {
         let mut now = libc::timespec {
             tv_sec: 0,
@@ -36,6 +37,7 @@ impl Nanos {
 
     /// The clock now.
     #[cfg(not(target_os = "linux"))]
+    #[inline]
     pub(crate) fn now() -> Nanos {
         use std::sync::OnceLock;
         use std::time::Instant;
@@ -45,6 +47,7 @@ impl Nanos {
     }
 
     /// How long after `earlier` this reading is, in nanoseconds; zero if it is not after.
+    #[inline]
     pub(crate) fn nanos_since(self, earlier: Nanos) -> u64 {
         self.0.saturating_sub(earlier.0)
     }

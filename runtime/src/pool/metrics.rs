@@ -63,16 +63,19 @@ impl Metrics {
     }
 
     /// Whether jobs should be timed at all.
+    #[inline]
     pub(crate) fn enabled(&self) -> bool {
         self.enabled
     }
 
+    #[inline]
     pub(crate) fn submitted(&self) {
         if self.enabled {
             self.submitted.fetch_add(1, Ordering::Relaxed);
         }
     }
 
+    #[inline]
     pub(crate) fn ended(&self, outcome: Outcome) {
         if !self.enabled {
             return;
@@ -89,12 +92,14 @@ impl Metrics {
     }
 
     /// A job queued at `queued_at` starts `now`: records its wait, and returns `now`.
+    #[inline]
     pub(crate) fn started(&self, queued_at: Nanos, now: Nanos) -> Nanos {
         self.queue_wait.record(now.nanos_since(queued_at));
         now
     }
 
     /// A job that started at `started` ends now: records how long it ran, and returns now.
+    #[inline]
     pub(crate) fn finished(&self, started: Nanos) -> Nanos {
         let now = Nanos::now();
         self.run_time.record(now.nanos_since(started));
@@ -237,6 +242,7 @@ impl Default for Histogram {
 }
 
 impl Histogram {
+    #[inline]
     fn record(&self, nanos: u64) {
         self.buckets[bucket_of(nanos)].fetch_add(1, Ordering::Relaxed);
         self.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
@@ -286,6 +292,7 @@ impl Histogram {
 }
 
 /// The bucket of a value: exact below 4, then by its highest bit and the two bits after.
+#[inline]
 fn bucket_of(nanos: u64) -> usize {
     let sub_count = 1u64 << SUB_BITS;
     if nanos < sub_count {

@@ -123,6 +123,7 @@ impl State {
     /// Gives a free place in the queue to the first caller still in line, and returns the
     /// waker of its task, to be woken once the lock is let go. With nobody in line the place
     /// stays free.
+    #[inline]
     fn hand_off_place(&mut self) -> Option<Waker> {
         while let Some(waiter) = self.waiting.pop_front() {
             if let Some(waker) = waiter.admit() {
@@ -228,6 +229,7 @@ impl Pool {
     }
 
     /// What the pool has done, for its jobs to record in.
+    #[inline]
     pub(crate) fn metrics(&self) -> &Metrics {
         &self.metrics
     }
@@ -247,6 +249,7 @@ impl Pool {
     /// The lock on the pool's state.
     /// Takes the pool's lock. In debug builds, first checks that the last holder left the
     /// state as the fields' docs promise.
+    #[inline]
     fn lock(&self) -> MutexGuard<'_, State> {
         let state = sync::lock(&self.state);
         #[cfg(debug_assertions)]
@@ -324,6 +327,7 @@ impl Pool {
 /// Wakes a caller whose wait in line just ended (admitted, or refused by a shutdown). Its
 /// waker belongs to another task's executor: a panic in it must not unwind into the worker,
 /// the caller or the shutdown that ended the wait.
+#[inline]
 fn wake_from_line(waker: Option<Waker>) {
     if let Some(waker) = waker {
         contain(|| waker.wake());

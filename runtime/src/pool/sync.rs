@@ -24,6 +24,7 @@ pub(crate) use std::thread;
 
 /// Locks `mutex`. The runtime's locks are never held while user code runs, so a poisoned
 /// one (which would take a bug in the runtime) still guards consistent data.
+#[inline]
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -212,6 +212,7 @@ impl Pool {
 
     /// Takes an idle worker off the idle count and wakes it (or ends its spin) to look at
     /// the queue. `state` must have an idle worker.
+    #[inline]
     pub(super) fn claim_idle_worker(&self, mut state: MutexGuard<'_, State>) {
         state.idle -= 1;
         state.claimed += 1;
