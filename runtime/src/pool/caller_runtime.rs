@@ -62,16 +62,19 @@ impl CallerRuntime {
         self.current_thread.then(Instant::now)
     }
 
-    /// A hold on the runtime's clock if it has not moved since `before` (read on the
-    /// caller's thread before the job was queued, as this is): it is paused.
-    pub(super) fn hold_if_paused(&self, before: Option<Instant>) -> Option<ClockHold> {
-        if Instant::now() != before? {
-            return None;
-        }
+    /// Whether the runtime's clock has not moved since `before` (read on the caller's
+    /// thread before the job was queued, as this is): then it is paused.
+    #[inline]
+    pub(super) fn clock_stood_still(&self, before: Option<Instant>) -> bool {
+        before.is_some_and(|before| Instant::now() == before)
+    }
+
+    /// A hold on the runtime's paused clock.
+    pub(super) fn hold_clock(&self) -> ClockHold {
         let (release, released) = mpsc::channel::<()>();
         // While this task exists, tokio does not advance the paused clock. It waits on a
         // thread of tokio's blocking pool until the hold is dropped (`recv` then fails).
         drop(self.handle.spawn_blocking(move || released.recv()));
-        Some(ClockHold { _release: release })
+        ClockHold { _release: release }
     }
 }

@@ -191,13 +191,20 @@ impl<F, T> JobHandle<F, T> {
     /// Once the job is queued: keeps the caller's tokio clock still while the job is in
     /// flight, if it is paused (it has not moved since `before`).
     #[cfg(feature = "tokio")]
+    #[inline]
     pub(crate) fn hold_clock_if_paused(&self, before: Option<tokio::time::Instant>) {
-        let Some(runtime) = &self.job.caller_runtime else {
-            return;
-        };
-        let Some(hold) = runtime.hold_if_paused(before) else {
-            return;
-        };
+        if let Some(runtime) = &self.job.caller_runtime {
+            if runtime.clock_stood_still(before) {
+                self.hold_clock(runtime);
+            }
+        }
+    }
+
+    /// Keeps the caller's paused tokio clock still while the job is in flight.
+    #[cfg(feature = "tokio")]
+    #[cold]
+    fn hold_clock(&self, runtime: &CallerRuntime) {
+        let hold = runtime.hold_clock();
         let mut slot = self.job.slot();
         // A job whose outcome is in has nothing to hold the clock for; otherwise the worker
         // storing it, under this lock, will find the hold and drop it after the wake.
