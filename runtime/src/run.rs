@@ -135,42 +135,46 @@ where
     type Output = Result<T, OffloadError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        loop {
-            match &mut self.step {
-                Step::Start { pool, .. } => {
-                    let pool = match registry::lookup(pool) {
-                        Ok(pool) => pool,
-                        Err(error) => {
-                            self.step = Step::Done;
-                            return Poll::Ready(Err(error));
-                        }
-                    };
-                    let Step::Start { body, .. } = std::mem::replace(&mut self.step, Step::Done)
-                    else {
-                        unreachable!("the step was matched above");
-                    };
-                    self.step = Step::Submitting(pool.submit(body));
+        let queued = match &mut self.step {
+            Step::Start { pool, .. } => {
+                let pool = match registry::lookup(pool) {
+                    Ok(pool) => pool,
+                    Err(error) => {
+                        self.step = Step::Done;
+                        return Poll::Ready(Err(error));
+                    }
+                };
+                let Step::Start { body, .. } = std::mem::replace(&mut self.step, Step::Done) else {
+                    unreachable!("the step was matched above");
+                };
+                // Most jobs are queued at once: the submission stays here, and goes into
+                // the call's state only if it has to wait in line.
+                let mut submit = Submit::new(pool, body);
+                match Pin::new(&mut submit).poll(cx) {
+                    Poll::Ready(queued) => queued,
+                    Poll::Pending => {
+                        self.step = Step::Submitting(submit);
+                        return Poll::Pending;
+                    }
                 }
-                Step::Submitting(submit) => {
-                    let queued = std::task::ready!(Pin::new(submit).poll(cx));
-                    return match queued {
-                        Ok(handle) => {
-                            // The job holds this poll's waker already (see `Submit`).
-                            self.step = Step::Running(handle);
-                            Poll::Pending
-                        }
-                        Err(error) => {
-                            self.step = Step::Done;
-                            Poll::Ready(Err(error))
-                        }
-                    };
-                }
-                Step::Running(handle) => {
-                    let value = std::task::ready!(Pin::new(handle).poll(cx));
-                    self.step = Step::Done;
-                    return Poll::Ready(Ok(value));
-                }
-                Step::Done => panic!("an offloaded call polled after it returned"),
+            }
+            Step::Submitting(submit) => std::task::ready!(Pin::new(submit).poll(cx)),
+            Step::Running(handle) => {
+                let value = std::task::ready!(Pin::new(handle).poll(cx));
+                self.step = Step::Done;
+                return Poll::Ready(Ok(value));
+            }
+            Step::Done => panic!("an offloaded call polled after it returned"),
+        };
+        match queued {
+            Ok(handle) => {
+                // The job holds this poll's waker already (see `Submit`).
+                self.step = Step::Running(handle);
+                Poll::Pending
+            }
+            Err(error) => {
+                self.step = Step::Done;
+                Poll::Ready(Err(error))
             }
         }
     }

@@ -115,6 +115,16 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
+    /// Submits `body` to `pool`, at the first poll.
+    pub(crate) fn new(pool: Arc<Pool>, body: F) -> Self {
+        Submit {
+            pool,
+            body: Some(body),
+            job: None,
+            waiter: None,
+        }
+    }
+
     /// Queues the job if the pool has room (or a place was reserved for it), and otherwise
     /// waits in line for room.
     fn poll_queue(&mut self, cx: &Context<'_>) -> Poll<Result<JobHandle<F, T>, OffloadError>> {
@@ -250,18 +260,15 @@ where
 }
 
 impl Pool {
-    /// Queues `body` at the first poll, waiting asynchronously in line while the queue is
-    /// full, and returns the handle that resolves to its result.
+    /// The submission `try_run` makes, for the tests (the loom models among them) of a pool
+    /// at hand: queues `body` at the first poll, waiting asynchronously in line while the
+    /// queue is full, and returns the handle that resolves to its result.
+    #[cfg(test)]
     pub(crate) fn submit<F, T>(self: &Arc<Self>, body: F) -> Submit<F, T>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        Submit {
-            pool: Arc::clone(self),
-            body: Some(body),
-            job: None,
-            waiter: None,
-        }
+        Submit::new(Arc::clone(self), body)
     }
 }
