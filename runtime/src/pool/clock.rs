@@ -19,7 +19,7 @@ pub(crate) struct Nanos(u64);
 
 impl Nanos {
     /// The clock now.
-    #[cfg(target_os = "linux")]
+    #[cfg(all(target_os = "linux", not(offload_not_linux)))]
     #[inline]
     pub(crate) fn now() -> Nanos {
         let mut now = libc::timespec {
@@ -36,7 +36,7 @@ impl Nanos {
     }
 
     /// The clock now.
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(not(all(target_os = "linux", not(offload_not_linux))))]
     #[inline]
     pub(crate) fn now() -> Nanos {
         use std::sync::OnceLock;

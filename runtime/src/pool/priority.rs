@@ -11,7 +11,7 @@
 
 /// Sets the nice value of the calling thread to `nice` (validated: 1..=19). A thread that
 /// already runs at a higher nice value keeps it; any other failure is returned.
-#[cfg(target_os = "linux")]
+#[cfg(all(target_os = "linux", not(offload_not_linux)))]
 pub(super) fn lower_current_thread(nice: i32) -> std::io::Result<()> {
     // SAFETY: `setpriority` takes three integers and reads or writes no memory of ours;
     // with `PRIO_PROCESS` and `who == 0` it changes only the calling thread's nice value.
@@ -30,7 +30,7 @@ pub(super) fn lower_current_thread(nice: i32) -> std::io::Result<()> {
 }
 
 /// Does nothing: see the module's docs.
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(all(target_os = "linux", not(offload_not_linux))))]
 pub(super) fn lower_current_thread(_nice: i32) -> std::io::Result<()> {
     Ok(())
 }

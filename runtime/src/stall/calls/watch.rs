@@ -185,13 +185,13 @@ fn call_stack(record: &Record) -> Stack {
 }
 
 /// Whether the watchdog's checks of what makes unwinding safe in a signal handler pass.
-#[cfg(not(offload_no_linux_stall))]
+#[cfg(not(offload_not_linux))]
 fn unwinding_is_signal_safe() -> bool {
     crate::stall::watchdog::sys::signal::preconditions_hold()
 }
 
 /// Without the watchdog's Linux code there is no check: no stacks.
-#[cfg(offload_no_linux_stall)]
+#[cfg(offload_not_linux)]
 fn unwinding_is_signal_safe() -> bool {
     false
 }

@@ -91,7 +91,7 @@ fn start() {
         let spawned = std::thread::Builder::new()
             .name("offload.watchdog".into())
             .spawn(|| {
-                #[cfg(all(target_os = "linux", not(offload_no_linux_stall)))]
+                #[cfg(all(target_os = "linux", not(offload_not_linux)))]
                 self::sys::ask_for_short_slices();
                 let _ = shared().thread.set(std::thread::current());
                 Watchdog::default().run();
@@ -352,11 +352,11 @@ fn report_in_flight(receiver: &Receiver<Job>) {
 
 /// The calling thread's id for the OS, where there is one to use.
 fn current_tid() -> i32 {
-    #[cfg(all(target_os = "linux", not(offload_no_linux_stall)))]
+    #[cfg(all(target_os = "linux", not(offload_not_linux)))]
     {
         self::sys::gettid()
     }
-    #[cfg(not(all(target_os = "linux", not(offload_no_linux_stall))))]
+    #[cfg(not(all(target_os = "linux", not(offload_not_linux))))]
     {
         0
     }

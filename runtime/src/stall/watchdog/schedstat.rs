@@ -12,13 +12,13 @@ use std::time::Duration;
 /// Reads one thread's run-queue delay; cheap to read again (one `pread`).
 #[derive(Debug)]
 pub(crate) struct RunDelay {
-    #[cfg(all(target_os = "linux", not(offload_no_linux_stall)))]
+    #[cfg(all(target_os = "linux", not(offload_not_linux)))]
     file: std::fs::File,
 }
 
 impl RunDelay {
     /// The reader of thread `tid` of this process, if the platform tells its delay.
-    #[cfg(all(target_os = "linux", not(offload_no_linux_stall)))]
+    #[cfg(all(target_os = "linux", not(offload_not_linux)))]
     pub(crate) fn open(tid: i32) -> Option<RunDelay> {
         let file = std::fs::File::open(format!("/proc/self/task/{tid}/schedstat")).ok()?;
         let reader = RunDelay { file };
@@ -29,14 +29,14 @@ impl RunDelay {
     }
 
     /// The thread's run-queue delay since it started.
-    #[cfg(all(target_os = "linux", not(offload_no_linux_stall)))]
+    #[cfg(all(target_os = "linux", not(offload_not_linux)))]
     pub(crate) fn read(&self) -> Option<Duration> {
         self.read_all()
             .map(|(delay, _)| Duration::from_nanos(delay))
     }
 
     /// The run-queue delay in nanoseconds, and how many times the thread got a CPU.
-    #[cfg(all(target_os = "linux", not(offload_no_linux_stall)))]
+    #[cfg(all(target_os = "linux", not(offload_not_linux)))]
     fn read_all(&self) -> Option<(u64, u64)> {
         use std::os::unix::fs::FileExt;
         let mut buffer = [0u8; 96];
@@ -45,13 +45,13 @@ impl RunDelay {
     }
 
     /// Nothing tells it here.
-    #[cfg(not(all(target_os = "linux", not(offload_no_linux_stall))))]
+    #[cfg(not(all(target_os = "linux", not(offload_not_linux))))]
     pub(crate) fn open(_tid: i32) -> Option<RunDelay> {
         None
     }
 
     /// Nothing tells it here.
-    #[cfg(not(all(target_os = "linux", not(offload_no_linux_stall))))]
+    #[cfg(not(all(target_os = "linux", not(offload_not_linux))))]
     pub(crate) fn read(&self) -> Option<Duration> {
         None
     }
@@ -60,7 +60,7 @@ impl RunDelay {
 /// The delay and the count of a `schedstat` line: `"<cpu ns> <delay ns> <times run>\n"`.
 /// (The CPU time is of no use: the kernel brings it up to date only now and then.)
 #[cfg_attr(
-    not(all(target_os = "linux", not(offload_no_linux_stall))),
+    not(all(target_os = "linux", not(offload_not_linux))),
     allow(dead_code)
 )]
 fn parse(line: &str) -> Option<(u64, u64)> {
@@ -81,7 +81,7 @@ mod tests {
         assert_eq!(parse("x 1 2"), None);
     }
 
-    #[cfg(all(target_os = "linux", not(offload_no_linux_stall)))]
+    #[cfg(all(target_os = "linux", not(offload_not_linux)))]
     #[test]
     fn a_thread_that_waits_for_a_busy_core_shows_a_delay() {
         let reader =

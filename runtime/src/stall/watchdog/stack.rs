@@ -128,7 +128,7 @@ pub(crate) fn wanted() -> bool {
 /// The stack of thread `tid` of this process, as the addresses of its frames; `None` when
 /// stacks are off or cannot be taken here, or when the thread did not answer in time.
 /// Quick: [`resolve`] does the slow part.
-#[cfg(all(target_os = "linux", not(offload_no_linux_stall)))]
+#[cfg(all(target_os = "linux", not(offload_not_linux)))]
 pub(crate) fn capture(tid: i32) -> Option<Vec<usize>> {
     if unavailable().is_some() {
         return None;
@@ -137,7 +137,7 @@ pub(crate) fn capture(tid: i32) -> Option<Vec<usize>> {
 }
 
 /// No stacks here.
-#[cfg(not(all(target_os = "linux", not(offload_no_linux_stall))))]
+#[cfg(not(all(target_os = "linux", not(offload_not_linux))))]
 pub(crate) fn capture(_tid: i32) -> Option<Vec<usize>> {
     None
 }
@@ -152,7 +152,7 @@ pub(crate) fn unavailable() -> Option<&'static str> {
     if !wanted() {
         return Some("turned off by OFFLOAD_STALL_STACKS=0");
     }
-    #[cfg(all(target_os = "linux", not(offload_no_linux_stall)))]
+    #[cfg(all(target_os = "linux", not(offload_not_linux)))]
     {
         let why = super::sys::signal::unavailable();
         if let Some(why) = why {
@@ -165,21 +165,21 @@ pub(crate) fn unavailable() -> Option<&'static str> {
         }
         why
     }
-    #[cfg(not(all(target_os = "linux", not(offload_no_linux_stall))))]
+    #[cfg(not(all(target_os = "linux", not(offload_not_linux))))]
     {
         Some("stacks are taken on Linux only")
     }
 }
 
 /// No names here (nor any address to name).
-#[cfg(not(all(target_os = "linux", not(offload_no_linux_stall))))]
+#[cfg(not(all(target_os = "linux", not(offload_not_linux))))]
 fn symbolize(_ips: &[usize]) -> Vec<StackFrame> {
     Vec::new()
 }
 
 /// The frames of the instruction pointers `ips`, innermost first; one per function, so
 /// more than one per pointer where functions were inlined.
-#[cfg(all(target_os = "linux", not(offload_no_linux_stall)))]
+#[cfg(all(target_os = "linux", not(offload_not_linux)))]
 fn symbolize(ips: &[usize]) -> Vec<StackFrame> {
     let mut frames = Vec::with_capacity(ips.len());
     for &ip in ips {
@@ -206,13 +206,13 @@ fn symbolize(ips: &[usize]) -> Vec<StackFrame> {
 
 /// The name of the handler that takes the stack (its frames come first), from the
 /// compiler, so that a rename cannot leave it behind.
-#[cfg(all(target_os = "linux", not(offload_no_linux_stall)))]
+#[cfg(all(target_os = "linux", not(offload_not_linux)))]
 pub(super) fn handler() -> &'static str {
     super::sys::signal::handler_name()
 }
 
 /// No handler runs elsewhere; no frame has this name.
-#[cfg(not(all(target_os = "linux", not(offload_no_linux_stall))))]
+#[cfg(not(all(target_os = "linux", not(offload_not_linux))))]
 pub(super) fn handler() -> &'static str {
     "\0"
 }

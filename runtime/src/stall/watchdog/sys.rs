@@ -52,7 +52,7 @@ impl<T> std::fmt::Debug for StaticRef<T> {
 }
 
 /// The id of the calling thread, as the kernel knows it.
-#[cfg(all(target_os = "linux", not(offload_no_linux_stall)))]
+#[cfg(all(target_os = "linux", not(offload_not_linux)))]
 pub(crate) fn gettid() -> i32 {
     // SAFETY: `gettid` takes no argument, cannot fail, and only returns a number. Called
     // through `syscall`, not its glibc wrapper, which glibc before 2.30 lacks.
@@ -64,7 +64,7 @@ pub(crate) fn gettid() -> i32 {
 /// or later schedules with EEVDF): a thread that sleeps most of the time then gets a CPU
 /// soon after it wakes, even when every core is busy. Best effort: an older kernel
 /// ignores or refuses it, and nothing changes.
-#[cfg(all(target_os = "linux", not(offload_no_linux_stall)))]
+#[cfg(all(target_os = "linux", not(offload_not_linux)))]
 pub(crate) fn ask_for_short_slices() {
     /// `struct sched_attr` of `sched_setattr(2)`, its first version.
     #[repr(C)]
@@ -159,7 +159,7 @@ pub(crate) fn ask_for_short_slices() {
 /// never restarts, listed in the docs of `#[no_block]` (`epoll_wait`, `poll`, a socket
 /// read with a timeout, ...), return `EINTR`, which code that waits must handle for any
 /// signal.
-#[cfg(all(target_os = "linux", not(offload_no_linux_stall)))]
+#[cfg(all(target_os = "linux", not(offload_not_linux)))]
 pub(crate) mod signal {
     use std::ffi::{CStr, c_int, c_void};
     use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};

@@ -1,6 +1,6 @@
 //! What the watchdog does where the platform gives neither stacks nor run-queue delays:
 //! the code of every platform but Linux, built and run on Linux with
-//! `RUSTFLAGS="--cfg offload_no_linux_stall"` (as `.ci/run` does).
+//! `RUSTFLAGS="--cfg offload_not_linux"` (as `.ci/run` does).
 
 use std::sync::mpsc;
 use std::time::Duration;

@@ -54,7 +54,7 @@ fn the_handler_the_guards_and_the_executor_are_trimmed() {
 /// Many stacks taken of a thread that keeps busy with what could trip a signal handler
 /// up: unwinding (panics caught), its own backtraces, allocation, locks, thread
 /// creation. Each is answered, nothing deadlocks, nothing crashes.
-#[cfg(all(target_os = "linux", target_env = "gnu", not(offload_no_linux_stall)))]
+#[cfg(all(target_os = "linux", target_env = "gnu", not(offload_not_linux)))]
 #[test]
 fn many_stacks_of_a_busy_thread_are_all_taken() {
     use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
