@@ -13,7 +13,8 @@
 //! - `config/`: what a pool is configured with ([`PoolConfig`]), the `OFFLOAD_POOLS` syntax
 //!   and the `serde` format. Data and parsing only.
 //! - `pool/`: one pool at work: its lock and state, the line of callers waiting for room,
-//!   the workers, a job's handle, metrics, and the sync primitives the loom models replace.
+//!   the workers, a job's handle, metrics and the clock they read, and the sync primitives
+//!   the loom models replace.
 //! - `registry/`: the process-wide pools by name: the built-in ones, [`Pools`] and `install`,
 //!   lookup, shutdown and stats.
 //! - `run.rs`: [`run`] and [`try_run`], what `#[offload]` expands to.
@@ -27,7 +28,8 @@
 //! attributes use too.
 
 // `unsafe` only in `stall::watchdog::sys` (a thread's stack, for the watchdog),
-// `pool::priority` (a thread's nice value: std has neither system call) and, with the
+// `pool::priority` (a thread's nice value: std has neither system call), `pool::clock`
+// (the monotonic clock read directly, for cheap differences) and, with the
 // `detect-blocking-calls` feature, `stall::calls::sys` (the interposed C functions). Each
 // says why at each use.
 #![deny(unsafe_code)]
