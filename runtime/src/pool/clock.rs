@@ -52,11 +52,6 @@ impl Nanos {
         self.0.saturating_sub(earlier.0)
     }
 
-    /// How long until `later`; zero if it has passed.
-    pub(crate) fn until(self, later: Nanos) -> Duration {
-        Duration::from_nanos(later.nanos_since(self))
-    }
-
     /// The reading `duration` after this one, or none if that is too far to count (as for
     /// `Duration::MAX`).
     pub(crate) fn checked_add(self, duration: Duration) -> Option<Nanos> {
@@ -90,8 +85,6 @@ mod tests {
         let late = Nanos(8);
         assert_eq!(late.nanos_since(early), 3);
         assert_eq!(early.nanos_since(late), 0);
-        assert_eq!(early.until(late), Duration::from_nanos(3));
-        assert_eq!(late.until(early), Duration::ZERO);
         assert_eq!(early.checked_add(Duration::from_nanos(3)), Some(late));
         assert_eq!(early.checked_add(Duration::MAX), None);
         assert_eq!(Nanos(u64::MAX).checked_add(Duration::from_nanos(1)), None);

@@ -5,8 +5,9 @@
 //! Only what the protocol synchronizes on comes from here. Counters that synchronize
 //! nothing (the metrics) stay std atomics, so that loom does not explore their orderings.
 
-use super::clock::Nanos;
 use std::sync::PoisonError;
+
+use super::clock::Nanos;
 
 #[cfg(loom)]
 pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64};
@@ -59,7 +60,8 @@ fn wait_with_deadline<'a, T>(
     deadline: Nanos,
     now: Option<Nanos>,
 ) -> (MutexGuard<'a, T>, bool) {
-    let left = now.unwrap_or_else(Nanos::now).until(deadline);
+    let left =
+        std::time::Duration::from_nanos(deadline.nanos_since(now.unwrap_or_else(Nanos::now)));
     if left.is_zero() {
         return (guard, true);
     }
