@@ -72,7 +72,7 @@ where
     T: Send + 'static,
 {
     // A future cannot see its caller: the location is taken here, at the call, and the
-    // panic, raised at the first poll, quotes it.
+    // panic, raised at a later poll, quotes it.
     Run {
         call: TryRun::new(pool, body),
         caller: Location::caller(),
