@@ -95,6 +95,34 @@ fn a_panic_in_an_offload_fn_resumes_in_the_awaiting_task() {
     );
 }
 
+/// A call whose body panicked, polled again after the panic went on in its task, panics
+/// again instead of waiting for an outcome that was taken (it once returned Pending for
+/// ever).
+#[test]
+fn a_call_polled_again_after_its_body_panicked_says_so() {
+    install_pools();
+    silence_expected_panics();
+    let mut call = Box::pin(async_offload::try_run("panics", || -> u32 {
+        std::panic::panic_any(ExpectedPanic(8))
+    }));
+    let first = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        futures::executor::block_on(call.as_mut())
+    }))
+    .expect_err("the body's panic goes on in the caller");
+    assert_eq!(
+        first.downcast_ref::<ExpectedPanic>(),
+        Some(&ExpectedPanic(8))
+    );
+    let again = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        futures::executor::block_on(poll_once(call.as_mut()))
+    }))
+    .expect_err("a call polled after it returned panics");
+    assert_eq!(
+        panic_message(again.as_ref()),
+        "an offloaded call polled after it returned"
+    );
+}
+
 /// Records the thread it is dropped on.
 struct DropProbe(Arc<Mutex<Vec<String>>>);
 

@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use crate::error::OffloadError;
-use crate::pool::{JobHandle, Submit};
+use crate::pool::{JobHandle, Submit, returned};
 use crate::registry;
 
 /// Runs `body` on the pool named `pool` and returns its result, or an error saying why it
@@ -80,8 +80,9 @@ where
 }
 
 /// The future of [`try_run`]: one state machine for the lookup, the submission and the
-/// wait for the outcome, written out so that the body moves once, into its job, and the
-/// poll that queues the job does not poll it again.
+/// wait for the outcome, written out so that the body moves into its job at the first
+/// poll with no future nested around it, and the poll that queues the job does not poll
+/// it again.
 struct TryRun<'a, F, T>
 where
     F: FnOnce() -> T + Send + 'static,
@@ -160,9 +161,11 @@ where
             }
             Step::Submitting(submit) => std::task::ready!(Pin::new(submit).poll(cx)),
             Step::Running(handle) => {
-                let value = std::task::ready!(Pin::new(handle).poll(cx));
+                let outcome = std::task::ready!(handle.poll_outcome(cx));
+                // Done before a panic of the body goes on here: a call polled again after
+                // it must not wait for an outcome that was taken.
                 self.step = Step::Done;
-                return Poll::Ready(Ok(value));
+                return Poll::Ready(Ok(returned(outcome)));
             }
             Step::Done => panic!("an offloaded call polled after it returned"),
         };

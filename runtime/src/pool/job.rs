@@ -10,9 +10,7 @@ use super::caller_runtime::{CallerRuntime, ClockHold};
 use super::clock::Nanos;
 use super::metrics::Outcome;
 use super::sync::{self, AtomicBool, Mutex, MutexGuard};
-use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, Waker};
@@ -231,24 +229,37 @@ fn update(slot: &mut Option<Waker>, waker: &Waker) {
     }
 }
 
-impl<F, T> Future for JobHandle<F, T> {
-    type Output = T;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+impl<F, T> JobHandle<F, T> {
+    /// The outcome once it is in: what the body returned, or the payload it panicked with
+    /// (to be passed to [`returned`]). Until then, the waker of `cx` is the one it wakes.
+    pub(crate) fn poll_outcome(&mut self, cx: &Context<'_>) -> Poll<std::thread::Result<T>> {
         let mut slot = self.job.slot();
         match slot.outcome.take() {
-            Some(Ok(value)) => Poll::Ready(value),
-            Some(Err(payload)) => {
-                drop(slot);
-                // The body panicked on the pool thread: go on panicking here, in the
-                // awaiting task, with the original payload, as a direct call would have.
-                panic::resume_unwind(payload)
-            }
+            Some(outcome) => Poll::Ready(outcome),
             None => {
                 update(&mut slot.waker, cx.waker());
                 Poll::Pending
             }
         }
+    }
+}
+
+/// What the body returned; if it panicked on the pool thread, goes on panicking here, in
+/// the awaiting task, with the original payload, as a direct call would have.
+pub(crate) fn returned<T>(outcome: std::thread::Result<T>) -> T {
+    match outcome {
+        Ok(value) => value,
+        Err(payload) => panic::resume_unwind(payload),
+    }
+}
+
+/// For the tests, which await a handle as `try_run` does.
+#[cfg(test)]
+impl<F, T> std::future::Future for JobHandle<F, T> {
+    type Output = T;
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        self.poll_outcome(cx).map(returned)
     }
 }
 

@@ -66,8 +66,8 @@ impl Waiter {
     }
 }
 
-/// Submitting a body to a pool ([`Pool::submit`]): a future of the handle of its job,
-/// once the job is queued, or of the reason the pool turned it away.
+/// Submitting a body to a pool: a future of the handle of its job, once the job is queued,
+/// or of the reason the pool turned it away.
 ///
 /// The job is made at the first poll, with the waker of that poll in it: a caller that
 /// gets the handle from a poll need not poll the handle in the same poll to be woken.
@@ -128,6 +128,10 @@ where
     /// Queues the job if the pool has room (or a place was reserved for it), and otherwise
     /// waits in line for room.
     fn poll_queue(&mut self, cx: &Context<'_>) -> Poll<Result<JobHandle<F, T>, OffloadError>> {
+        assert!(
+            self.body.is_some() || self.job.is_some(),
+            "a submission polled after it completed"
+        );
         let pool = &self.pool;
         let mut state = match &self.waiter {
             None => {

@@ -39,8 +39,8 @@ mod sync;
 mod tests;
 mod worker;
 
-pub(crate) use self::job::JobHandle;
 pub use self::job::cancelled;
+pub(crate) use self::job::{JobHandle, returned};
 pub(crate) use self::line::Submit;
 pub use self::metrics::{PoolStats, TimingStats};
 
