@@ -134,7 +134,7 @@ where
         let started = self
             .queued_at
             .map(|queued_at| metrics.started(queued_at, now.unwrap_or_else(Nanos::now)));
-        let outcome = CALLER_GONE.set(&self.caller_gone, || {
+        let run_body = || {
             #[cfg(feature = "tokio")]
             let _runtime = self.caller_runtime.as_ref().map(CallerRuntime::enter);
             #[cfg(feature = "tracing")]
@@ -142,7 +142,14 @@ where
             #[cfg(feature = "tracing")]
             let _job = tracing::trace_span!("offload", pool = pool.name()).entered();
             panic::catch_unwind(AssertUnwindSafe(body))
-        });
+        };
+        #[cfg(not(loom))]
+        let outcome = CALLER_GONE.set(&self.caller_gone, run_body);
+        // Loom runs the model's threads on one OS thread, which share its thread-locals: two
+        // workers' bodies would set and reset the same one out of order, and leave it
+        // pointing at a job that is gone. The models do not call `cancelled()`.
+        #[cfg(loom)]
+        let outcome = run_body();
         let ended = started.map(|started| metrics.finished(started));
         let mut slot = self.slot();
         if self.caller_gone.load(Ordering::Acquire) {
@@ -275,6 +282,7 @@ impl<F, T> Drop for JobHandle<F, T> {
     }
 }
 
+#[cfg(not(loom))]
 scoped_tls::scoped_thread_local! {
     /// The flag `caller_gone` of the job the current pool thread is running, while its body
     /// runs. A scoped thread-local: a pointer set for the time of a closure and reset after
@@ -309,6 +317,14 @@ scoped_tls::scoped_thread_local! {
 /// # }
 /// ```
 #[must_use]
+#[cfg(not(loom))]
 pub fn cancelled() -> bool {
     CALLER_GONE.is_set() && CALLER_GONE.with(|caller_gone| caller_gone.load(Ordering::Acquire))
+}
+
+/// Always `false` under loom: see `Job::run`.
+#[must_use]
+#[cfg(loom)]
+pub fn cancelled() -> bool {
+    false
 }
