@@ -123,6 +123,22 @@ fn a_call_polled_again_after_its_body_panicked_says_so() {
     );
 }
 
+/// The futures of `run` and `try_run` are `Unpin`, as a `JoinHandle` is: they can be
+/// awaited through `&mut`, and are still there after.
+#[test]
+fn the_futures_of_run_and_try_run_are_polled_through_a_mutable_reference() {
+    fn unpin<F: std::future::Future + Unpin>(future: F) -> F {
+        future
+    }
+    let mut call = unpin(async_offload::run("default", || 40 + 2));
+    assert_eq!(futures::executor::block_on(&mut call), 42);
+    let mut tried = unpin(async_offload::try_run("default", || 7));
+    assert_eq!(
+        futures::executor::block_on(&mut tried).expect("the default pool runs it"),
+        7
+    );
+}
+
 /// Records the thread it is dropped on.
 struct DropProbe(Arc<Mutex<Vec<String>>>);
 

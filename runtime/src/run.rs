@@ -21,6 +21,8 @@ use crate::registry;
 /// - Dropping the future before the job starts means `body` never runs (it is dropped on a
 ///   pool thread, with everything it captured). Once started it runs to completion;
 ///   [`cancelled`](crate::cancelled) tells it that nobody waits for the result any more.
+/// - The future is `Unpin`, as a tokio `JoinHandle` is: it can be polled through `&mut`
+///   (in a `select!` loop, say) without pinning it first.
 ///
 /// # Errors
 ///
@@ -48,8 +50,8 @@ where
 /// Runs `body` on the pool named `pool` and returns its result: [`try_run`] for the cases
 /// where failing to run is a bug, as with `#[offload]`.
 ///
-/// Like [`try_run`], it does nothing until the returned future is first polled; the call only
-/// records where it was made, for the panic below.
+/// Like [`try_run`], it does nothing until the returned future is first polled (the call only
+/// records where it was made, for the panic below), and its future is `Unpin`.
 ///
 /// # Panics
 ///
