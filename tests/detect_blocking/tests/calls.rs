@@ -6,8 +6,9 @@
 //! the feature can catch it. `cargo test --workspace` builds this crate without the
 //! feature; `the_tests_pass_with_the_feature` runs these tests again in a build with it.
 
+use std::future::Future;
 use std::io::Write;
-use std::net::{TcpListener, ToSocketAddrs};
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -145,7 +146,7 @@ async fn resolving_localhost_is_reported() {
 }
 
 #[no_block]
-async fn connects(to: std::net::SocketAddr) -> bool {
+async fn connects(to: SocketAddr) -> bool {
     std::net::TcpStream::connect(to).is_ok()
 }
 
@@ -222,9 +223,9 @@ async fn waiting_for_a_process_is_reported() {
     );
 }
 
-/// Every call above, on a pool thread.
-#[offload(pool = "default")]
-fn blocks_on_a_pool_thread(path: PathBuf, to: std::net::SocketAddr) -> usize {
+/// Every call above: a sleep, a read of `path`, a name resolved, a connection to `to`, a
+/// thread joined. Returns how many bytes, addresses and connections it got.
+fn blocking_calls(path: PathBuf, to: SocketAddr) -> usize {
     std::thread::sleep(Duration::from_micros(1));
     let read = std::fs::read(path).expect("the file").len();
     let resolved = ("localhost", 80)
@@ -235,8 +236,29 @@ fn blocks_on_a_pool_thread(path: PathBuf, to: std::net::SocketAddr) -> usize {
     read + resolved + usize::from(connected)
 }
 
+/// Runs `calls` (given a 10-byte file and the address of a listener) under
+/// `collect_stalls`, and checks that it ran and that nothing was reported.
+async fn nothing_reported<F>(name: &str, calls: impl FnOnce(PathBuf, SocketAddr) -> F)
+where
+    F: Future<Output = usize>,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a local listener");
+    let to = listener.local_addr().expect("its address");
+    let path = ten_bytes(name);
+    let (done, reports) = collect_stalls(calls(path.clone(), to)).await;
+    assert!(done > 10, "the calls ran: {done}");
+    assert!(reports.is_empty(), "{}", shown(&reports));
+    std::fs::remove_file(path).expect("removed");
+}
+
+/// Every call above, on a pool thread.
+#[offload(pool = "default")]
+fn blocks_on_a_pool_thread(path: PathBuf, to: SocketAddr) -> usize {
+    blocking_calls(path, to)
+}
+
 #[no_block]
-async fn offloads(path: PathBuf, to: std::net::SocketAddr) -> usize {
+async fn offloads(path: PathBuf, to: SocketAddr) -> usize {
     let run = async_offload::run("default", || {
         std::thread::sleep(Duration::from_micros(1));
     });
@@ -247,17 +269,11 @@ async fn offloads(path: PathBuf, to: std::net::SocketAddr) -> usize {
 #[cfg_attr(not(feature = "detect"), ignore = "needs the feature")]
 #[tokio::test]
 async fn the_same_calls_on_a_pool_thread_are_not_reported() {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("a local listener");
-    let to = listener.local_addr().expect("its address");
-    let path = ten_bytes("pool");
-    let (done, reports) = collect_stalls(offloads(path.clone(), to)).await;
-    assert!(done > 10);
-    assert!(reports.is_empty(), "{}", shown(&reports));
-    std::fs::remove_file(path).expect("removed");
+    nothing_reported("pool", offloads).await;
 }
 
 #[no_block]
-async fn awaits_tokio(path: PathBuf, to: std::net::SocketAddr) -> usize {
+async fn awaits_tokio(path: PathBuf, to: SocketAddr) -> usize {
     tokio::time::sleep(Duration::from_micros(1)).await;
     let read = tokio::fs::read(path).await.expect("the file").len();
     let resolved = tokio::net::lookup_host("localhost:80")
@@ -275,37 +291,18 @@ async fn awaits_tokio(path: PathBuf, to: std::net::SocketAddr) -> usize {
 async fn tokios_async_equivalents_and_stderr_are_not_reported() {
     // `tokio::fs` and `lookup_host` run on tokio's blocking threads, not in the poll; its
     // sockets are non-blocking.
-    let listener = TcpListener::bind("127.0.0.1:0").expect("a local listener");
-    let to = listener.local_addr().expect("its address");
-    let path = ten_bytes("tokio");
-    let (done, reports) = collect_stalls(awaits_tokio(path.clone(), to)).await;
-    assert!(done > 10);
-    assert!(reports.is_empty(), "{}", shown(&reports));
-    std::fs::remove_file(path).expect("removed");
+    nothing_reported("tokio", awaits_tokio).await;
 }
 
 /// Every call above, in an async fn without `#[no_block]`.
-async fn blocks_unwatched(path: PathBuf, to: std::net::SocketAddr) -> usize {
-    std::thread::sleep(Duration::from_micros(1));
-    let read = std::fs::read(path).expect("the file").len();
-    let resolved = ("localhost", 80)
-        .to_socket_addrs()
-        .map_or(0, Iterator::count);
-    let connected = std::net::TcpStream::connect(to).is_ok();
-    std::thread::spawn(|| ()).join().expect("joined");
-    read + resolved + usize::from(connected)
+async fn blocks_unwatched(path: PathBuf, to: SocketAddr) -> usize {
+    blocking_calls(path, to)
 }
 
 #[cfg_attr(not(feature = "detect"), ignore = "needs the feature")]
 #[tokio::test]
 async fn the_same_calls_outside_no_block_are_not_reported() {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("a local listener");
-    let to = listener.local_addr().expect("its address");
-    let path = ten_bytes("unwatched");
-    let (done, reports) = collect_stalls(blocks_unwatched(path.clone(), to)).await;
-    assert!(done > 10);
-    assert!(reports.is_empty(), "{}", shown(&reports));
-    std::fs::remove_file(path).expect("removed");
+    nothing_reported("unwatched", blocks_unwatched).await;
 }
 
 // ---------------------------------------------------------------------------------------
