@@ -11,7 +11,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -22,7 +21,7 @@ use async_offload::stall::{self, Mode, StallReport};
 const STALL_ENV: &str = "OFFLOAD_STALL";
 const STALL_THRESHOLD_ENV: &str = "OFFLOAD_STALL_THRESHOLD";
 use async_offload::testing::collect_stalls;
-use common::{panic_message, panic_of, thread_name};
+use common::{child_done, in_child, panic_message, panic_of, run_child, thread_name};
 
 /// Blocks 20 times its threshold in its only poll.
 #[no_block(threshold = "1ms")]
@@ -202,50 +201,11 @@ fn modes_set_in_code_panic_warn_off_and_hook_in_turn() {
 // ---------------------------------------------------------------------------------------
 // The environment, in child processes.
 
-/// Set (to the child test's name) in the environment of a child process.
-const CHILD_ENV: &str = "STALL_MODES_CHILD";
-
-/// Whether this process was started to run the child test `name`; a child test does
-/// nothing anywhere else (as in a run with `--include-ignored`).
-fn in_child(name: &str) -> bool {
-    std::env::var(CHILD_ENV).is_ok_and(|child| child == name)
-}
-
-/// Tells the parent that the child test ran to its end.
-fn child_done(name: &str) {
-    println!("child {name} done");
-}
-
-/// Runs the ignored test `name` of this binary in a child process with `env` set (and the
-/// stall variables otherwise unset); fails unless it passed. Returns its stderr.
+/// Runs the child test `name` with `env` set (see `common::run_child`) and returns its
+/// stderr.
 #[track_caller]
-fn run_child(name: &str, env: &[(&str, &str)]) -> String {
-    let mut command = Command::new(std::env::current_exe().expect("the test binary"));
-    command
-        .args([
-            "--exact",
-            name,
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env_remove(STALL_ENV)
-        .env_remove(STALL_THRESHOLD_ENV)
-        .env(CHILD_ENV, name);
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    let output = command.output().expect("the test binary runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert!(
-        output.status.success()
-            && stdout.contains("test result: ok. 1 passed")
-            && stdout.contains(&format!("child {name} done")),
-        "the child {name} with {env:?} failed ({}):\n{stdout}\n{stderr}",
-        output.status
-    );
-    stderr
+fn stderr_of_child(name: &str, env: &[(&str, &str)]) -> String {
+    String::from_utf8_lossy(&run_child(name, env).stderr).into_owned()
 }
 
 /// The lines of a child's stderr that `warn` mode printed.
@@ -273,7 +233,7 @@ fn warn_from_env_child() {
 
 #[test]
 fn warn_from_the_environment_prints_one_line_per_stall() {
-    let stderr = run_child("warn_from_env_child", &[(STALL_ENV, "warn")]);
+    let stderr = stderr_of_child("warn_from_env_child", &[(STALL_ENV, "warn")]);
     let warnings = warnings(&stderr);
     assert_eq!(warnings.len(), 2, "{stderr}");
     for line in warnings {
@@ -342,7 +302,7 @@ fn blocking_default_child() {
 
 #[test]
 fn by_default_a_known_blocking_call_outside_a_test_warns_and_one_in_a_test_panics() {
-    let stderr = run_child("blocking_default_child", &[]);
+    let stderr = stderr_of_child("blocking_default_child", &[]);
     let warned: Vec<&str> = stderr
         .lines()
         .filter(|line| line.starts_with("offload: a call to the #[blocking] fn"))
@@ -356,7 +316,7 @@ fn by_default_a_known_blocking_call_outside_a_test_warns_and_one_in_a_test_panic
 
 #[test]
 fn by_default_a_stall_outside_a_test_warns_and_one_in_a_test_panics() {
-    let stderr = run_child("default_child", &[]);
+    let stderr = stderr_of_child("default_child", &[]);
     let (outside, rest) = stderr
         .split_once("child: outside a test checked")
         .expect("the child got past the checks outside a test");
@@ -399,7 +359,7 @@ fn off_from_env_child() {
 
 #[test]
 fn off_from_the_environment_reports_nothing_unless_code_says_otherwise() {
-    let stderr = run_child("off_from_env_child", &[(STALL_ENV, "off")]);
+    let stderr = stderr_of_child("off_from_env_child", &[(STALL_ENV, "off")]);
     let (off, _) = stderr
         .split_once("child: off checked")
         .expect("the child got past the `off` checks");
@@ -419,7 +379,7 @@ fn invalid_mode_child() {
 
 #[test]
 fn an_invalid_mode_in_the_environment_is_reported_and_stalls_still_panic() {
-    let stderr = run_child("invalid_mode_child", &[(STALL_ENV, "quiet")]);
+    let stderr = stderr_of_child("invalid_mode_child", &[(STALL_ENV, "quiet")]);
     assert!(
         stderr.contains("offload: OFFLOAD_STALL=\"quiet\" is not a mode"),
         "{stderr}"
@@ -479,7 +439,7 @@ fn zero_threshold_child() {
 
 #[test]
 fn a_zero_threshold_in_the_environment_is_reported_and_the_default_kept() {
-    let stderr = run_child("zero_threshold_child", &[(STALL_THRESHOLD_ENV, "0ms")]);
+    let stderr = stderr_of_child("zero_threshold_child", &[(STALL_THRESHOLD_ENV, "0ms")]);
     let expected = "offload: OFFLOAD_STALL_THRESHOLD: duration \"0ms\" is zero, which would \
                     report every poll as a stall; give a positive threshold, like 10ms; the \
                     threshold stays 10 ms";

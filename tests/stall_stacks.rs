@@ -17,35 +17,17 @@ use std::time::{Duration, Instant};
 
 use async_offload::no_block;
 use async_offload::stall::{self, StallReport};
-use common::HANG_GUARD;
+use common::{HANG_GUARD, child_done, in_child, run_child};
 
-/// Set (to `1`) in the environment of a child process.
-const CHILD_ENV: &str = "STALL_STACKS_CHILD";
-
-/// Runs the ignored test `name` of this binary in a child process and returns its stdout,
-/// once it has passed.
-fn run_child(name: &str) -> String {
-    let output = Command::new(std::env::current_exe().expect("the test binary"))
-        .args([
-            "--exact",
-            name,
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env_remove("OFFLOAD_STALL")
-        .env_remove("OFFLOAD_STALL_STACKS")
-        .env(CHILD_ENV, "1")
-        .output()
-        .expect("the test binary runs");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+/// Fails unless the stack of `report` has a frame of `function`; `what` says what it
+/// shows.
+#[track_caller]
+fn assert_stack_has(report: &StallReport, function: &str, what: &str) {
+    let functions = common::stack_functions(report);
     assert!(
-        output.status.success() && stdout.contains("child done"),
-        "the child {name} failed ({}):\n{stdout}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
+        functions.iter().any(|name| name == function),
+        "the stack does not show {what}: {functions:#?}"
     );
-    stdout
 }
 
 /// In a child: sends each report on a poll still running, and when it came, to the
@@ -85,7 +67,7 @@ const LATENCY: &str = "first report after ms: ";
 #[test]
 #[ignore = "run by the tests below in a child process"]
 fn first_report_child() {
-    if std::env::var_os(CHILD_ENV).is_none() {
+    if !in_child("first_report_child") {
         return;
     }
     let reports = reports_in_flight();
@@ -99,22 +81,17 @@ fn first_report_child() {
     let (at, first) = reports
         .recv_timeout(HANG_GUARD)
         .expect("a report within the hang guard");
-    let functions = common::stack_functions(&first);
-    assert!(
-        functions
-            .iter()
-            .any(|function| function == "stall_stacks::wait_for_release"),
-        "the first report's stack is not named: {functions:#?}"
-    );
+    assert_stack_has(&first, "stall_stacks::wait_for_release", "the hung fn");
     println!("{LATENCY}{}", at.duration_since(start).as_millis());
     release.send(()).unwrap();
     blocked.join().unwrap();
-    println!("child done");
+    child_done("first_report_child");
 }
 
 /// How long after the poll began the child's first report came.
 fn first_report_latency() -> Duration {
-    let stdout = run_child("first_report_child");
+    let output = run_child("first_report_child", &[]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
     let ms = stdout
         .lines()
         .find_map(|line| Some(line.split_once(LATENCY)?.1))
@@ -200,7 +177,7 @@ async fn recurses_then_hangs(bottom: usize, release: mpsc::Receiver<()>) -> usiz
 #[test]
 #[ignore = "run by the test below in a child process"]
 fn deep_recursion_child() {
-    if std::env::var_os(CHILD_ENV).is_none() {
+    if !in_child("deep_recursion_child") {
         return;
     }
     let reports = reports_in_flight();
@@ -216,23 +193,17 @@ fn deep_recursion_child() {
     let (_, first) = reports
         .recv_timeout(HANG_GUARD)
         .expect("a report within the hang guard");
-    let functions = common::stack_functions(&first);
-    assert!(
-        functions
-            .iter()
-            .any(|function| function == "stall_stacks::recurse_then_wait"),
-        "the stack does not show the recursion: {functions:#?}"
-    );
+    assert_stack_has(&first, "stall_stacks::recurse_then_wait", "the recursion");
     release.send(()).unwrap();
     let depth = blocked.join().expect("the thread survived");
     // At most STACK_SIZE / 256 frames fit; in a debug build each is a few times larger.
     assert!(depth > 100, "the recursion was {depth} deep");
-    println!("child done");
+    child_done("deep_recursion_child");
 }
 
 #[test]
 fn a_thread_stalled_deep_in_recursion_has_its_stack_taken_and_goes_on() {
-    run_child("deep_recursion_child");
+    run_child("deep_recursion_child", &[]);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -261,7 +232,7 @@ async fn reads_a_pipe(mut pipe: std::process::ChildStdout) -> std::io::Result<Ve
 #[ignore = "run by the test below in a child process"]
 fn pipe_read_child() {
     use std::io::Write;
-    if std::env::var_os(CHILD_ENV).is_none() {
+    if !in_child("pipe_read_child") {
         return;
     }
     let reports = reports_in_flight();
@@ -279,24 +250,18 @@ fn pipe_read_child() {
         let (_, report) = reports
             .recv_timeout(HANG_GUARD)
             .expect("a report within the hang guard");
-        let functions = common::stack_functions(&report);
-        assert!(
-            functions
-                .iter()
-                .any(|function| function == "stall_stacks::read_the_pipe_once"),
-            "the stack does not show the read: {functions:#?}"
-        );
+        assert_stack_has(&report, "stall_stacks::read_the_pipe_once", "the read");
     }
     cat.stdin.take().unwrap().write_all(WRITTEN).unwrap();
     let read = reader.join().unwrap().expect("the read returned no error");
     assert_eq!(read, WRITTEN);
     cat.wait().unwrap();
-    println!("child done");
+    child_done("pipe_read_child");
 }
 
 /// The handler is installed with `SA_RESTART`: a `read` of a pipe that the signal
 /// interrupts is restarted, and returns the data written later.
 #[test]
 fn a_blocked_pipe_read_is_not_disturbed_by_taking_the_stack() {
-    run_child("pipe_read_child");
+    run_child("pipe_read_child", &[]);
 }

@@ -13,7 +13,7 @@ mod common;
 use std::future::Future;
 use std::io::{BufRead, BufReader, Write};
 use std::pin::Pin;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::mpsc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -22,9 +22,11 @@ use async_offload::no_block;
 use async_offload::stall::{self, LocationKind, StallReport};
 
 /// The variables that set the mode and turn stacks off.
-const STALL_ENV: &str = "OFFLOAD_STALL";
 const STALL_STACKS_ENV: &str = "OFFLOAD_STALL_STACKS";
-use common::{HANG_GUARD, panic_message, panic_of};
+use common::{
+    HANG_GUARD, assert_child_passed, child_done, child_test, in_child, panic_message, panic_of,
+    run_child,
+};
 
 /// A future that is pending once (waking itself at once), then ready with `value`.
 struct YieldOnce<T>(Option<T>, bool);
@@ -164,9 +166,6 @@ fn a_poll_that_does_not_return_is_reported_while_it_lasts_then_when_it_returns()
 // ---------------------------------------------------------------------------------------
 // What `panic` mode (the default) does with them, in child processes.
 
-/// Set (to the child test's name) in the environment of a child process.
-const CHILD_ENV: &str = "WATCHDOG_CHILD";
-
 /// The sync call that blocks in a child: reads a line from stdin, which the parent writes
 /// once it has read the report on stderr.
 #[inline(never)]
@@ -185,7 +184,7 @@ async fn waits_for_stdin() -> String {
 #[test]
 #[ignore = "run by the parents below in a child process"]
 fn blocked_on_stdin_child() {
-    if std::env::var_os(CHILD_ENV).is_none() {
+    if !in_child("blocked_on_stdin_child") {
         return;
     }
     // In `panic` mode: the end-of-poll report still panics in the task.
@@ -195,7 +194,7 @@ fn blocked_on_stdin_child() {
         message.starts_with("stall in watchdog::waits_for_stdin: one poll held the thread for "),
         "{message}"
     );
-    println!("child done");
+    child_done("blocked_on_stdin_child");
 }
 
 /// Runs `blocked_on_stdin_child` with `env`; returns the first report on a poll still
@@ -208,26 +207,13 @@ fn report_printed_by_a_child(env: &[(&str, &str)]) -> String {
 /// [`report_printed_by_a_child`], and the signals the child had handlers for once it had
 /// printed the report (`SigCgt` of `/proc/<pid>/status`: bit `n - 1` for signal `n`).
 fn report_and_caught_signals_of_a_child(env: &[(&str, &str)]) -> (String, u64) {
-    let mut command = Command::new(std::env::current_exe().expect("the test binary"));
-    command
-        .args([
-            "--exact",
-            "blocked_on_stdin_child",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env_remove(STALL_ENV)
-        .env_remove(STALL_STACKS_ENV)
-        .env_remove(STALL_SIGNAL_ENV)
-        .env(CHILD_ENV, "1")
+    let mut child = child_test("blocked_on_stdin_child")
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    let mut child = command.spawn().expect("the test binary runs");
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the test binary runs");
     let stderr = BufReader::new(child.stderr.take().unwrap());
     let (lines, printed) = mpsc::channel();
     std::thread::spawn(move || {
@@ -262,12 +248,7 @@ fn report_and_caught_signals_of_a_child(env: &[(&str, &str)]) -> (String, u64) {
     // Only now does the poll return.
     child.stdin.take().unwrap().write_all(b"go\n").unwrap();
     let output = child.wait_with_output().expect("the child ends");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success() && stdout.contains("child done"),
-        "the child failed ({}):\n{stdout}",
-        output.status
-    );
+    assert_child_passed("blocked_on_stdin_child", &output);
     (report, caught)
 }
 
@@ -364,7 +345,7 @@ async fn quick() -> u32 {
 #[test]
 #[ignore = "run by the_watchdog_starts_with_the_first_poll_and_sleeps_when_polls_stop in a child process"]
 fn idle_child() {
-    if std::env::var_os(CHILD_ENV).is_none() {
+    if !in_child("idle_child") {
         return;
     }
     // No instrumented poll yet: no watchdog.
@@ -394,28 +375,11 @@ fn idle_child() {
         common::eventually(|| watchdog_wakeups().unwrap() > last),
         "a poll did not wake the watchdog"
     );
-    println!("child done");
+    child_done("idle_child");
 }
 
 #[cfg(target_os = "linux")]
 #[test]
 fn the_watchdog_starts_with_the_first_poll_and_sleeps_when_polls_stop() {
-    let output = Command::new(std::env::current_exe().expect("the test binary"))
-        .args([
-            "--exact",
-            "idle_child",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_ENV, "1")
-        .output()
-        .expect("the test binary runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success() && stdout.contains("child done"),
-        "the child failed ({}):\n{stdout}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
+    run_child("idle_child", &[]);
 }

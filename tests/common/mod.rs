@@ -165,3 +165,74 @@ pub fn stack_functions(report: &async_offload::stall::StallReport) -> Vec<String
         .filter_map(|frame| frame.function.clone())
         .collect()
 }
+
+/// Set, to the child test's name, in the environment of a child process that
+/// [`child_test`] starts.
+const CHILD_TEST_ENV: &str = "OFFLOAD_TESTS_CHILD";
+
+/// The variables that change how stalls are reported, unset in a child so that it starts
+/// from the defaults and sets only what its parent gives it.
+const STALL_VARIABLES: [&str; 5] = [
+    "OFFLOAD_STALL",
+    "OFFLOAD_STALL_THRESHOLD",
+    "OFFLOAD_STALL_STACKS",
+    "OFFLOAD_STALL_SIGNAL",
+    "OFFLOAD_DETECT_STDIO",
+];
+
+/// A command that runs the ignored test `name` of this test binary alone in a child
+/// process, its output not captured, the stall variables unset: for what a test cannot do
+/// in a process it shares (set the environment, hang a thread, install a signal handler).
+pub fn child_test(name: &str) -> std::process::Command {
+    let mut command = std::process::Command::new(std::env::current_exe().expect("the test binary"));
+    command
+        .args([
+            "--exact",
+            name,
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_TEST_ENV, name);
+    for variable in STALL_VARIABLES {
+        command.env_remove(variable);
+    }
+    command
+}
+
+/// Whether this process was started to run the child test `name`: a child test does
+/// nothing anywhere else (as in a run with `--include-ignored`).
+pub fn in_child(name: &str) -> bool {
+    std::env::var(CHILD_TEST_ENV).is_ok_and(|child| child == name)
+}
+
+/// Tells the parent that the child test `name` ran to its end.
+pub fn child_done(name: &str) {
+    println!("child {name} done");
+}
+
+/// Fails unless the child test `name`, whose `output` this is, passed and ran to its end.
+#[track_caller]
+pub fn assert_child_passed(name: &str, output: &std::process::Output) {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success()
+            && stdout.contains("test result: ok. 1 passed")
+            && stdout.contains(&format!("child {name} done")),
+        "the child {name} failed ({}):\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Runs the child test `name` with `env` set, fails unless it passed, and returns its
+/// output.
+#[track_caller]
+pub fn run_child(name: &str, env: &[(&str, &str)]) -> std::process::Output {
+    let output = child_test(name)
+        .envs(env.iter().copied())
+        .output()
+        .expect("the test binary runs");
+    assert_child_passed(name, &output);
+    output
+}
