@@ -52,7 +52,8 @@
 //! `#[offload(pool = "db")] fn query_user(db: Db, id: u64) -> Result<User, DbError>`, or
 //! `async_offload::run("db", move || db.query_user(id)).await?`. The same: the body runs on a
 //! thread made for blocking, with the caller's tokio runtime entered (the `tokio` feature),
-//! and tokio's paused clock waits for it. Different: nothing starts before the first poll;
+//! tokio's paused clock waits for it, and the future is `Unpin` as a `JoinHandle` is.
+//! Different: nothing starts before the first poll;
 //! dropping the future before the job starts cancels it (there is no `JoinHandle` to
 //! detach or abort); a panic in the body goes on as a panic in the caller, not a
 //! `JoinError`; arguments are owned; each named pool has its own size and a bounded queue;
