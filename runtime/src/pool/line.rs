@@ -128,18 +128,17 @@ where
     /// Queues the job if the pool has room (or a place was reserved for it), and otherwise
     /// waits in line for room.
     fn poll_queue(&mut self, cx: &Context<'_>) -> Poll<Result<JobHandle<F, T>, OffloadError>> {
-        assert!(
-            self.body.is_some() || self.job.is_some(),
-            "a submission polled after it completed"
-        );
         let pool = &self.pool;
         let mut state = match &self.waiter {
             None => {
-                if let Some(body) = self.body.take() {
-                    // Made before the pool's lock is taken, to keep the allocation out of it.
-                    pool.metrics.submitted();
-                    self.job = Some(Job::new(body, pool.metrics.enabled(), cx.waker()));
-                }
+                // Out of line, the body is here only before the first poll: after it, the
+                // job was queued, turned away or put in line.
+                let Some(body) = self.body.take() else {
+                    panic!("a submission polled after it completed");
+                };
+                // Made before the pool's lock is taken, to keep the allocation out of it.
+                pool.metrics.submitted();
+                self.job = Some(Job::new(body, pool.metrics.enabled(), cx.waker()));
                 let mut state = pool.lock();
                 if !state.shut_down && !state.has_room(pool.config.queue_capacity) {
                     if pool.config.refuse_when_full {
