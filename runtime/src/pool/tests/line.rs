@@ -58,3 +58,26 @@ fn shutdown_empties_the_line_and_its_count_of_callers_gone() {
     drop((running, queued));
     assert_eq!(pool.wait_for_threads(None), Ok(()));
 }
+
+/// A submission polled again after it gave its handle panics, rather than queueing
+/// nothing or joining the line without a job (whose place would then be lost).
+#[test]
+fn a_submission_polled_after_it_completed_panics() {
+    let pool = Arc::new(Pool::new("polled-again", PoolConfig::fixed(1)));
+    let mut submit = pin!(pool.submit(|| ()));
+    let Poll::Ready(Ok(handle)) = poll_once(submit.as_mut()) else {
+        panic!("an idle pool queues the job at the first poll");
+    };
+    let again = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = poll_once(submit.as_mut());
+    }))
+    .expect_err("a second poll panics");
+    assert_eq!(
+        again.downcast_ref::<&str>(),
+        Some(&"a submission polled after it completed")
+    );
+    block_on(handle);
+    assert_eq!(pool.lock().waiting.len(), 0, "nobody joined the line");
+    pool.begin_shutdown();
+    assert_eq!(pool.wait_for_threads(None), Ok(()));
+}
