@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use crate::error::OffloadError;
-use crate::pool::{JobHandle, Submit, returned};
+use crate::pool::{JobHandle, Started, Submit, returned};
 use crate::registry;
 
 /// Runs `body` on the pool named `pool` and returns its result, or an error saying why it
@@ -101,7 +101,7 @@ where
 {
     /// Not polled yet.
     Start { pool: &'a str, body: F },
-    /// Submitted: waiting for room in the queue.
+    /// Waiting in line for room in the queue.
     Submitting(Submit<F, T>),
     /// Queued or running: waiting for the outcome.
     Running(JobHandle<F, T>),
@@ -150,12 +150,9 @@ where
                 let Step::Start { body, .. } = std::mem::replace(&mut self.step, Step::Done) else {
                     unreachable!("the step was matched above");
                 };
-                // Most jobs are queued at once: the submission stays here, and goes into
-                // the call's state only if it has to wait in line.
-                let mut submit = Submit::new(pool, body);
-                match Pin::new(&mut submit).poll(cx) {
-                    Poll::Ready(queued) => queued,
-                    Poll::Pending => {
+                match Submit::start(pool, body, cx) {
+                    Started::Done(queued) => queued,
+                    Started::InLine(submit) => {
                         self.step = Step::Submitting(submit);
                         return Poll::Pending;
                     }
@@ -173,7 +170,7 @@ where
         };
         match queued {
             Ok(handle) => {
-                // The job holds this poll's waker already (see `Submit`).
+                // The job holds this poll's waker already (see `Submit::start`).
                 self.step = Step::Running(handle);
                 Poll::Pending
             }

@@ -9,8 +9,8 @@ use std::task::{Context, Poll, Waker};
 
 use super::job::{Job, JobHandle, NewJob};
 use super::metrics::Outcome;
-use super::sync::{self, Mutex};
-use super::{Pool, wake_from_line};
+use super::sync::{self, Mutex, MutexGuard};
+use super::{Pool, State, wake_from_line};
 use crate::error::OffloadError;
 
 /// A caller in line for room in a full queue.
@@ -66,36 +66,83 @@ impl Waiter {
     }
 }
 
-/// Submitting a body to a pool: a future of the handle of its job, once the job is queued,
-/// or of the reason the pool turned it away.
+/// A caller in line for room in a full queue, with its job: a future of the job's handle,
+/// once a worker hands it a place and the job is queued, or of the reason the pool turned
+/// it away (it shut down meanwhile).
 ///
-/// The job is made at the first poll, with the waker of that poll in it: a caller that
-/// gets the handle from a poll need not poll the handle in the same poll to be woken.
-/// While the queue is full, the caller waits in line for room. If the caller goes away
-/// before its job is queued, the body (and the arguments it captured) is handed to the pool
-/// to be dropped on a pool thread, as it would have been had it run.
+/// Most jobs never make one: [`Submit::start`] queues a job at once when the queue has room.
+/// If the caller goes away while in line, its place (if it was handed one) goes to the next
+/// caller, and the body (with the arguments it captured) is handed to the pool to be
+/// dropped on a pool thread, as it would have been had it run.
 pub(crate) struct Submit<F, T>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
     pool: Arc<Pool>,
-    /// The body, until the first poll makes the job.
-    body: Option<F>,
-    /// The job and its caller's handle, from the first poll until the job is queued or
-    /// turned away.
+    /// The job and its caller's handle, until the job is queued or turned away.
     job: Option<NewJob<F, T>>,
-    /// The caller's place in line, while it waits for room.
+    /// The caller's place in line, until its wait ends.
     waiter: Option<Arc<Waiter>>,
 }
 
-/// Nothing in a `Submit` is pinned: the body is moved into its job at the first poll, and
-/// the rest are handles.
+/// What submitting a body did at once.
+pub(crate) enum Started<F, T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    /// The job was queued (its handle), or the pool turned it away (why).
+    Done(Result<JobHandle<F, T>, OffloadError>),
+    /// The queue is full: the caller waits in line.
+    InLine(Submit<F, T>),
+}
+
+/// Nothing in a `Submit` is pinned: its fields are handles.
 impl<F, T> Unpin for Submit<F, T>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
+}
+
+impl<F, T> Submit<F, T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    /// Submits `body` to `pool` from a poll of the caller's task (`cx`): queues its job if
+    /// the queue has room, and otherwise puts the caller in line for room.
+    ///
+    /// The job is made with the waker of `cx` in it: a caller that gets the handle need
+    /// not poll it in the same poll to be woken.
+    pub(crate) fn start(pool: Arc<Pool>, body: F, cx: &Context<'_>) -> Started<F, T> {
+        // Made before the pool's lock is taken, to keep the allocation out of it.
+        pool.metrics.submitted();
+        let (job, handle) = Job::new(body, pool.metrics.enabled(), cx.waker());
+        let mut state = pool.lock();
+        if state.shut_down || state.has_room(pool.config.queue_capacity) {
+            return Started::Done(queue(&pool, state, job, handle));
+        }
+        if pool.config.refuse_when_full {
+            drop(state);
+            pool.refuse(&handle, Outcome::QueueFull);
+            return Started::Done(Err(OffloadError::QueueFull {
+                pool: pool.name.to_string(),
+                capacity: pool.config.queue_capacity,
+            }));
+        }
+        let waiter = Arc::new(Waiter {
+            turn: Mutex::new(Turn::Waiting(cx.waker().clone())),
+        });
+        state.waiting.push_back(Arc::clone(&waiter));
+        drop(state);
+        Started::InLine(Submit {
+            pool,
+            job: Some((job, handle)),
+            waiter: Some(waiter),
+        })
+    }
 }
 
 impl<F, T> Future for Submit<F, T>
@@ -105,8 +152,43 @@ where
 {
     type Output = Result<JobHandle<F, T>, OffloadError>;
 
+    /// Waits for the caller's turn, then queues the job in the place it was handed.
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.poll_queue(cx)
+        let Some(waiter) = &self.waiter else {
+            panic!("a submission polled after it completed");
+        };
+        let mut turn = sync::lock(&waiter.turn);
+        match &mut *turn {
+            Turn::Waiting(waker) => {
+                if !waker.will_wake(cx.waker()) {
+                    waker.clone_from(cx.waker());
+                }
+                Poll::Pending
+            }
+            Turn::Refused => {
+                drop(turn);
+                self.waiter = None;
+                let refused = self.pool.shut_down_error();
+                Poll::Ready(Err(self.turn_away(refused, Outcome::Refused)))
+            }
+            Turn::Admitted => {
+                drop(turn);
+                self.waiter = None;
+                let (job, handle) = self.job.take().expect("a caller in line has its job");
+                // The task may have moved since the job was made.
+                handle.update_waker(cx.waker());
+                let pool = &self.pool;
+                let mut state = pool.lock();
+                // The reserved place is this job's now (or, after a shutdown, free).
+                state.reserved -= 1;
+                #[cfg(loom)]
+                if state.shut_down {
+                    state.loom_refused_after_admission += 1;
+                }
+                Poll::Ready(queue(pool, state, job, handle))
+            }
+            Turn::Gone => unreachable!("a caller in line is gone only once dropped"),
+        }
     }
 }
 
@@ -115,112 +197,45 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    /// Submits `body` to `pool`, at the first poll.
-    pub(crate) fn new(pool: Arc<Pool>, body: F) -> Self {
-        Submit {
-            pool,
-            body: Some(body),
-            job: None,
-            waiter: None,
-        }
-    }
-
-    /// Queues the job if the pool has room (or a place was reserved for it), and otherwise
-    /// waits in line for room.
-    fn poll_queue(&mut self, cx: &Context<'_>) -> Poll<Result<JobHandle<F, T>, OffloadError>> {
-        let pool = &self.pool;
-        let mut state = match &self.waiter {
-            None => {
-                // Out of line, the body is here only before the first poll: after it, the
-                // job was queued, turned away or put in line.
-                let Some(body) = self.body.take() else {
-                    panic!("a submission polled after it completed");
-                };
-                // Made before the pool's lock is taken, to keep the allocation out of it.
-                pool.metrics.submitted();
-                self.job = Some(Job::new(body, pool.metrics.enabled(), cx.waker()));
-                let mut state = pool.lock();
-                if !state.shut_down && !state.has_room(pool.config.queue_capacity) {
-                    if pool.config.refuse_when_full {
-                        drop(state);
-                        let full = OffloadError::QueueFull {
-                            pool: pool.name.to_string(),
-                            capacity: pool.config.queue_capacity,
-                        };
-                        return Poll::Ready(Err(self.turn_away(full, Outcome::QueueFull)));
-                    }
-                    let waiter = Arc::new(Waiter {
-                        turn: Mutex::new(Turn::Waiting(cx.waker().clone())),
-                    });
-                    state.waiting.push_back(Arc::clone(&waiter));
-                    self.waiter = Some(waiter);
-                    return Poll::Pending;
-                }
-                state
-            }
-            Some(waiter) => {
-                let mut turn = sync::lock(&waiter.turn);
-                match &mut *turn {
-                    Turn::Waiting(waker) => {
-                        if !waker.will_wake(cx.waker()) {
-                            waker.clone_from(cx.waker());
-                        }
-                        return Poll::Pending;
-                    }
-                    Turn::Refused => {
-                        drop(turn);
-                        self.waiter = None;
-                        return Poll::Ready(Err(
-                            self.turn_away(pool.shut_down_error(), Outcome::Refused)
-                        ));
-                    }
-                    Turn::Admitted => {
-                        drop(turn);
-                        self.waiter = None;
-                        if let Some((_, handle)) = &self.job {
-                            // The task may have moved since the job was made.
-                            handle.update_waker(cx.waker());
-                        }
-                        let mut state = pool.lock();
-                        // The reserved place is this job's now (or, after a shutdown, free).
-                        state.reserved -= 1;
-                        #[cfg(loom)]
-                        if state.shut_down {
-                            state.loom_refused_after_admission += 1;
-                        }
-                        state
-                    }
-                    Turn::Gone => unreachable!("a caller in line is gone only once dropped"),
-                }
-            }
-        };
-        if state.shut_down {
-            drop(state);
-            return Poll::Ready(Err(self.turn_away(pool.shut_down_error(), Outcome::Refused)));
-        }
-        let (job, handle) = self.job.take().expect("a job is queued once");
-        #[cfg(feature = "tokio")]
-        let clock = handle.caller_clock();
-        state.queue.push_back(job);
-        match pool.start_work(state) {
-            Ok(()) => {
-                #[cfg(feature = "tokio")]
-                handle.hold_clock_if_paused(clock);
-                Poll::Ready(Ok(handle))
-            }
-            Err(error) => {
-                pool.refuse(&handle, Outcome::Refused);
-                Poll::Ready(Err(error))
-            }
-        }
-    }
-
     /// The pool turned the job away before it was queued; `outcome` counts it.
-    pub(super) fn turn_away(&mut self, error: OffloadError, outcome: Outcome) -> OffloadError {
+    fn turn_away(&mut self, error: OffloadError, outcome: Outcome) -> OffloadError {
         if let Some((_, handle)) = self.job.take() {
             self.pool.refuse(&handle, outcome);
         }
         error
+    }
+}
+
+/// Queues `job` in a place it may take (under the pool's lock, `state`) and makes sure a
+/// worker will run it; returns its caller's `handle`, or why the pool turned it away.
+fn queue<F, T>(
+    pool: &Arc<Pool>,
+    mut state: MutexGuard<'_, State>,
+    job: Arc<Job<F, T>>,
+    handle: JobHandle<F, T>,
+) -> Result<JobHandle<F, T>, OffloadError>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    if state.shut_down {
+        drop(state);
+        pool.refuse(&handle, Outcome::Refused);
+        return Err(pool.shut_down_error());
+    }
+    #[cfg(feature = "tokio")]
+    let clock = handle.caller_clock();
+    state.queue.push_back(job);
+    match pool.start_work(state) {
+        Ok(()) => {
+            #[cfg(feature = "tokio")]
+            handle.hold_clock_if_paused(clock);
+            Ok(handle)
+        }
+        Err(error) => {
+            pool.refuse(&handle, Outcome::Refused);
+            Err(error)
+        }
     }
 }
 
@@ -264,14 +279,33 @@ where
 
 impl Pool {
     /// The submission `try_run` makes, for the tests (the loom models among them) of a pool
-    /// at hand: queues `body` at the first poll, waiting asynchronously in line while the
-    /// queue is full, and returns the handle that resolves to its result.
+    /// at hand: at the first poll, queues `body` or waits in line, asynchronously, while the
+    /// queue is full; resolves to the handle that resolves to the body's result.
     #[cfg(test)]
-    pub(crate) fn submit<F, T>(self: &Arc<Self>, body: F) -> Submit<F, T>
+    pub(crate) fn submit<F, T>(
+        self: &Arc<Self>,
+        body: F,
+    ) -> impl Future<Output = Result<JobHandle<F, T>, OffloadError>>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        Submit::new(Arc::clone(self), body)
+        let mut unsubmitted = Some((Arc::clone(self), body));
+        let mut in_line = None;
+        std::future::poll_fn(move |cx| {
+            if let Some((pool, body)) = unsubmitted.take() {
+                match Submit::start(pool, body, cx) {
+                    Started::Done(queued) => return Poll::Ready(queued),
+                    Started::InLine(submit) => {
+                        in_line = Some(submit);
+                        return Poll::Pending;
+                    }
+                }
+            }
+            match &mut in_line {
+                Some(submit) => Pin::new(submit).poll(cx),
+                None => panic!("a submission polled after it completed"),
+            }
+        })
     }
 }

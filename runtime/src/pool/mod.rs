@@ -41,7 +41,7 @@ mod worker;
 
 pub use self::job::cancelled;
 pub(crate) use self::job::{JobHandle, returned};
-pub(crate) use self::line::Submit;
+pub(crate) use self::line::{Started, Submit};
 pub use self::metrics::{PoolStats, TimingStats};
 
 /// A value the pool drops on one of its threads for a caller that went away.
