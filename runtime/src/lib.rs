@@ -29,7 +29,8 @@
 
 // `unsafe` only in `stall::watchdog::sys` (a thread's stack, for the watchdog),
 // `pool::priority` (a thread's nice value: std has neither system call), `pool::clock`
-// (the monotonic clock read directly, for cheap differences) and, with the
+// (the monotonic clock read directly, for cheap differences), `pool::job::exchange` (a
+// job's body and outcome handed between threads without a lock) and, with the
 // `detect-blocking-calls` feature, `stall::calls::sys` (the interposed C functions). Each
 // says why at each use.
 #![deny(unsafe_code)]

@@ -1,9 +1,11 @@
 //! One offloaded call: the body waiting to run, its outcome, and the caller's handle.
 //!
 //! A [`Job`] is shared by the pool (which runs it) and the caller's [`JobHandle`] (which
-//! awaits it) through one `Arc`: one allocation per call holds the body, the result slot,
-//! the caller's waker and the flag that says the caller has gone.
+//! awaits it) through one `Arc`: one allocation per call holds the body and then its
+//! outcome (handed over without a lock, in `exchange.rs`), the caller's waker and the flag
+//! that says the caller has gone.
 
+use self::exchange::Exchange;
 use super::Pool;
 #[cfg(feature = "tokio")]
 use super::caller_runtime::{CallerRuntime, ClockHold};
@@ -14,6 +16,8 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, Waker};
+
+mod exchange;
 
 /// What a pool thread runs: a job with its types erased.
 pub(crate) trait Runnable: Send + Sync {
@@ -26,13 +30,16 @@ pub(crate) trait Runnable: Send + Sync {
     fn run(self: Arc<Self>, pool: &Pool, now: Option<Nanos>) -> Option<Nanos>;
 }
 
-/// A body and the slot its outcome goes to.
+/// A body, its outcome and its caller's task.
 pub(crate) struct Job<F, T> {
     /// Set once the caller's handle is dropped. Read before the body starts (a job whose
     /// caller is gone never starts) and by [`cancelled`] while it runs.
     caller_gone: AtomicBool,
-    /// Everything the caller and the worker exchange.
-    slot: Mutex<Slot<F, T>>,
+    /// The body, until a worker takes it; then what it returned or the payload it panicked
+    /// with, until the caller takes it.
+    exchange: Exchange<F, std::thread::Result<T>>,
+    /// The task awaiting the outcome.
+    awaiting: Mutex<Awaiting>,
     /// When the job was queued, for the pool's queue-wait timing (if it keeps timings).
     queued_at: Option<Nanos>,
     /// The span that was current where the job was submitted; entered on the pool thread
@@ -42,20 +49,16 @@ pub(crate) struct Job<F, T> {
     /// The tokio runtime the job was submitted from, entered while the body runs.
     #[cfg(feature = "tokio")]
     caller_runtime: Option<CallerRuntime>,
-    /// Set once a hold on the caller's paused clock is in the slot: the caller's handle
+    /// Set once a hold on the caller's paused clock is in `awaiting`: the caller's handle
     /// then drops it when it goes away, so that the caller's runtime, which waits for its
     /// `spawn_blocking` tasks when it is dropped, does not wait for this job.
     #[cfg(feature = "tokio")]
     clock_held: AtomicBool,
 }
 
-/// The part of a job that moves between threads.
-struct Slot<F, T> {
-    /// The body, until a worker takes it.
-    body: Option<F>,
-    /// What the body returned or the payload it panicked with, until the caller takes it.
-    outcome: Option<std::thread::Result<T>>,
-    /// The waker of the task awaiting the outcome.
+/// The task awaiting a job's outcome.
+struct Awaiting {
+    /// Its waker, until the outcome is in.
     waker: Option<Waker>,
     /// Keeps the caller's paused tokio clock still while the job is in flight; dropped
     /// once the caller has been woken with the outcome (or with the job, if it never ran).
@@ -84,9 +87,8 @@ where
     pub(crate) fn new(body: F, timed: bool, waker: &Waker) -> NewJob<F, T> {
         let job = Arc::new(Job {
             caller_gone: AtomicBool::new(false),
-            slot: Mutex::new(Slot {
-                body: Some(body),
-                outcome: None,
+            exchange: Exchange::new(body),
+            awaiting: Mutex::new(Awaiting {
                 waker: Some(waker.clone()),
                 #[cfg(feature = "tokio")]
                 clock_hold: None,
@@ -109,10 +111,10 @@ where
 }
 
 impl<F, T> Job<F, T> {
-    /// The slot lock. It is held only to move a value in or out, never while user code
-    /// runs.
-    fn slot(&self) -> MutexGuard<'_, Slot<F, T>> {
-        sync::lock(&self.slot)
+    /// The lock on the awaiting task. It is held only to move a value in or out, never
+    /// while user code runs.
+    fn awaiting(&self) -> MutexGuard<'_, Awaiting> {
+        sync::lock(&self.awaiting)
     }
 }
 
@@ -123,7 +125,7 @@ where
 {
     fn run(self: Arc<Self>, pool: &Pool, now: Option<Nanos>) -> Option<Nanos> {
         let metrics = pool.metrics();
-        let body = self.slot().body.take()?;
+        let (body, running) = self.exchange.start()?;
         if self.caller_gone.load(Ordering::Acquire) {
             // Cancelled before it started: the body never runs, and its captured arguments
             // are dropped here, on the pool thread.
@@ -151,11 +153,9 @@ where
         #[cfg(loom)]
         let outcome = run_body();
         let ended = started.map(|started| metrics.finished(started));
-        let mut slot = self.slot();
         if self.caller_gone.load(Ordering::Acquire) {
             // Nobody will take the outcome: drop it here rather than on the executor, in
             // case dropping it blocks (a connection, a file).
-            drop(slot);
             metrics.ended(Outcome::Abandoned);
             drop(outcome);
             return ended;
@@ -165,11 +165,14 @@ where
         } else {
             Outcome::Panicked
         });
-        slot.outcome = Some(outcome);
-        let waker = slot.waker.take();
+        // In before the waker is taken: a caller that put a new waker in after this takes
+        // it finds the outcome in (see `poll_outcome`).
+        running.finish(outcome);
+        let mut awaiting = self.awaiting();
+        let waker = awaiting.waker.take();
         #[cfg(feature = "tokio")]
-        let clock_hold = slot.clock_hold.take();
-        drop(slot);
+        let clock_hold = awaiting.clock_hold.take();
+        drop(awaiting);
         if let Some(waker) = waker {
             waker.wake();
         }
@@ -183,7 +186,7 @@ where
 impl<F, T> JobHandle<F, T> {
     /// Takes the body back, if no worker has taken it: for a job the pool refused.
     pub(crate) fn take_body(&self) -> Option<F> {
-        self.job.slot().body.take()
+        self.job.exchange.take_back()
     }
 
     /// The caller's tokio clock, if it could be paused; read before the job is queued, for
@@ -210,11 +213,12 @@ impl<F, T> JobHandle<F, T> {
     #[cold]
     fn hold_clock(&self, runtime: &CallerRuntime) {
         let hold = runtime.hold_clock();
-        let mut slot = self.job.slot();
+        let mut awaiting = self.job.awaiting();
         // A job whose outcome is in has nothing to hold the clock for; otherwise the worker
-        // storing it, under this lock, will find the hold and drop it after the wake.
-        if slot.outcome.is_none() {
-            slot.clock_hold = Some(hold);
+        // puts it in and then takes this lock, and will find the hold and drop it after the
+        // wake.
+        if !self.job.exchange.is_done() {
+            awaiting.clock_hold = Some(hold);
             self.job.clock_held.store(true, Ordering::Relaxed);
         }
     }
@@ -224,7 +228,7 @@ impl<F, T> JobHandle<F, T> {
     /// Makes `waker` the one the outcome wakes, unless it wakes the same task as the one
     /// there.
     pub(crate) fn update_waker(&self, waker: &Waker) {
-        update(&mut self.job.slot().waker, waker);
+        update(&mut self.job.awaiting().waker, waker);
     }
 }
 
@@ -239,14 +243,18 @@ fn update(slot: &mut Option<Waker>, waker: &Waker) {
 impl<F, T> JobHandle<F, T> {
     /// The outcome once it is in: what the body returned, or the payload it panicked with
     /// (to be passed to [`returned`]). Until then, the waker of `cx` is the one it wakes.
+    ///
+    /// The outcome is taken once: the caller must not poll again after `Ready`.
     pub(crate) fn poll_outcome(&mut self, cx: &Context<'_>) -> Poll<std::thread::Result<T>> {
-        let mut slot = self.job.slot();
-        match slot.outcome.take() {
+        if let Some(outcome) = self.job.exchange.take_outcome() {
+            return Poll::Ready(outcome);
+        }
+        self.update_waker(cx.waker());
+        // The worker puts the outcome in before it takes the waker: if it took the one
+        // there before this one, the outcome is in by now.
+        match self.job.exchange.take_outcome() {
             Some(outcome) => Poll::Ready(outcome),
-            None => {
-                update(&mut slot.waker, cx.waker());
-                Poll::Pending
-            }
+            None => Poll::Pending,
         }
     }
 }
@@ -276,7 +284,7 @@ impl<F, T> Drop for JobHandle<F, T> {
         // Nobody waits for the job any more: its caller's clock may move on.
         #[cfg(feature = "tokio")]
         if self.job.clock_held.load(Ordering::Relaxed) {
-            let hold = self.job.slot().clock_hold.take();
+            let hold = self.job.awaiting().clock_hold.take();
             drop(hold);
         }
     }
