@@ -27,14 +27,13 @@ use tokio::time::Instant;
 /// The tokio runtime a job was submitted from.
 pub(super) struct CallerRuntime {
     handle: Handle,
-    /// Whether it is a current-thread runtime, the only kind whose clock may be paused.
-    current_thread: bool,
 }
 
 /// Keeps a paused tokio clock from advancing on its own while it lives.
 pub(super) struct ClockHold {
-    /// Dropped to let the waiting `spawn_blocking` task end.
-    _release: mpsc::Sender<()>,
+    /// Dropped to let the waiting `spawn_blocking` task end. Boxed, to keep every job's
+    /// place for a hold one pointer wide: only jobs under a paused clock make one.
+    _release: Box<mpsc::Sender<()>>,
 }
 
 impl CallerRuntime {
@@ -42,11 +41,7 @@ impl CallerRuntime {
     #[inline]
     pub(super) fn capture() -> Option<Self> {
         let handle = Handle::try_current().ok()?;
-        let current_thread = handle.runtime_flavor() == RuntimeFlavor::CurrentThread;
-        Some(CallerRuntime {
-            handle,
-            current_thread,
-        })
+        Some(CallerRuntime { handle })
     }
 
     /// Enters the runtime on the pool thread, for the time the body runs.
@@ -55,11 +50,12 @@ impl CallerRuntime {
         self.handle.enter()
     }
 
-    /// The runtime's clock now, if it could be paused: the first of the two readings that
-    /// tell whether it is. Read on the caller's thread, inside its runtime.
+    /// The runtime's clock now, if it could be paused (only a current-thread runtime's
+    /// can): the first of the two readings that tell whether it is. Read on the caller's
+    /// thread, inside its runtime.
     #[inline]
     pub(super) fn clock(&self) -> Option<Instant> {
-        self.current_thread.then(Instant::now)
+        (self.handle.runtime_flavor() == RuntimeFlavor::CurrentThread).then(Instant::now)
     }
 
     /// Whether the runtime's clock has not moved since `before` (read on the caller's
@@ -75,6 +71,8 @@ impl CallerRuntime {
         // While this task exists, tokio does not advance the paused clock. It waits on a
         // thread of tokio's blocking pool until the hold is dropped (`recv` then fails).
         drop(self.handle.spawn_blocking(move || released.recv()));
-        ClockHold { _release: release }
+        ClockHold {
+            _release: Box::new(release),
+        }
     }
 }
