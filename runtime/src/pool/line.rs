@@ -208,6 +208,7 @@ where
 
 /// Queues `job` in a place it may take (under the pool's lock, `state`) and makes sure a
 /// worker will run it; returns its caller's `handle`, or why the pool turned it away.
+#[inline]
 fn queue<F, T>(
     pool: &Arc<Pool>,
     mut state: MutexGuard<'_, State>,

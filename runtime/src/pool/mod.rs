@@ -125,6 +125,15 @@ impl State {
     /// stays free.
     #[inline]
     fn hand_off_place(&mut self) -> Option<Waker> {
+        if self.waiting.is_empty() {
+            return None; // the common case, checked without a call
+        }
+        self.admit_first_in_line()
+    }
+
+    /// [`State::hand_off_place`] with somebody in line.
+    #[cold]
+    fn admit_first_in_line(&mut self) -> Option<Waker> {
         while let Some(waiter) = self.waiting.pop_front() {
             if let Some(waker) = waiter.admit() {
                 self.reserved += 1;

@@ -14,14 +14,25 @@ use crate::error::OffloadError;
 impl Pool {
     /// Makes sure a thread will take the job just queued: an idle one is woken, or a new one
     /// started while the pool is below its thread count.
+    #[inline]
     pub(super) fn start_work(
         self: &Arc<Self>,
-        mut state: MutexGuard<'_, State>,
+        state: MutexGuard<'_, State>,
     ) -> Result<(), OffloadError> {
         if state.idle > 0 {
             self.claim_idle_worker(state);
             return Ok(());
         }
+        self.start_work_without_idle_worker(state)
+    }
+
+    /// [`Pool::start_work`] when no worker is idle: out of line, to keep the path of a
+    /// job that wakes an idle worker short.
+    #[inline(never)]
+    fn start_work_without_idle_worker(
+        self: &Arc<Self>,
+        mut state: MutexGuard<'_, State>,
+    ) -> Result<(), OffloadError> {
         if state.threads < self.config.threads {
             // Spawning under the lock keeps `threads` truthful; it happens only while the
             // pool grows, not once it has the threads its load needs.
