@@ -5,8 +5,9 @@
 //! a shared machine falls on every candidate alike. Where it can, the candidates take turns
 //! sample by sample. `BENCHMARKS.md` explains each case.
 //!
-//! `cargo bench --bench compare -- alone <offload|spawn_blocking|unblock> <round trips>`
-//! runs only one candidate's round trips from a current-thread runtime, for a profiler: run
+//! `cargo bench --bench compare -- alone <offload|offload_fn|spawn_blocking|unblock> <round
+//! trips>` runs only one candidate's round trips from a current-thread runtime, for a
+//! profiler (`offload_fn` calls an `#[offload]` fn, `offload` calls `run`): run
 //! under `valgrind --tool=callgrind` with two counts, the difference of the instructions
 //! counted, divided by the difference of the counts, is the work of one round trip.
 //! `cargo bench --bench compare -- callgrind` does exactly that for every candidate, three
@@ -217,18 +218,31 @@ fn round_trips(runtime: &tokio::runtime::Runtime) -> Vec<(Candidate, f64, f64)> 
 }
 
 /// One candidate's round trips, alone, from a current-thread runtime (see the module docs).
+/// `offload_fn` is `offload` through an `#[offload]` fn rather than `run`.
 fn run_alone(candidate: &str, round_trips: usize) {
     let candidate = match candidate {
-        "offload" => Candidate::Offload,
-        "spawn_blocking" => Candidate::SpawnBlocking,
-        "unblock" => Candidate::Unblock,
-        other => panic!("no candidate {other:?}: offload, spawn_blocking or unblock"),
+        "offload" => Some(Candidate::Offload),
+        "offload_fn" => None,
+        "spawn_blocking" => Some(Candidate::SpawnBlocking),
+        "unblock" => Some(Candidate::Unblock),
+        other => panic!("no candidate {other:?}: offload, offload_fn, spawn_blocking or unblock"),
     };
     current_thread().block_on(async {
         for i in 0..round_trips {
-            black_box(candidate.run("default", move || black_box(i)).await);
+            // Boxed as `Candidate::run` boxes the others, for the same work around the call.
+            let round_trip = match candidate {
+                Some(candidate) => candidate.run("default", move || black_box(i)),
+                None => Box::pin(offloaded(i)),
+            };
+            black_box(round_trip.await);
         }
     });
+}
+
+/// The job of `run_alone`, as an `#[offload]` fn.
+#[async_offload::offload]
+fn offloaded(i: usize) -> usize {
+    black_box(i)
 }
 
 /// The instructions of one round trip of each candidate, counted by callgrind: this
@@ -256,7 +270,7 @@ fn callgrind_table() {
         "candidate", "instructions per round trip", "vs spawn_bl."
     );
     let [few, many] = CALLGRIND_ROUND_TRIPS;
-    let ranges: Vec<(&str, f64, f64)> = ["offload", "spawn_blocking", "unblock"]
+    let ranges: Vec<(&str, f64, f64)> = ["offload", "offload_fn", "spawn_blocking", "unblock"]
         .into_iter()
         .map(|candidate| {
             let per_round_trip: Vec<f64> = (0..3)
@@ -267,7 +281,11 @@ fn callgrind_table() {
             (candidate, low, high)
         })
         .collect();
-    let baseline = ranges[1].1.midpoint(ranges[1].2);
+    let baseline = ranges
+        .iter()
+        .find(|(candidate, ..)| *candidate == "spawn_blocking")
+        .map(|(_, low, high)| low.midpoint(*high))
+        .expect("spawn_blocking is measured");
     for (candidate, low, high) in ranges {
         println!(
             "{candidate:<24}{:>30}{:>15.2}x",
