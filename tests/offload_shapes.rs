@@ -615,9 +615,9 @@ fn the_crate_path_can_be_a_reexport_or_a_renamed_crate() {
     });
 }
 
-/// A stand-in for the crate whose `try_run` counts its calls, to see that the generated code
-/// goes through the `crate` path and not to `::async_offload` regardless (which this file
-/// could reach too). It depends on `__private::try_run` keeping its signature.
+/// A stand-in for the crate whose `try_run_at` counts its calls, to see that the generated
+/// code goes through the `crate` path and not to `::async_offload` regardless (which this
+/// file could reach too). It depends on `__private::try_run_at` keeping its signature.
 mod counting_offload {
     pub mod __private {
         use std::future::Future;
@@ -627,7 +627,8 @@ mod counting_offload {
 
         pub static CALLS: AtomicUsize = AtomicUsize::new(0);
 
-        pub fn try_run<F, T>(
+        pub fn try_run_at<F, T>(
+            site: &'static SitePool,
             pool: &'static str,
             body: F,
         ) -> impl Future<Output = Result<T, async_offload::OffloadError>> + Send
@@ -636,7 +637,7 @@ mod counting_offload {
             T: Send + 'static,
         {
             CALLS.fetch_add(1, Ordering::SeqCst);
-            async_offload::try_run(pool, body)
+            async_offload::__private::try_run_at(site, pool, body)
         }
     }
 }
@@ -653,7 +654,7 @@ fn the_generated_code_goes_through_the_crate_path() {
     let (value, thread) = futures::executor::block_on(through_a_stand_in(1));
     assert_eq!(value, 2);
     assert_ran_on("default", &thread);
-    assert_eq!(calls(), 1, "the stand-in's `try_run` was called");
+    assert_eq!(calls(), 1, "the stand-in's `try_run_at` was called");
 }
 
 // ---------------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 //! signatures change without notice.
 
 pub use crate::pool_use::PoolUse;
-pub use crate::run::try_run;
+pub use crate::registry::SitePool;
+pub use crate::run::try_run_at;
 pub use crate::stall::SourceLocation;
 pub use crate::stall::blocking::blocking_call;
 pub use crate::stall::guard::{FnSite, Guarded, at_await, awaited};

@@ -5,9 +5,11 @@ use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use std::sync::Arc;
+
 use crate::error::OffloadError;
-use crate::pool::{JobHandle, Started, Submit, returned};
-use crate::registry;
+use crate::pool::{JobHandle, Pool, Started, Submit, returned};
+use crate::registry::{self, SitePool};
 
 /// Runs `body` on the pool named `pool` and returns its result, or an error saying why it
 /// could not run.
@@ -47,6 +49,20 @@ where
     TryRun::new(pool, body)
 }
 
+/// [`try_run`] for the `#[offload]` fn whose `site` this is: the pool named `pool` is
+/// looked up at the fn's first call only.
+pub fn try_run_at<F, T>(
+    site: &'static SitePool,
+    pool: &'static str,
+    body: F,
+) -> impl Future<Output = Result<T, OffloadError>>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    TryRun::new(AtSite { site, pool }, body)
+}
+
 /// Runs `body` on the pool named `pool` and returns its result: [`try_run`] for the cases
 /// where failing to run is a bug, as with `#[offload]`.
 ///
@@ -81,26 +97,51 @@ where
     }
 }
 
+/// Where a call finds its pool: the pool's name, or the site of an `#[offload]` fn.
+trait FindPool {
+    fn find(&self) -> Result<Arc<Pool>, OffloadError>;
+}
+
+impl FindPool for &str {
+    #[inline]
+    fn find(&self) -> Result<Arc<Pool>, OffloadError> {
+        registry::lookup(self)
+    }
+}
+
+/// The site of an `#[offload]` fn, and the name of its pool.
+struct AtSite {
+    site: &'static SitePool,
+    pool: &'static str,
+}
+
+impl FindPool for AtSite {
+    #[inline]
+    fn find(&self) -> Result<Arc<Pool>, OffloadError> {
+        self.site.lookup(self.pool)
+    }
+}
+
 /// The future of [`try_run`]: one state machine for the lookup, the submission and the
 /// wait for the outcome, written out so that the body moves into its job at the first
 /// poll with no future nested around it, and the poll that queues the job does not poll
-/// it again.
-struct TryRun<'a, F, T>
+/// it again. `P` finds the pool.
+struct TryRun<P, F, T>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    step: Step<'a, F, T>,
+    step: Step<P, F, T>,
 }
 
 /// Where a call stands.
-enum Step<'a, F, T>
+enum Step<P, F, T>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
     /// Not polled yet.
-    Start { pool: &'a str, body: F },
+    Start { pool: P, body: F },
     /// Waiting in line for room in the queue.
     Submitting(Submit<F, T>),
     /// Queued or running: waiting for the outcome.
@@ -111,36 +152,37 @@ where
 
 /// Nothing in a call is pinned: the body is moved out at the first poll, and the rest are
 /// `Unpin`.
-impl<F, T> Unpin for TryRun<'_, F, T>
+impl<P, F, T> Unpin for TryRun<P, F, T>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
 }
 
-impl<'a, F, T> TryRun<'a, F, T>
+impl<P, F, T> TryRun<P, F, T>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    fn new(pool: &'a str, body: F) -> Self {
+    fn new(pool: P, body: F) -> Self {
         TryRun {
             step: Step::Start { pool, body },
         }
     }
 }
 
-impl<F, T> Future for TryRun<'_, F, T>
+impl<P: FindPool, F, T> Future for TryRun<P, F, T>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
     type Output = Result<T, OffloadError>;
 
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let queued = match &mut self.step {
             Step::Start { pool, .. } => {
-                let pool = match registry::lookup(pool) {
+                let pool = match pool.find() {
                     Ok(pool) => pool,
                     Err(error) => {
                         self.step = Step::Done;
@@ -188,7 +230,7 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    call: TryRun<'a, F, T>,
+    call: TryRun<&'a str, F, T>,
     caller: &'static Location<'static>,
 }
 

@@ -19,13 +19,17 @@ use super::args::Args;
 //         let __offload_arg0 = ::async_offload::__private::SendArg { value: db };
 //         let __offload_arg1 = ::async_offload::__private::SendArg { value: __offload_arg1 };
 //         let __offload_arg2 = ::async_offload::__private::SendArg { value: buf };
-//         match ::async_offload::__private::try_run("default", move || -> Result<User, Error> {
-//             let db = __offload_arg0.value;
-//             let __offload_arg1 = __offload_arg1.value;
-//             let (a, b) = __offload_arg1;
-//             let mut buf = __offload_arg2.value;
-//             match () { () => { body } }
-//         })
+//         match ::async_offload::__private::try_run_at(
+//             { static __OFFLOAD_SITE: SitePool = SitePool::new(); &__OFFLOAD_SITE }, // see `run_call`
+//             "default",
+//             move || -> Result<User, Error> {
+//                 let db = __offload_arg0.value;
+//                 let __offload_arg1 = __offload_arg1.value;
+//                 let (a, b) = __offload_arg1;
+//                 let mut buf = __offload_arg2.value;
+//                 match () { () => { body } }
+//             },
+//         )
 //         .await {
 //             ::core::result::Result::Ok(__offload_value) => __offload_value,
 //             // Panics at `load`, naming it: see `run_call`.
@@ -243,7 +247,16 @@ fn body(block: &syn::Block) -> TokenStream {
 
 // Input:  the closure's return type and statements.
 // Output:
-//     match ::async_offload::__private::try_run("pool", move || -> Output { statements }).await {
+//     match ::async_offload::__private::try_run_at(
+//         {
+//             static __OFFLOAD_SITE: ::async_offload::__private::SitePool =
+//                 ::async_offload::__private::SitePool::new();
+//             &__OFFLOAD_SITE
+//         },
+//         "pool",
+//         move || -> Output { statements },
+//     )
+//     .await {
 //         ::core::result::Result::Ok(__offload_value) => __offload_value,
 //         ::core::result::Result::Err(__offload_error) => {
 //             fn __offload_fn() {}
@@ -252,6 +265,9 @@ fn body(block: &syn::Block) -> TokenStream {
 //         }
 //     }
 //
+// The site is a static of the wrapper, in a block that only hands out a reference to it:
+// the fn's pool, looked up at its first call, is kept there for the later ones (a static in
+// a generic fn is one for all its instances, which all name the same pool).
 // The call's own tokens carry the span of the return type, and the closure's that of the
 // receiver: the compiler reports a result that cannot move back to the caller at the
 // former, a receiver that cannot move to the pool thread at the latter, each once.
@@ -265,7 +281,8 @@ fn body(block: &syn::Block) -> TokenStream {
 // an expression accepts and a `use` does not.) The message names the
 // fn with the type name of `__offload_fn`: the path of the fn it is defined in, with the
 // type of a method. A panic of the body is none of this: `try_run` resumes it with its own
-// payload. `__offload_value`, `__offload_error` and `__offload_fn` are `Span::mixed_site()`.
+// payload. `__offload_value`, `__offload_error`, `__offload_fn` and `__OFFLOAD_SITE` are
+// `Span::mixed_site()`.
 fn run_call(
     args: &Args,
     receiver: Option<&Token![self]>,
@@ -278,12 +295,21 @@ fn run_call(
     let closure_span = receiver.map_or(output, |token| token.span);
     let mut closure_body = Group::new(Delimiter::Brace, closure_body);
     closure_body.set_span(closure_span);
-    let mut call_args = respan(quote!(#pool,), output);
+    let site_pool = private_path(args.krate(output), "SitePool", output);
+    let site = Ident::new("__OFFLOAD_SITE", Span::mixed_site());
+    // Spanned by hand, not respanned: the crate path in it keeps its own spans.
+    let mut call_args = quote_spanned! {output=>
+        {
+            static #site: #site_pool = #site_pool::new();
+            &#site
+        },
+    };
+    call_args.extend(respan(quote!(#pool,), output));
     call_args.extend(respan(quote!(move || ->), closure_span));
     call_args.extend(quote!(#closure_output #closure_body));
     let mut call_args = Group::new(Delimiter::Parenthesis, call_args);
     call_args.set_span(output);
-    let try_run = private_path(args.krate(output), "try_run", output);
+    let try_run = private_path(args.krate(output), "try_run_at", output);
     let await_ = respan(quote!(.await), output);
     let value = Ident::new("__offload_value", Span::mixed_site());
     let error = Ident::new("__offload_error", Span::mixed_site());

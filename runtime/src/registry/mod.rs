@@ -103,6 +103,47 @@ pub(crate) fn lookup(name: &str) -> Result<Arc<Pool>, OffloadError> {
     Ok(pool)
 }
 
+/// The pool of one `#[offload]` fn: looked up by name at the fn's first call, then kept
+/// in a static of the fn, so that later calls skip the lookup. A pool that has been looked
+/// up is never replaced nor removed (`install` refuses to change a used pool), so what it
+/// keeps stays right for good.
+pub struct SitePool {
+    pool: OnceLock<Arc<Pool>>,
+}
+
+impl SitePool {
+    /// A site whose fn has not run yet.
+    #[must_use]
+    pub const fn new() -> Self {
+        SitePool {
+            pool: OnceLock::new(),
+        }
+    }
+
+    /// The pool named `name`, which every call of this site names.
+    #[inline]
+    pub(crate) fn lookup(&self, name: &str) -> Result<Arc<Pool>, OffloadError> {
+        if let Some(pool) = self.pool.get() {
+            return Ok(Arc::clone(pool));
+        }
+        let pool = lookup(name)?;
+        Ok(Arc::clone(self.pool.get_or_init(|| pool)))
+    }
+}
+
+impl Default for SitePool {
+    fn default() -> Self {
+        SitePool::new()
+    }
+}
+
+impl std::fmt::Debug for SitePool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let pool = self.pool.get().map(|pool| pool.name());
+        f.debug_struct("SitePool").field("pool", &pool).finish()
+    }
+}
+
 /// [`lookup`] through the registry's lock.
 fn lookup_in_registry(name: &str) -> Result<Arc<Pool>, OffloadError> {
     let pools = registry().read();
