@@ -13,11 +13,11 @@
 //! - `config/`: what a pool is configured with ([`PoolConfig`]), the `OFFLOAD_POOLS` syntax
 //!   and the `serde` format. Data and parsing only.
 //! - `pool/`: one pool at work: its lock and state, the line of callers waiting for room,
-//!   the workers, a job's handle, metrics and the clock they read, and the sync primitives
-//!   the loom models replace.
+//!   the workers, a job (its body and outcome handed between threads in `job/exchange.rs`),
+//!   metrics and the clock they read, and the sync primitives the loom models replace.
 //! - `registry/`: the process-wide pools by name: the built-in ones, [`Pools`] and `install`,
-//!   lookup, shutdown and stats.
-//! - `run.rs`: [`run`] and [`try_run`], what `#[offload]` expands to.
+//!   lookup (and the pool each `#[offload]` fn keeps once looked up), shutdown and stats.
+//! - `run.rs`: [`run`] and [`try_run`], and `try_run_at`, what `#[offload]` expands to.
 //! - `stall/`: `#[no_block]`'s timing of polls and its reports; `stall/watchdog/` the thread
 //!   that reports polls that do not return, with their stacks; `stall/calls/` the feature
 //!   `detect-blocking-calls`, the C library's blocking functions interposed.

@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use std::sync::Arc;
 
 use crate::error::OffloadError;
-use crate::pool::{JobHandle, Pool, Started, Submit, returned};
+use crate::pool::{JobHandle, Pool, Started, WaitForRoom, returned, submit};
 use crate::registry::{self, SitePool};
 
 /// Runs `body` on the pool named `pool` and returns its result, or an error saying why it
@@ -143,7 +143,7 @@ where
     /// Not polled yet.
     Start { pool: P, body: F },
     /// Waiting in line for room in the queue.
-    Submitting(Submit<F, T>),
+    WaitingForRoom(WaitForRoom<F, T>),
     /// Queued or running: waiting for the outcome.
     Running(JobHandle<F, T>),
     /// The output has been returned.
@@ -192,15 +192,15 @@ where
                 let Step::Start { body, .. } = std::mem::replace(&mut self.step, Step::Done) else {
                     unreachable!("the step was matched above");
                 };
-                match Submit::start(pool, body, cx) {
-                    Started::Done(queued) => queued,
-                    Started::InLine(submit) => {
-                        self.step = Step::Submitting(submit);
+                match submit(pool, body, cx) {
+                    Started::Settled(queued) => queued,
+                    Started::InLine(wait) => {
+                        self.step = Step::WaitingForRoom(wait);
                         return Poll::Pending;
                     }
                 }
             }
-            Step::Submitting(submit) => std::task::ready!(Pin::new(submit).poll(cx)),
+            Step::WaitingForRoom(wait) => std::task::ready!(Pin::new(wait).poll(cx)),
             Step::Running(handle) => {
                 let outcome = std::task::ready!(handle.poll_outcome(cx));
                 // Done before a panic of the body goes on here: a call polled again after
@@ -212,7 +212,7 @@ where
         };
         match queued {
             Ok(handle) => {
-                // The job holds this poll's waker already (see `Submit::start`).
+                // The job holds this poll's waker already (see `submit`).
                 self.step = Step::Running(handle);
                 Poll::Pending
             }

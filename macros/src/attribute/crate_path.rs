@@ -25,7 +25,7 @@ pub(crate) fn parse(meta: &ParseNestedMeta<'_>) -> syn::Result<syn::Path> {
             "the crate path must be a string literal, like `crate = \"my_offload\"`",
         )
     })?;
-    literal.parse_with(syn::Path::parse_mod_style).map_err(|_| {
+    let path = literal.parse_with(syn::Path::parse_mod_style).map_err(|_| {
         syn::Error::new(
             literal.span(),
             format!(
@@ -33,5 +33,18 @@ pub(crate) fn parse(meta: &ParseNestedMeta<'_>) -> syn::Result<syn::Path> {
                 literal.value()
             ),
         )
-    })
+    })?;
+    // A path through `Self` names an associated item of a type, never a crate or a module:
+    // said here, once, rather than by the compiler at each use in the generated code.
+    if path
+        .segments
+        .first()
+        .is_some_and(|first| first.ident == "Self")
+    {
+        return Err(syn::Error::new(
+            literal.span(),
+            "`Self` is a type, not the crate; write the path `async_offload` is reachable at, like `crate = \"my_offload\"` or `crate = \"::deps::async_offload\"`",
+        ));
+    }
+    Ok(path)
 }

@@ -277,12 +277,11 @@ fn body(block: &syn::Block) -> TokenStream {
 // the location at the attribute), so the panic points at the user's fn. The fn is bound to
 // that name (a fn item: the call stays direct, and `#[track_caller]` holds), not called by
 // its path, whose first token may be the user's `crate = ".."` string: an error about that
-// path stays there, once. (A `use` of it would not do: `crate = "Self"` makes a path that
-// an expression accepts and a `use` does not.) The message names the
-// fn with the type name of `__offload_fn`: the path of the fn it is defined in, with the
-// type of a method. A panic of the body is none of this: `try_run` resumes it with its own
-// payload. `__offload_value`, `__offload_error`, `__offload_fn` and `__OFFLOAD_SITE` are
-// `Span::mixed_site()`.
+// path stays there, once. The message names the fn with the type name of `__offload_fn`:
+// the path of the fn it is defined in, with the type of a method. A panic of the body is
+// none of this: `try_run_at` resumes it with its own payload. `__offload_value`,
+// `__offload_error` and `__offload_fn` are `Span::mixed_site()`; `__OFFLOAD_SITE`, an item,
+// which that does not hide, is out of the body's sight by its block.
 fn run_call(
     args: &Args,
     receiver: Option<&Token![self]>,
@@ -364,9 +363,10 @@ fn output_span(sig: &syn::Signature) -> Span {
 /// points there.
 ///
 /// `__private` alone resolves at the call site: a path with a generated segment is not
-/// `unused_qualifications`' business, which would otherwise flag `async_offload::__private::try_run`
-/// when the user's crate path is relative (`crate = "offload"`) and `async_offload::try_run`,
-/// the same item, is in scope. (An absolute path, like the default `::offload`, is never.)
+/// `unused_qualifications`' business, which would otherwise flag
+/// `async_offload::__private::PoolUse` when the user's crate path is relative
+/// (`crate = "offload"`) and `async_offload::PoolUse`, the same item, is in scope. (An
+/// absolute path, like the default `::offload`, is never.)
 fn private_path(krate: TokenStream, item: &str, span: Span) -> TokenStream {
     let private = Ident::new("__private", span.resolved_at(Span::call_site()));
     let item = Ident::new(item, span);

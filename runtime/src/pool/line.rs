@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use super::job::{Job, JobHandle, NewJob};
+use super::job::{Job, JobHandle};
 use super::metrics::Outcome;
 use super::sync::{self, Mutex, MutexGuard};
 use super::{Pool, State, wake_from_line};
@@ -66,86 +66,91 @@ impl Waiter {
     }
 }
 
-/// A caller in line for room in a full queue, with its job: a future of the job's handle,
-/// once a worker hands it a place and the job is queued, or of the reason the pool turned
-/// it away (it shut down meanwhile).
-///
-/// Most jobs never make one: [`Submit::start`] queues a job at once when the queue has room.
-/// If the caller goes away while in line, its place (if it was handed one) goes to the next
-/// caller, and the body (with the arguments it captured) is handed to the pool to be
-/// dropped on a pool thread, as it would have been had it run.
-pub(crate) struct Submit<F, T>
-where
-    F: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
-{
-    pool: Arc<Pool>,
-    /// The job and its caller's handle, until the job is queued or turned away.
-    job: Option<NewJob<F, T>>,
-    /// The caller's place in line, until its wait ends.
-    waiter: Option<Arc<Waiter>>,
-}
-
 /// What submitting a body did at once.
 pub(crate) enum Started<F, T>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    /// The job was queued (its handle), or the pool turned it away (why).
-    Done(Result<JobHandle<F, T>, OffloadError>),
+    /// Settled at once: the job was queued (its handle), or the pool turned it away (why).
+    Settled(Result<JobHandle<F, T>, OffloadError>),
     /// The queue is full: the caller waits in line.
-    InLine(Submit<F, T>),
+    InLine(WaitForRoom<F, T>),
 }
 
-/// Nothing in a `Submit` is pinned: its fields are handles.
-impl<F, T> Unpin for Submit<F, T>
+/// Submits `body` to `pool` from a poll of the caller's task (`cx`): queues its job if the
+/// queue has room, and otherwise puts the caller in line for room.
+///
+/// The job is made with the waker of `cx` in it: a caller that gets the handle need not
+/// poll it in the same poll to be woken.
+pub(crate) fn submit<F, T>(pool: Arc<Pool>, body: F, cx: &Context<'_>) -> Started<F, T>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-}
-
-impl<F, T> Submit<F, T>
-where
-    F: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
-{
-    /// Submits `body` to `pool` from a poll of the caller's task (`cx`): queues its job if
-    /// the queue has room, and otherwise puts the caller in line for room.
-    ///
-    /// The job is made with the waker of `cx` in it: a caller that gets the handle need
-    /// not poll it in the same poll to be woken.
-    pub(crate) fn start(pool: Arc<Pool>, body: F, cx: &Context<'_>) -> Started<F, T> {
-        // Made before the pool's lock is taken, to keep the allocation out of it.
-        pool.metrics.submitted();
-        let (job, handle) = Job::new(body, pool.metrics.enabled(), cx.waker());
-        let mut state = pool.lock();
-        if state.shut_down || state.has_room(pool.config.queue_capacity) {
-            return Started::Done(queue(&pool, state, job, handle));
-        }
-        if pool.config.refuse_when_full {
-            drop(state);
-            pool.refuse(&handle, Outcome::QueueFull);
-            return Started::Done(Err(OffloadError::QueueFull {
-                pool: pool.name.to_string(),
-                capacity: pool.config.queue_capacity,
-            }));
-        }
-        let waiter = Arc::new(Waiter {
-            turn: Mutex::new(Turn::Waiting(cx.waker().clone())),
-        });
-        state.waiting.push_back(Arc::clone(&waiter));
-        drop(state);
-        Started::InLine(Submit {
-            pool,
-            job: Some((job, handle)),
-            waiter: Some(waiter),
-        })
+    // Made before the pool's lock is taken, to keep the allocation out of it.
+    pool.metrics.submitted();
+    let (job, handle) = Job::new(body, pool.metrics.enabled(), cx.waker());
+    let mut state = pool.lock();
+    if state.shut_down || state.has_room(pool.config.queue_capacity) {
+        return Started::Settled(queue(&pool, state, job, handle));
     }
+    if pool.config.refuse_when_full {
+        drop(state);
+        pool.refuse(&handle, Outcome::QueueFull);
+        return Started::Settled(Err(OffloadError::QueueFull {
+            pool: pool.name.to_string(),
+            capacity: pool.config.queue_capacity,
+        }));
+    }
+    let waiter = Arc::new(Waiter {
+        turn: Mutex::new(Turn::Waiting(cx.waker().clone())),
+    });
+    state.waiting.push_back(Arc::clone(&waiter));
+    drop(state);
+    Started::InLine(WaitForRoom {
+        pool,
+        in_line: Some(Standing {
+            job,
+            handle,
+            waiter,
+        }),
+    })
 }
 
-impl<F, T> Future for Submit<F, T>
+/// A caller in line for room in a full queue, with its job: a future of the job's handle,
+/// once a worker hands it a place and the job is queued, or of the reason the pool turned
+/// it away (it shut down meanwhile).
+///
+/// If the caller goes away while in line, its place (if it was handed one) goes to the
+/// next caller, and the body (with the arguments it captured) is handed to the pool to be
+/// dropped on a pool thread, as it would have been had it run.
+pub(crate) struct WaitForRoom<F, T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    pool: Arc<Pool>,
+    /// Until the wait ends.
+    in_line: Option<Standing<F, T>>,
+}
+
+/// A caller standing in line: its job, its handle, and its place.
+struct Standing<F, T> {
+    job: Arc<Job<F, T>>,
+    handle: JobHandle<F, T>,
+    waiter: Arc<Waiter>,
+}
+
+/// Nothing in a `WaitForRoom` is pinned: its fields are handles.
+impl<F, T> Unpin for WaitForRoom<F, T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+}
+
+impl<F, T> Future for WaitForRoom<F, T>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
@@ -154,7 +159,7 @@ where
 
     /// Waits for the caller's turn, then queues the job in the place it was handed.
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let Some(waiter) = &self.waiter else {
+        let Some(Standing { waiter, .. }) = &self.in_line else {
             panic!("a submission polled after it completed");
         };
         let mut turn = sync::lock(&waiter.turn);
@@ -167,14 +172,13 @@ where
             }
             Turn::Refused => {
                 drop(turn);
-                self.waiter = None;
-                let refused = self.pool.shut_down_error();
-                Poll::Ready(Err(self.turn_away(refused, Outcome::Refused)))
+                let Standing { handle, .. } = self.in_line.take().expect("matched above");
+                self.pool.refuse(&handle, Outcome::Refused);
+                Poll::Ready(Err(self.pool.shut_down_error()))
             }
             Turn::Admitted => {
                 drop(turn);
-                self.waiter = None;
-                let (job, handle) = self.job.take().expect("a caller in line has its job");
+                let Standing { job, handle, .. } = self.in_line.take().expect("matched above");
                 // The task may have moved since the job was made.
                 handle.update_waker(cx.waker());
                 let pool = &self.pool;
@@ -189,20 +193,6 @@ where
             }
             Turn::Gone => unreachable!("a caller in line is gone only once dropped"),
         }
-    }
-}
-
-impl<F, T> Submit<F, T>
-where
-    F: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
-{
-    /// The pool turned the job away before it was queued; `outcome` counts it.
-    fn turn_away(&mut self, error: OffloadError, outcome: Outcome) -> OffloadError {
-        if let Some((_, handle)) = self.job.take() {
-            self.pool.refuse(&handle, outcome);
-        }
-        error
     }
 }
 
@@ -240,39 +230,37 @@ where
     }
 }
 
-impl<F, T> Drop for Submit<F, T>
+impl<F, T> Drop for WaitForRoom<F, T>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
     fn drop(&mut self) {
-        let Some((_, handle)) = self.job.take() else {
+        let Some(Standing { handle, waiter, .. }) = self.in_line.take() else {
             return;
         };
-        if let Some(waiter) = self.waiter.take() {
-            let mut state = self.pool.lock();
-            let next = match waiter.leave() {
-                Turn::Waiting(_) => {
-                    state.left_the_line();
-                    None
+        let mut state = self.pool.lock();
+        let next = match waiter.leave() {
+            Turn::Waiting(_) => {
+                state.left_the_line();
+                None
+            }
+            Turn::Admitted => {
+                // A place was reserved for this job: it goes to the next caller in line.
+                state.reserved -= 1;
+                #[cfg(loom)]
+                {
+                    state.loom_places_passed_on += 1;
                 }
-                Turn::Admitted => {
-                    // A place was reserved for this job: it goes to the next caller in line.
-                    state.reserved -= 1;
-                    #[cfg(loom)]
-                    {
-                        state.loom_places_passed_on += 1;
-                    }
-                    state.hand_off_place()
-                }
-                // Refused by a shutdown, which took it out of the line; never twice gone.
-                Turn::Refused | Turn::Gone => None,
-            };
-            drop(state);
-            wake_from_line(next);
-        }
+                state.hand_off_place()
+            }
+            // Refused by a shutdown, which took it out of the line; never twice gone.
+            Turn::Refused | Turn::Gone => None,
+        };
+        drop(state);
+        wake_from_line(next);
         self.pool.metrics.ended(Outcome::Cancelled);
-        if let Some(body) = handle.take_body() {
+        if let Some(body) = handle.take_back_body() {
             self.pool.discard(Box::new(body));
         }
     }
@@ -295,16 +283,16 @@ impl Pool {
         let mut in_line = None;
         std::future::poll_fn(move |cx| {
             if let Some((pool, body)) = unsubmitted.take() {
-                match Submit::start(pool, body, cx) {
-                    Started::Done(queued) => return Poll::Ready(queued),
-                    Started::InLine(submit) => {
-                        in_line = Some(submit);
+                match submit(pool, body, cx) {
+                    Started::Settled(queued) => return Poll::Ready(queued),
+                    Started::InLine(wait) => {
+                        in_line = Some(wait);
                         return Poll::Pending;
                     }
                 }
             }
             match &mut in_line {
-                Some(submit) => Pin::new(submit).poll(cx),
+                Some(wait) => Pin::new(wait).poll(cx),
                 None => panic!("a submission polled after it completed"),
             }
         })

@@ -41,7 +41,7 @@ mod worker;
 
 pub use self::job::cancelled;
 pub(crate) use self::job::{JobHandle, returned};
-pub(crate) use self::line::{Started, Submit};
+pub(crate) use self::line::{Started, WaitForRoom, submit};
 pub use self::metrics::{PoolStats, TimingStats};
 
 /// A value the pool drops on one of its threads for a caller that went away.
@@ -131,8 +131,9 @@ impl State {
         self.admit_first_in_line()
     }
 
-    /// [`State::hand_off_place`] with somebody in line.
-    #[cold]
+    /// [`State::hand_off_place`] with somebody in line (on every job a worker takes while
+    /// callers wait for room): out of line, to keep the check above short.
+    #[inline(never)]
     fn admit_first_in_line(&mut self) -> Option<Waker> {
         while let Some(waiter) = self.waiting.pop_front() {
             if let Some(waker) = waiter.admit() {

@@ -28,7 +28,6 @@ pub(crate) use std::thread;
 /// std's `UnsafeCell` with the API of loom's, whose every access loom checks is ordered
 /// after the one before.
 #[cfg(not(loom))]
-#[derive(Debug)]
 pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
 
 #[cfg(not(loom))]

@@ -240,7 +240,7 @@ impl Pool {
         outcome: Outcome,
     ) {
         self.metrics.ended(outcome);
-        if let Some(body) = handle.take_body() {
+        if let Some(body) = handle.take_back_body() {
             self.discard(Box::new(body));
         }
     }

@@ -107,6 +107,7 @@ pub(crate) fn lookup(name: &str) -> Result<Arc<Pool>, OffloadError> {
 /// in a static of the fn, so that later calls skip the lookup. A pool that has been looked
 /// up is never replaced nor removed (`install` refuses to change a used pool), so what it
 /// keeps stays right for good.
+#[derive(Default)]
 pub struct SitePool {
     pool: OnceLock<Arc<Pool>>,
 }
@@ -123,17 +124,18 @@ impl SitePool {
     /// The pool named `name`, which every call of this site names.
     #[inline]
     pub(crate) fn lookup(&self, name: &str) -> Result<Arc<Pool>, OffloadError> {
-        if let Some(pool) = self.pool.get() {
-            return Ok(Arc::clone(pool));
+        match self.pool.get() {
+            Some(pool) => Ok(Arc::clone(pool)),
+            None => self.first_lookup(name),
         }
+    }
+
+    /// [`SitePool::lookup`] at the site's first call (or after failed ones): out of line,
+    /// to keep what every site inlines short.
+    #[inline(never)]
+    fn first_lookup(&self, name: &str) -> Result<Arc<Pool>, OffloadError> {
         let pool = lookup(name)?;
         Ok(Arc::clone(self.pool.get_or_init(|| pool)))
-    }
-}
-
-impl Default for SitePool {
-    fn default() -> Self {
-        SitePool::new()
     }
 }
 

@@ -107,7 +107,7 @@ impl<F, T> Exchange<F, T> {
     /// or the body was taken back.
     #[cfg(feature = "tokio")]
     pub(super) fn is_done(&self) -> bool {
-        self.state.load(Ordering::Acquire) >= HAS_OUTCOME
+        matches!(self.state.load(Ordering::Acquire), HAS_OUTCOME | EMPTY)
     }
 }
 

@@ -185,7 +185,7 @@ where
 
 impl<F, T> JobHandle<F, T> {
     /// Takes the body back, if no worker has taken it: for a job the pool refused.
-    pub(crate) fn take_body(&self) -> Option<F> {
+    pub(crate) fn take_back_body(&self) -> Option<F> {
         self.job.exchange.take_back()
     }
 
@@ -251,7 +251,9 @@ impl<F, T> JobHandle<F, T> {
         }
         self.update_waker(cx.waker());
         // The worker puts the outcome in before it takes the waker: if it took the one
-        // there before this one, the outcome is in by now.
+        // there before this one, the outcome is in by now. (The other way round, a poll
+        // between the two takes the outcome, and the worker then wakes a task that has it
+        // already: a spurious wake-up, which every executor allows.)
         match self.job.exchange.take_outcome() {
             Some(outcome) => Poll::Ready(outcome),
             None => Poll::Pending,

@@ -1,4 +1,4 @@
-//! The line of callers waiting for room in a full queue, when the pool shuts down.
+//! The line of callers waiting for room in a full queue: a shutdown, and a poll too many.
 
 use std::future::Future;
 use std::pin::pin;
@@ -59,23 +59,41 @@ fn shutdown_empties_the_line_and_its_count_of_callers_gone() {
     assert_eq!(pool.wait_for_threads(None), Ok(()));
 }
 
-/// A submission polled again after it gave its handle panics, rather than queueing
-/// nothing or joining the line without a job (whose place would then be lost).
+/// A caller that waited in line and got its handle panics if polled again, rather than
+/// queueing nothing or joining the line without a job (whose place would then be lost).
 #[test]
-fn a_submission_polled_after_it_completed_panics() {
-    let pool = Arc::new(Pool::new("polled-again", PoolConfig::fixed(1)));
-    let mut submit = pin!(pool.submit(|| ()));
-    let Poll::Ready(Ok(handle)) = poll_once(submit.as_mut()) else {
-        panic!("an idle pool queues the job at the first poll");
-    };
+fn a_wait_for_room_polled_after_it_completed_panics() {
+    let pool = Arc::new(Pool::new(
+        "polled-again",
+        PoolConfig::fixed(1).queue_capacity(1),
+    ));
+    let (started, on_start) = mpsc::channel();
+    let (release, on_release) = mpsc::channel::<()>();
+    let running = block_on(pool.submit(move || {
+        started.send(()).expect("the test waits");
+        on_release.recv().expect("the test releases the job");
+    }))
+    .expect("the pool takes the first job");
+    on_start.recv().expect("the first job starts");
+    let queued = block_on(pool.submit(|| ())).expect("the queue has one place");
+    let mut waiting = pin!(pool.submit(|| ()));
+    assert!(
+        poll_once(waiting.as_mut()).is_pending(),
+        "the queue is full"
+    );
+    release.send(()).expect("the job waits for it");
+    block_on(running);
+    // The worker takes the queued job and hands its place to the caller in line.
+    let handle = block_on(waiting.as_mut()).expect("the caller in line is admitted");
     let again = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let _ = poll_once(submit.as_mut());
+        let _ = poll_once(waiting.as_mut());
     }))
     .expect_err("a second poll panics");
     assert_eq!(
         again.downcast_ref::<&str>(),
         Some(&"a submission polled after it completed")
     );
+    block_on(queued);
     block_on(handle);
     assert_eq!(pool.lock().waiting.len(), 0, "nobody joined the line");
     pool.begin_shutdown();
