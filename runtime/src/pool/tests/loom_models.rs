@@ -21,7 +21,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex as StdMutex, Once};
-use std::task::{Context, Waker};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use loom::future::block_on;
@@ -311,6 +311,42 @@ fn loom_a_caller_gone_before_the_start_means_the_body_never_runs() {
                 (_, 1) => "abandoned",
                 _ => "completed, not taken",
             }
+        },
+    );
+}
+
+/// A caller whose call is polled by another task (a waker the job was not made with) is
+/// woken there: the worker takes the waker after it puts the outcome in, and the caller
+/// looks for the outcome again after it puts a new waker in.
+#[test]
+fn loom_a_call_polled_from_another_task_wakes_that_task() {
+    check(
+        "caller moves",
+        &["ready at the first poll", "ready after the move"],
+        || {
+            let pool = pool(PoolConfig::fixed(1));
+            let bodies = Arc::new(Bodies::default());
+            // The job holds the waker of this first task.
+            let mut handle = block_on(pool.submit(bodies.body(1))).expect("the pool is running");
+            // A poll with another waker, as from a task the call moved to...
+            let first = pin!(&mut handle)
+                .as_mut()
+                .poll(&mut Context::from_waker(Waker::noop()));
+            let path = match first {
+                Poll::Ready(value) => {
+                    assert_eq!(value, 1);
+                    "ready at the first poll"
+                }
+                // ...and then polls from a third, which must be woken when the outcome is in.
+                Poll::Pending => {
+                    assert_eq!(block_on(&mut handle), 1);
+                    "ready after the move"
+                }
+            };
+            drop(handle);
+            let stats = shut_down_and_account(&pool);
+            assert_eq!(stats.completed, 1);
+            path
         },
     );
 }
