@@ -1,7 +1,7 @@
 //! The line of callers waiting for room in a full queue: a shutdown, and a poll too many.
 
 use std::future::Future;
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::task::{Context, Poll, Waker};
@@ -17,11 +17,18 @@ fn poll_once<F: Future>(future: std::pin::Pin<&mut F>) -> Poll<F::Output> {
     future.poll(&mut Context::from_waker(Waker::noop()))
 }
 
-/// Two callers in line, one of them gone, then a shutdown: the line and its count of
-/// callers gone are emptied together (the count once stayed at 1 with nobody in line).
-#[test]
-fn shutdown_empties_the_line_and_its_count_of_callers_gone() {
-    let pool = Arc::new(Pool::new("line", PoolConfig::fixed(1).queue_capacity(1)));
+/// A pool of one thread and a queue of one place, both taken.
+struct Full {
+    pool: Arc<Pool>,
+    /// The handle of the job that runs until `release` is sent on.
+    running: Pin<Box<dyn Future<Output = ()>>>,
+    /// The handle of the job in the queue's place.
+    queued: Pin<Box<dyn Future<Output = ()>>>,
+    release: mpsc::Sender<()>,
+}
+
+fn full_pool(name: &str) -> Full {
+    let pool = Arc::new(Pool::new(name, PoolConfig::fixed(1).queue_capacity(1)));
     let (started, on_start) = mpsc::channel();
     let (release, on_release) = mpsc::channel::<()>();
     let running = block_on(pool.submit(move || {
@@ -31,7 +38,24 @@ fn shutdown_empties_the_line_and_its_count_of_callers_gone() {
     .expect("the pool takes the first job");
     on_start.recv().expect("the first job starts");
     let queued = block_on(pool.submit(|| ())).expect("the queue has one place");
+    Full {
+        pool,
+        running: Box::pin(running),
+        queued: Box::pin(queued),
+        release,
+    }
+}
 
+/// Two callers in line, one of them gone, then a shutdown: the line and its count of
+/// callers gone are emptied together (the count once stayed at 1 with nobody in line).
+#[test]
+fn shutdown_empties_the_line_and_its_count_of_callers_gone() {
+    let Full {
+        pool,
+        running,
+        queued,
+        release,
+    } = full_pool("line");
     let mut gone = Box::pin(pool.submit(|| ()));
     let mut staying = pin!(pool.submit(|| ()));
     assert!(poll_once(gone.as_mut()).is_pending(), "the queue is full");
@@ -63,19 +87,12 @@ fn shutdown_empties_the_line_and_its_count_of_callers_gone() {
 /// queueing nothing or joining the line without a job (whose place would then be lost).
 #[test]
 fn a_wait_for_room_polled_after_it_completed_panics() {
-    let pool = Arc::new(Pool::new(
-        "polled-again",
-        PoolConfig::fixed(1).queue_capacity(1),
-    ));
-    let (started, on_start) = mpsc::channel();
-    let (release, on_release) = mpsc::channel::<()>();
-    let running = block_on(pool.submit(move || {
-        started.send(()).expect("the test waits");
-        on_release.recv().expect("the test releases the job");
-    }))
-    .expect("the pool takes the first job");
-    on_start.recv().expect("the first job starts");
-    let queued = block_on(pool.submit(|| ())).expect("the queue has one place");
+    let Full {
+        pool,
+        running,
+        queued,
+        release,
+    } = full_pool("polled-again");
     let mut waiting = pin!(pool.submit(|| ()));
     assert!(
         poll_once(waiting.as_mut()).is_pending(),
