@@ -80,3 +80,27 @@ fn calls_alternating_between_pools_each_run_on_their_own() {
         }
     });
 }
+
+/// Runs on a pool installed only after its first call failed.
+#[offload(pool = "per-test-late")]
+fn on_a_late_pool() -> String {
+    common::thread_name()
+}
+
+/// An `#[offload]` fn keeps its pool once it has found it; a call that found none keeps
+/// nothing, so the pool installed after it is the one the next call runs on.
+#[test]
+fn an_offload_fn_called_before_its_pool_exists_runs_on_it_once_installed() {
+    let payload = common::panic_of(on_a_late_pool());
+    let message = common::panic_message(&*payload);
+    assert!(
+        message.contains("no offload pool is named \"per-test-late\""),
+        "{message}"
+    );
+    install_pools(Pools::builder().pool("per-test-late", PoolConfig::fixed(1)))
+        .expect("a pool of this test");
+    for _ in 0..2 {
+        let thread = futures::executor::block_on(on_a_late_pool());
+        assert_eq!(thread, "offload-per-test-late-0");
+    }
+}
