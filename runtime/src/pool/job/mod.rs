@@ -228,19 +228,12 @@ impl<F, T> JobHandle<F, T> {
     /// Makes `waker` the one the outcome wakes, unless it wakes the same task as the one
     /// there.
     pub(crate) fn update_waker(&self, waker: &Waker) {
-        update(&mut self.job.awaiting().waker, waker);
+        match &mut self.job.awaiting().waker {
+            Some(current) if current.will_wake(waker) => {}
+            slot => *slot = Some(waker.clone()),
+        }
     }
-}
 
-/// Puts `waker` into `slot` unless the waker there wakes the same task.
-fn update(slot: &mut Option<Waker>, waker: &Waker) {
-    match slot {
-        Some(current) if current.will_wake(waker) => {}
-        slot => *slot = Some(waker.clone()),
-    }
-}
-
-impl<F, T> JobHandle<F, T> {
     /// The outcome once it is in: what the body returned, or the payload it panicked with
     /// (to be passed to [`returned`]). Until then, the waker of `cx` is the one it wakes.
     ///
