@@ -8,6 +8,7 @@ mod common;
 use std::time::Duration;
 
 use async_offload::offload;
+use futures::FutureExt;
 use tokio::runtime::Handle;
 
 /// Whether the body sees a tokio runtime, and which thread it ran on.
@@ -92,4 +93,39 @@ fn the_runtime_is_left_when_the_body_returns() {
         !inside,
         "the one thread of the pool left the earlier runtime"
     );
+}
+
+/// A body that leaves a runtime entered (a forgotten `EnterGuard`) makes tokio panic when
+/// the pool leaves the caller's runtime after it: that panic reaches the caller, as the
+/// body's own would, instead of leaving it waiting for ever, and the pool counts it.
+#[test]
+fn a_panic_leaving_the_callers_runtime_reaches_the_caller() {
+    let pool = "leaves-a-runtime-entered";
+    async_offload::Pools::builder()
+        .pool(pool, async_offload::PoolConfig::fixed(1))
+        .install()
+        .expect("the test's own pool");
+    common::current_thread().block_on(async {
+        let call = async_offload::run(pool, || {
+            std::mem::forget(Handle::current().enter());
+            7
+        });
+        let outcome = tokio::time::timeout(
+            common::HANG_GUARD,
+            std::panic::AssertUnwindSafe(call).catch_unwind(),
+        )
+        .await
+        .expect("the caller is answered");
+        let payload = outcome.expect_err("leaving the runtime panicked");
+        let message = common::panic_message(payload.as_ref());
+        assert!(message.contains("EnterGuard"), "{message}");
+        // The pool thread lives on and serves the next job.
+        assert_eq!(async_offload::run(pool, || 8).await, 8);
+    });
+    let stats = common::stats_for(pool).expect("the pool's stats");
+    assert_eq!(
+        (stats.submitted, stats.panicked, stats.completed),
+        (2, 1, 1)
+    );
+    assert_eq!(common::settled(&stats), stats.submitted);
 }

@@ -1,11 +1,13 @@
 //! With the `tracing` feature: a job runs inside the span of its caller, and `warn` mode
 //! turns stall reports into events. Its own test binary, for its global subscriber.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::{Mutex, Once};
 use std::time::Duration;
 
 use async_offload::stall::{self, Mode};
 use async_offload::{no_block, offload};
+use futures::FutureExt;
 use tracing::Instrument;
 use tracing::field::{Field, Visit};
 use tracing_subscriber::layer::{Context, SubscriberExt};
@@ -126,4 +128,49 @@ fn warn_mode_reports_a_stall_as_a_warning_event() {
     let reports = seen("stall in tracing::blocks");
     assert_eq!(reports.len(), 1, "{reports:?}");
     assert_eq!(reports[0].level, tracing::Level::WARN);
+}
+
+/// A layer whose `on_exit` panics on pool threads: a bug of the application's, found when
+/// the pool leaves the caller's span after the body.
+struct PanicsOnExitOnPoolThreads;
+
+impl<S> tracing_subscriber::Layer<S> for PanicsOnExitOnPoolThreads
+where
+    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_exit(&self, _: &tracing::span::Id, _: Context<'_, S>) {
+        if std::thread::current()
+            .name()
+            .is_some_and(|name| name.starts_with("offload-"))
+        {
+            panic!("the subscriber panicked leaving a span");
+        }
+    }
+}
+
+#[test]
+fn a_panic_leaving_the_callers_span_reaches_the_caller() {
+    let pool = "span-exit";
+    async_offload::Pools::builder()
+        .pool(pool, async_offload::PoolConfig::fixed(1))
+        .install()
+        .expect("the test's own pool");
+    let outcome = tracing::subscriber::with_default(
+        tracing_subscriber::registry().with(PanicsOnExitOnPoolThreads),
+        || {
+            let request = tracing::info_span!("request");
+            let call = async_offload::run(pool, || 7).instrument(request);
+            futures::executor::block_on(AssertUnwindSafe(call).catch_unwind())
+        },
+    );
+    let payload = outcome.expect_err("leaving the span panicked, and the caller was answered");
+    assert_eq!(
+        payload.downcast_ref::<&str>(),
+        Some(&"the subscriber panicked leaving a span")
+    );
+    let stats = async_offload::stats()
+        .into_iter()
+        .find(|stats| stats.name == pool)
+        .expect("the pool's stats");
+    assert_eq!((stats.submitted, stats.panicked), (1, 1));
 }

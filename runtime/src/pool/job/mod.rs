@@ -136,14 +136,22 @@ where
         let started = self
             .queued_at
             .map(|queued_at| metrics.started(queued_at, now.unwrap_or_else(Nanos::now)));
+        // The context the body runs in is set up and left inside the catch, not only the
+        // body: a panic while leaving it (tokio's, when the body forgot an `EnterGuard` of
+        // its own; a subscriber's, on leaving a span) is then the job's outcome, as the
+        // body's own would be, instead of unwinding past the job and leaving its caller
+        // waiting for an outcome that never comes. Nothing after the catch unwinds before
+        // the outcome is in.
         let run_body = || {
-            #[cfg(feature = "tokio")]
-            let _runtime = self.caller_runtime.as_ref().map(CallerRuntime::enter);
-            #[cfg(feature = "tracing")]
-            let _caller = self.caller_span.enter();
-            #[cfg(feature = "tracing")]
-            let _job = tracing::trace_span!("offload", pool = pool.name()).entered();
-            panic::catch_unwind(AssertUnwindSafe(body))
+            panic::catch_unwind(AssertUnwindSafe(|| {
+                #[cfg(feature = "tokio")]
+                let _runtime = self.caller_runtime.as_ref().map(CallerRuntime::enter);
+                #[cfg(feature = "tracing")]
+                let _caller = self.caller_span.enter();
+                #[cfg(feature = "tracing")]
+                let _job = tracing::trace_span!("offload", pool = pool.name()).entered();
+                body()
+            }))
         };
         #[cfg(not(loom))]
         let outcome = CALLER_GONE.set(&self.caller_gone, run_body);
