@@ -19,6 +19,7 @@ impl VisitMut for ImplTraitToInfer {
     fn visit_type_mut(&mut self, ty: &mut Type) {
         if let Type::ImplTrait(opaque) = ty {
             *ty = Type::Infer(syn::TypeInfer {
+                attrs: Vec::new(),
                 underscore_token: Token![_](opaque.impl_token.span),
             });
         } else {

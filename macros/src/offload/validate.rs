@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use proc_macro2::TokenStream;
 use quote::ToTokens;
 use syn::visit::{self, Visit};
-use syn::{FnArg, Lifetime, ReturnType, Signature, TraitBound, Type, TypeReference};
+use syn::{FnArg, Lifetime, ReceiverKind, ReturnType, Signature, TraitBound, Type, TypeReference};
 
 use crate::attribute::errors::Errors;
 
@@ -56,9 +56,12 @@ pub(crate) fn signature(sig: &Signature) -> syn::Result<()> {
     let mut borrows = Vec::new();
     for input in &sig.inputs {
         match input {
-            FnArg::Receiver(receiver) if receiver.colon_token.is_none() => {
-                if let Some((_, lifetime)) = &receiver.reference {
-                    let written = if receiver.mutability.is_some() {
+            FnArg::Receiver(receiver) => match &receiver.kind {
+                ReceiverKind::Value => {}
+                ReceiverKind::Reference(_, lifetime, mutability) => {
+                    // The `mut` of `&mut self` is the reference's; `receiver.mutability` is
+                    // that of `mut self`.
+                    let written = if mutability.is_some() {
                         "&mut self"
                     } else {
                         "&self"
@@ -70,8 +73,14 @@ pub(crate) fn signature(sig: &Signature) -> syn::Result<()> {
                         lifetimes: lifetime.iter().map(|l| l.ident.to_string()).collect(),
                     });
                 }
-            }
-            FnArg::Receiver(receiver) => find_borrows(&receiver.ty, Role::Receiver, &mut borrows),
+                ReceiverKind::Typed(_, ty) => find_borrows(ty, Role::Receiver, &mut borrows),
+                // A kind of receiver newer than this macro: it may borrow, so refuse it.
+                _ => error(
+                    receiver,
+                    "take `self` by value or `self: Arc<Self>`: an #[offload] fn moves its \
+                     receiver to a pool thread",
+                ),
+            },
             FnArg::Typed(param) => find_borrows(&param.ty, Role::Argument, &mut borrows),
         }
     }
@@ -374,5 +383,5 @@ impl<'ast> Visit<'ast> for Borrows<'ast> {
     ) {
     }
 
-    fn visit_type_bare_fn(&mut self, _: &'ast syn::TypeBareFn) {}
+    fn visit_type_fn_ptr(&mut self, _: &'ast syn::TypeFnPtr) {}
 }
