@@ -157,8 +157,28 @@
 ///   [`Pools::builder`](crate::Pools::builder) (and `OFFLOAD_POOLS`, which its
 ///   [`from_env`](crate::PoolsBuilder::from_env) reads) before the first call; awaiting
 ///   the fn panics, naming it and the existing pools, if the pool is unknown.
+/// - `fallible`: the fn returns `Result<T, OffloadError>` instead of `T`, where `T` is its
+///   declared return type (`()` if it has none), and a job that cannot run (an unknown
+///   pool, a pool shut down, a full queue that [refuses](crate::PoolConfig::refuse_when_full)
+///   jobs, a thread that could not start) is an [`OffloadError`](crate::OffloadError) for the
+///   caller instead of a panic: for a service that answers "503 Service Unavailable"
+///   rather than fail. A panic of the body is still a panic.
 /// - `crate = "path"`: where the generated code finds this crate, if it was renamed or is
-///   re-exported from another crate (default: `::offload`).
+///   re-exported from another crate (default: `::async_offload`).
+///
+/// ```
+/// use async_offload::{OffloadError, offload};
+///
+/// #[offload(pool = "cpu", fallible)]
+/// fn checksum(data: Vec<u8>) -> u32 {
+///     data.iter().map(|&byte| u32::from(byte)).sum()
+/// }
+///
+/// # futures::executor::block_on(async {
+/// let sum: Result<u32, OffloadError> = checksum(vec![1, 2, 3]).await;
+/// assert_eq!(sum.ok(), Some(6));
+/// # });
+/// ```
 ///
 /// # Methods
 ///

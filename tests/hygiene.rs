@@ -101,6 +101,12 @@ fn fallible(text: String) -> Result<(u32, String), ::std::num::ParseIntError> {
     Ok((parse(&text)?, thread_name()))
 }
 
+// `fallible` without a return type: `Result<(), OffloadError>`.
+#[::async_offload::offload(fallible)]
+fn may_not_run(sender: ::std::sync::mpsc::Sender<String>) {
+    sender.send(thread_name()).expect("the test waits");
+}
+
 #[::async_offload::offload]
 fn iterator(below: u32) -> impl Iterator<Item = u32> + Send + 'static {
     (0..below).rev()
@@ -109,11 +115,22 @@ fn iterator(below: u32) -> impl Iterator<Item = u32> + Send + 'static {
 /// With `async_offload::run` in scope, a generated path to the same item must not look
 /// needlessly qualified (`unused_qualifications`), even through a relative crate path.
 mod imported {
-    use ::async_offload::run;
+    use ::async_offload::{OffloadError, run};
 
     #[::async_offload::offload(crate = "async_offload")]
     pub fn doubled(value: u32) -> u32 {
         value * 2
+    }
+
+    // `fallible` names `OffloadError` in the signature: not needlessly either.
+    #[::async_offload::offload(crate = "async_offload", fallible)]
+    pub fn halved(value: u32) -> u32 {
+        value / 2
+    }
+
+    pub async fn halved_or_zero(value: u32) -> u32 {
+        let halved: Result<u32, OffloadError> = halved(value).await;
+        halved.unwrap_or(0)
     }
 
     pub async fn tripled(value: u32) -> u32 {
@@ -234,6 +251,12 @@ fn expansions_compile_without_warnings_and_run_on_the_pools() {
 
         assert_eq!(imported::doubled(2).await, 4);
         assert_eq!(imported::tripled(2).await, 6);
+        assert_eq!(imported::halved_or_zero(8).await, 4);
+
+        let (sender, receiver) = ::std::sync::mpsc::channel();
+        may_not_run(sender).await.expect("the default pool runs it");
+        let thread = receiver.try_recv().expect("the body ran");
+        assert!(thread.starts_with("offload-default-"), "{thread}");
 
         let store = Arc::new(Store {
             name: "store".to_owned(),

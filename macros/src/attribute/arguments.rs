@@ -4,6 +4,7 @@
 
 use proc_macro2::{TokenStream, TokenTree};
 use syn::Token;
+use syn::spanned::Spanned;
 use syn::meta::ParseNestedMeta;
 use syn::parse::Parser;
 
@@ -85,5 +86,21 @@ pub(crate) fn set_once<T>(
         return Err(meta.error(format!("`{}` takes a value: write `{example}`", key(meta))));
     }
     *slot = Some(parse(meta)?);
+    Ok(())
+}
+
+/// Sets a flag that takes no value (`fallible`), refusing a second occurrence and a value
+/// (`fallible = true`), both on the key.
+pub(crate) fn set_flag(meta: &ParseNestedMeta<'_>, flag: &mut Option<proc_macro2::Span>) -> syn::Result<()> {
+    if flag.is_some() {
+        return Err(meta.error(format!("`{}` is set twice; keep one", key(meta))));
+    }
+    if !meta.input.is_empty() {
+        return Err(meta.error(format!(
+            "`{0}` takes no value: write `{0}` alone, or leave it out",
+            key(meta)
+        )));
+    }
+    *flag = Some(meta.path.span());
     Ok(())
 }

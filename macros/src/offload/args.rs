@@ -1,5 +1,5 @@
 //! The attribute's arguments: `#[offload]`, `#[offload(pool = "db")]`,
-//! `#[offload(crate = "path")]`.
+//! `#[offload(fallible)]`, `#[offload(crate = "path")]`.
 
 use async_offload_rules::{BadPoolName, DEFAULT_POOL, check_pool_name};
 use proc_macro2::TokenStream;
@@ -13,6 +13,9 @@ use crate::attribute::crate_path;
 pub(crate) struct Args {
     /// The pool's name, as a literal (its span points at the user's string).
     pub(crate) pool: LitStr,
+    /// Where `fallible` is written, if it is: the fn returns `Result<T, OffloadError>`
+    /// instead of panicking when its job cannot run.
+    pub(crate) fallible: Option<proc_macro2::Span>,
     /// Where generated code finds the `async_offload` crate, if the attribute says.
     pub(crate) krate: Option<syn::Path>,
 }
@@ -38,21 +41,25 @@ pub(crate) fn parse(args: TokenStream) -> syn::Result<Args> {
         ));
     }
     let mut pool: Option<LitStr> = None;
+    let mut fallible = None;
     let mut krate: Option<syn::Path> = None;
     arguments::parse_each(args, |meta| {
         if meta.path.is_ident("pool") {
             arguments::set_once(meta, &mut pool, "pool = \"db\"", parse_pool)
+        } else if meta.path.is_ident("fallible") {
+            arguments::set_flag(meta, &mut fallible)
         } else if meta.path.is_ident("crate") {
             arguments::set_once(meta, &mut krate, crate_path::EXAMPLE, crate_path::parse)
         } else {
             Err(arguments::unknown(
                 meta,
-                "`pool = \"name\"` or `crate = \"path\"`",
+                "`pool = \"name\"`, `fallible` or `crate = \"path\"`",
             ))
         }
     })?;
     Ok(Args {
         pool: pool.unwrap_or_else(|| LitStr::new(DEFAULT_POOL, proc_macro2::Span::call_site())),
+        fallible,
         krate,
     })
 }

@@ -62,6 +62,13 @@ pub(crate) fn wrapper(args: &Args, mut function: ItemFn) -> TokenStream {
         quote_spanned! {self_token.span=> #capture_whole(&#self_token); }
     });
     let output = closure_output(&function.sig.output);
+    let spans = CallSpans {
+        output: output_span(&function.sig),
+        name: function.sig.ident.span(),
+    };
+    if args.fallible.is_some() {
+        make_fallible(args, &mut function.sig);
+    }
     let body = body(&function.block);
     let closure_body = quote! {
         #keep_receiver
@@ -73,10 +80,7 @@ pub(crate) fn wrapper(args: &Args, mut function: ItemFn) -> TokenStream {
         receiver.as_ref(),
         &output,
         closure_body,
-        CallSpans {
-            output: output_span(&function.sig),
-            name: function.sig.ident.span(),
-        },
+        spans,
     );
     function.sig.asyncness = Some(Token![async](function.sig.fn_token.span));
     let (outer, inner): (Vec<_>, Vec<_>) = function
@@ -135,6 +139,26 @@ fn registration(args: &Args, name: &syn::Ident) -> Option<TokenStream> {
             )
         }
     })
+}
+
+// Input:  `fn f(..) -> T` (or no return type), with `#[offload(fallible)]`.
+// Output: `fn f(..) -> ::core::result::Result<T, ::async_offload::OffloadError>` (`()` for
+//         no return type), spanned at the return type (or the fn's name).
+//
+// The wrapper then returns what `try_run_at` gives, where it otherwise panics on an error
+// (see `run_call`). `OffloadError` resolves at the call site, as generated tokens: see
+// `private_path`.
+fn make_fallible(args: &Args, sig: &mut syn::Signature) {
+    let span = output_span(sig);
+    let value = match &sig.output {
+        ReturnType::Type(_, ty) => quote!(#ty),
+        ReturnType::Default => quote_spanned!(span=> ()),
+    };
+    let krate = args.krate(span);
+    let error = Ident::new("OffloadError", span.resolved_at(Span::call_site()));
+    sig.output = syn::parse_quote_spanned! {span=>
+        -> ::core::result::Result<#value, #krate::#error>
+    };
 }
 
 /// The parameters, as the wrapper takes them apart.
@@ -265,6 +289,9 @@ fn body(block: &syn::Block) -> TokenStream {
 //         }
 //     }
 //
+// With `fallible`, only the call and its `.await`: the fn returns the `Result` itself (see
+// `make_fallible`).
+//
 // The site is a static of the wrapper, in a block that only hands out a reference to it:
 // the fn's pool, looked up at its first call, is kept there for the later ones (a static in
 // a generic fn is one for all its instances, which all name the same pool).
@@ -310,6 +337,9 @@ fn run_call(
     call_args.set_span(output);
     let try_run = private_path(args.krate(output), "try_run_at", output);
     let await_ = respan(quote!(.await), output);
+    if args.fallible.is_some() {
+        return quote!(#try_run #call_args #await_);
+    }
     let value = Ident::new("__offload_value", Span::mixed_site());
     let error = Ident::new("__offload_error", Span::mixed_site());
     let marker = Ident::new("__offload_fn", Span::mixed_site());
@@ -366,7 +396,7 @@ fn output_span(sig: &syn::Signature) -> Span {
 /// `unused_qualifications`' business, which would otherwise flag
 /// `async_offload::__private::PoolUse` when the user's crate path is relative
 /// (`crate = "offload"`) and `async_offload::PoolUse`, the same item, is in scope. (An
-/// absolute path, like the default `::offload`, is never.)
+/// absolute path, like the default `::async_offload`, is never.)
 fn private_path(krate: TokenStream, item: &str, span: Span) -> TokenStream {
     let private = Ident::new("__private", span.resolved_at(Span::call_site()));
     let item = Ident::new(item, span);
@@ -391,12 +421,19 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
         .collect()
 }
 
-// Input:  a fn the attribute refused, for example `fn f(&self) -> u32 { body }`.
-// Output: the same fn, made async: `async fn f(&self) -> u32 { body }`.
+// Input:  a fn the attribute refused, for example `fn f(&self) -> u32 { body }`, and the
+//         arguments, if they parsed.
+// Output: the same fn, made async: `async fn f(&self) -> u32 { body }`; with `fallible`,
+//         `async fn f(&self) -> Result<u32, OffloadError> { Ok({ body }) }`.
 //
 // Emitted next to the errors, so that callers that `.await` it do not add errors of their
 // own: the user sees the mistake in the attribute's use, and nothing else.
-pub(crate) fn plausible(mut function: ItemFn) -> TokenStream {
+pub(crate) fn plausible(args: Option<&Args>, mut function: ItemFn) -> TokenStream {
+    if let Some(args) = args.filter(|args| args.fallible.is_some()) {
+        make_fallible(args, &mut function.sig);
+        let block = &function.block;
+        *function.block = syn::parse_quote!({ ::core::result::Result::Ok(#block) });
+    }
     let sig = &mut function.sig;
     sig.asyncness = Some(Token![async](sig.fn_token.span));
     sig.constness = None;

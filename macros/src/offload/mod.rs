@@ -33,6 +33,9 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     errors.check(validate::signature(&function.sig));
     match (args, errors.finish(())) {
         (Some(args), Ok(())) => expand::wrapper(&args, function),
-        (_, result) => crate::attribute::errors::with_errors(expand::plausible(function), result),
+        (args, result) => crate::attribute::errors::with_errors(
+            expand::plausible(args.as_ref(), function),
+            result,
+        ),
     }
 }

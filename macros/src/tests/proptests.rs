@@ -419,6 +419,8 @@ const OFFLOAD_ARGUMENTS: &[&str] = &[
     "crate = \"my::offload\"",
     "pool = \"db\", crate = \"::x::offload\"",
     "pool = \"cpu\",",
+    "fallible",
+    "pool = \"db\", fallible, crate = \"::x::offload\"",
 ];
 const NO_BLOCK_ARGUMENTS: &[&str] = &[
     "",
@@ -439,6 +441,9 @@ const ARGUMENT_FRAGMENTS: &[&str] = &[
     "pool =",
     "pool = 1",
     "pool = \"a\" \"b\"",
+    "fallible",
+    "fallible = true",
+    "fallible(x)",
     "\"db\"",
     "crate = \"my::offload\"",
     "crate = \"::a::b\"",
