@@ -189,11 +189,15 @@ fn installing_checks_everything_first_and_never_changes_an_installed_pool() {
             requested: Box::new(PoolConfig::fixed(2)),
         }
     );
+    // The message names the setting that differs, and is what `main` prints for it.
     let message = changed.to_string();
-    assert!(
-        message.starts_with("offload pool \"fresh\" is already installed as "),
-        "{message}"
+    assert_eq!(
+        message,
+        "offload pool \"fresh\" is already installed and keeps its configuration: threads 1 \
+         (installed), 2 (asked for). Install it once with one configuration, or give the \
+         other configuration a pool of its own"
     );
+    assert_eq!(format!("{changed:?}"), message);
     let late = futures::executor::block_on(async_offload::try_run("late", || ()));
     assert!(
         matches!(late, Err(OffloadError::UnknownPool { .. })),

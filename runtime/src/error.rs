@@ -5,6 +5,7 @@ use std::io;
 use std::time::Duration;
 
 use crate::config::PoolConfig;
+use crate::config::difference::differences;
 use crate::config::near_miss::is_near_miss;
 use crate::pool_use::PoolUse;
 
@@ -15,7 +16,9 @@ use crate::pool_use::PoolUse;
 ///
 /// The message of an unknown pool says how to configure it; `OFFLOAD_POOLS` configures
 /// pools only through `PoolsBuilder::from_env`.
-#[derive(Debug)]
+///
+/// Like the crate's other errors, its `Debug` is its message, so that an error returned
+/// from `main` reads as one.
 #[non_exhaustive]
 pub enum OffloadError {
     /// No pool has the requested name.
@@ -92,7 +95,11 @@ impl std::error::Error for OffloadError {
 }
 
 /// Why a pool configuration was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Its `Debug` is its message, so that `Pools::builder()...install()?` in a `main` that
+/// returns a `Result` prints a sentence naming the pool and the value, not a dump of
+/// fields.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ConfigError {
     /// A setting of one pool has a value it cannot have.
@@ -183,12 +190,20 @@ impl fmt::Display for ConfigError {
                 pool,
                 installed,
                 requested,
-            } => write!(
-                f,
-                "offload pool {pool:?} is already installed as {installed:?} and cannot change \
-                 to {requested:?}; install it once with one configuration, or give the other \
-                 configuration a pool of its own"
-            ),
+            } => {
+                write!(
+                    f,
+                    "offload pool {pool:?} is already installed and keeps its configuration: "
+                )?;
+                for (i, difference) in differences(installed, requested).iter().enumerate() {
+                    let separator = if i == 0 { "" } else { "; " };
+                    write!(f, "{separator}{difference}")?;
+                }
+                f.write_str(
+                    ". Install it once with one configuration, or give the other \
+                     configuration a pool of its own",
+                )
+            }
             ConfigError::ShutDown => f.write_str(
                 "offload pools were shut down and cannot be installed any more; install them \
                  at start-up, before any call, and shut down at the end",
@@ -257,8 +272,8 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 /// Why [`shutdown`](crate::shutdown) or [`shutdown_pool`](crate::shutdown_pool) did not
-/// finish.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// finish. Its `Debug` is its message.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ShutdownError {
     /// No pool has the requested name; nothing was shut down (only `shutdown_pool`).
@@ -306,6 +321,20 @@ impl fmt::Display for ShutdownError {
 
 impl std::error::Error for ShutdownError {}
 
+/// `Debug` prints the message, as `Display` does: an error returned from `main` (which
+/// prints it with `Debug`) then reads as a sentence, not as a dump of its fields.
+macro_rules! debug_as_display {
+    ($($error:ty),*) => {$(
+        impl fmt::Debug for $error {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(self, f)
+            }
+        }
+    )*};
+}
+
+debug_as_display!(OffloadError, ConfigError, ShutdownError);
+
 /// Writes `"a", "b", "c"` (or `none` for an empty list).
 fn write_names(f: &mut fmt::Formatter<'_>, names: &[String]) -> fmt::Result {
     if names.is_empty() {
@@ -323,6 +352,28 @@ fn write_names(f: &mut fmt::Formatter<'_>, names: &[String]) -> fmt::Result {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_prints_the_message_as_main_shows_an_error() {
+        let errors: [&dyn std::error::Error; 3] = [
+            &OffloadError::ShutDown {
+                pool: "db".to_owned(),
+            },
+            &ConfigError::Invalid {
+                pool: "db".to_owned(),
+                setting: "threads",
+                value: "0".to_owned(),
+                reason: "a pool needs a thread",
+            },
+            &ShutdownError::TimedOut {
+                waited: Duration::from_secs(1),
+                busy: vec![("db".to_owned(), 2)],
+            },
+        ];
+        for error in errors {
+            assert_eq!(format!("{error:?}"), error.to_string());
+        }
+    }
 
     #[test]
     fn an_unknown_pool_says_that_offload_pools_is_read_only_by_from_env() {

@@ -3,6 +3,7 @@
 //! Data and parsing only (and which names nearly match): installing pools is the
 //! registry's job.
 
+pub(crate) mod difference;
 pub(crate) mod env;
 pub(crate) mod near_miss;
 mod pool_config;
