@@ -170,14 +170,8 @@ impl Borrowed {
     /// The message: what borrows, why it may not, what to write instead.
     fn message(&self, declared: &BTreeSet<String>) -> String {
         let mut message = match (&self.kind, self.role) {
-            (Kind::SelfReference(written), _) => format!(
-                "`{written}` borrows the receiver, but #[offload] moves it to a pool thread: \
-                 take `self: Arc<Self>` to share it, or `self` to move it"
-            ),
-            (Kind::Reference { written, .. }, Role::Receiver) => format!(
-                "`{written}` borrows the receiver, but #[offload] moves it to a pool thread: \
-                 take `self: Arc<Self>` to share it, or `self` to move it"
-            ),
+            (Kind::SelfReference(written), _) => receiver_message(written),
+            (Kind::Reference { written, .. }, Role::Receiver) => receiver_message(written),
             (
                 Kind::Reference {
                     written,
@@ -188,9 +182,11 @@ impl Borrowed {
             ) => {
                 let instead = match (instead, *mutable) {
                     (Instead::Owned(owned), _) => format!("take `{owned}` instead"),
-                    (Instead::Value(value), false) => {
-                        format!("take `{value}` by value, or `Arc<{value}>` to share it")
-                    }
+                    (Instead::Value(value), false) => format!(
+                        "take `{value}` by value, or `Arc<{value}>` to share it (an `Arc` is \
+                         `Send` only if what it holds is `Sync`: for a type that is not, \
+                         like many database connections, share `Arc<Mutex<{value}>>`)"
+                    ),
                     (Instead::Value(value), true) => format!(
                         "take `{value}` by value, and return it if the caller needs it back"
                     ),
@@ -245,6 +241,17 @@ impl Borrowed {
         }
         message
     }
+}
+
+/// The message for a receiver that borrows, `written` as it is in the signature.
+fn receiver_message(written: &str) -> String {
+    format!(
+        "`{written}` borrows the receiver, but #[offload] moves it to a pool thread: take \
+         `self: Arc<Self>` to share it, or `self` to move it. In a trait impl, whose signature \
+         the trait fixes, keep this method without #[offload] and have it await an \
+         #[offload] fn that takes owned values (clones of the fields it needs, or an `Arc` \
+         of them)"
+    )
 }
 
 /// Adds each borrow in `ty` to `found`: a reference or lifetime other than `'static`.
