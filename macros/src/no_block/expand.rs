@@ -1,7 +1,7 @@
 //! The code `#[no_block]` generates.
 
 use proc_macro2::{Ident, Span, TokenStream};
-use quote::{quote, quote_spanned};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{ItemFn, ReturnType, Type};
 
@@ -32,10 +32,15 @@ use super::awaits;
 //             if false { let __offload_return: Response = loop {}; return __offload_return; }
 //             body, its .awaits marked
 //         });
-//         ::async_offload::__private::Guarded::new(&__OFFLOAD_SITE, __offload_at, __offload_body).await
+//         let __offload_guarded = ::async_offload::__private::Guarded::new(&__OFFLOAD_SITE, __offload_at, __offload_body);
+//         __offload_guarded.await
 //     }
 //
-// `__offload_at` and `__offload_body` are `Span::mixed_site()`: the body cannot see them.
+// `__offload_at`, `__offload_body` and `__offload_guarded` are `Span::mixed_site()`: the
+// body cannot see them. The last statement starts at the body's own last statement (or
+// its closing brace): a test attribute below (`#[tokio::test]`) locates the code it makes
+// at the first token of the last statement of the body it gets, so its errors point into
+// the user's body, as without #[no_block], and not at this attribute.
 // (`__offload_return` lives in a block of its own, spanned at the return type so that a
 // mismatch is reported there.)
 // `cfg!(test)` is evaluated in the user's crate: whether the fn is a test's own code, where
@@ -71,6 +76,16 @@ pub(crate) fn instrumented(args: &Args, function: ItemFn) -> TokenStream {
     let stmts = &body.stmts;
     let at = awaits::marks_local();
     let pinned = Ident::new("__offload_body", Span::mixed_site());
+    let last_statement = function
+        .block
+        .stmts
+        .last()
+        .and_then(|stmt| stmt.to_token_stream().into_iter().next())
+        .map_or(braces.close(), |token| token.span());
+    let guarded = Ident::new(
+        "__offload_guarded",
+        Span::mixed_site().located_at(last_statement),
+    );
     let ItemFn { vis, sig, .. } = &function;
     let return_edge = return_edge(&sig.output);
     quote! {
@@ -91,7 +106,8 @@ pub(crate) fn instrumented(args: &Args, function: ItemFn) -> TokenStream {
             };
             let #at = &::core::sync::atomic::AtomicU32::new(0);
             let #pinned = ::core::pin::pin!(async move { #return_edge #(#stmts)* });
-            #krate::__private::Guarded::new(&__OFFLOAD_SITE, #at, #pinned).await
+            let #guarded = #krate::__private::Guarded::new(&__OFFLOAD_SITE, #at, #pinned);
+            #guarded.await
         }
     }
 }
