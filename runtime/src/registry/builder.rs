@@ -105,6 +105,7 @@ impl PoolsBuilder {
     /// entry         = name "=" [ kind ":" ] threads { ":" option }
     /// kind          = "fixed" | "elastic"
     /// option        = "queue=" count | "keep_alive=" duration | "stack=" bytes | "spin=" duration
+    ///               | "nice=" integer | "when_full=" ( "wait" | "refuse" )
     /// ```
     ///
     /// | entry | meaning |
@@ -114,6 +115,8 @@ impl PoolsBuilder {
     /// | `db=fixed:16:queue=512` | fixed, 16 threads, 512 waiting jobs |
     /// | `io=elastic:128:keep_alive=30s:stack=4MiB` | durations take `ms`, `s`, `m`...; sizes `KiB`, `MiB`, `GiB` |
     /// | `db=4:spin=50us` | idle workers spin 50 µs before they sleep ([`PoolConfig::spin`]) |
+    /// | `cpu=2:nice=10` | threads at nice 10, a lower priority, on Linux ([`PoolConfig::nice`], 1 to 19) |
+    /// | `render=4:queue=32:when_full=refuse` | a full queue refuses jobs at once ([`PoolConfig::refuse_when_full`]); `wait` is the default |
     ///
     /// Settings an entry leaves out keep the value configured in code. White space around
     /// entries and fields is ignored. Values are checked at [`install`](Self::install), like

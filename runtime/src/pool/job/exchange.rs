@@ -78,8 +78,13 @@ impl<F, T> Exchange<F, T> {
     /// Takes the body, moving the state out of `HAS_BODY` to `next`.
     #[inline]
     fn take_body(&self, next: u8) -> Option<F> {
-        // Acquire: what the caller wrote before the job was shared is visible (the pool's
-        // lock already orders it; this does not depend on that).
+        // Acquire, though it pairs with no release of this word (which starts as
+        // `HAS_BODY` and is never stored back to it): the body was written when the
+        // exchange was made, and what shared the job since makes that write visible to
+        // this thread: the pool's lock, under which a worker takes a job off the queue, or
+        // the caller's own thread, for a body it takes back. The acquire keeps the body's
+        // read after the claim without resting on more than that; it costs nothing on
+        // x86.
         self.state
             .compare_exchange(HAS_BODY, next, Ordering::Acquire, Ordering::Relaxed)
             .ok()?;

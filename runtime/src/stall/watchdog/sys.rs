@@ -1,4 +1,7 @@
-//! Everything in the runtime that needs `unsafe`, in one place:
+//! What the watchdog needs `unsafe` for, in one place (the runtime's other `unsafe` is in
+//! the pools' clock and thread priorities, `pool/clock.rs` and `pool/priority.rs`, the
+//! lock-free hand-over of a job, `pool/job/exchange.rs`, and the interposed C functions of
+//! `detect-blocking-calls`, `stall/calls/sys.rs`):
 //!
 //! - [`StaticRef`], an atomic `Option<&'static T>`: how a thread publishes, for the
 //!   watchdog, which `#[no_block]` fn it is polling and where it resumed.
