@@ -105,7 +105,10 @@ fn a_full_queue_that_refuses_is_an_error() {
 #[test]
 fn a_pool_shut_down_is_an_error() {
     install_pools();
-    assert_eq!(futures::executor::block_on(on_a_pool_shut_down()).ok(), Some(3));
+    assert_eq!(
+        futures::executor::block_on(on_a_pool_shut_down()).ok(),
+        Some(3)
+    );
     async_offload::shutdown_pool("fallible-gone", Duration::from_secs(10))
         .expect("the idle pool shuts down");
     let error = futures::executor::block_on(on_a_pool_shut_down()).expect_err("shut down");
@@ -119,7 +122,8 @@ fn a_pool_shut_down_is_an_error() {
 fn a_panic_of_the_body_is_still_a_panic() {
     install_pools();
     common::silence_expected_panics();
-    let outcome = futures::executor::block_on(std::panic::AssertUnwindSafe(panics()).catch_unwind());
+    let outcome =
+        futures::executor::block_on(std::panic::AssertUnwindSafe(panics()).catch_unwind());
     let payload = outcome.expect_err("the body panicked");
     assert_eq!(
         payload.downcast_ref::<common::ExpectedPanic>(),

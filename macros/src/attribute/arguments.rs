@@ -4,9 +4,9 @@
 
 use proc_macro2::{TokenStream, TokenTree};
 use syn::Token;
-use syn::spanned::Spanned;
 use syn::meta::ParseNestedMeta;
 use syn::parse::Parser;
+use syn::spanned::Spanned;
 
 use crate::attribute::errors::Errors;
 
@@ -91,7 +91,10 @@ pub(crate) fn set_once<T>(
 
 /// Sets a flag that takes no value (`fallible`), refusing a second occurrence and a value
 /// (`fallible = true`), both on the key.
-pub(crate) fn set_flag(meta: &ParseNestedMeta<'_>, flag: &mut Option<proc_macro2::Span>) -> syn::Result<()> {
+pub(crate) fn set_flag(
+    meta: &ParseNestedMeta<'_>,
+    flag: &mut Option<proc_macro2::Span>,
+) -> syn::Result<()> {
     if flag.is_some() {
         return Err(meta.error(format!("`{}` is set twice; keep one", key(meta))));
     }

@@ -75,13 +75,7 @@ pub(crate) fn wrapper(args: &Args, mut function: ItemFn) -> TokenStream {
         #(#unpacks)*
         #body
     };
-    let call = run_call(
-        args,
-        receiver.as_ref(),
-        &output,
-        closure_body,
-        spans,
-    );
+    let call = run_call(args, receiver.as_ref(), &output, closure_body, spans);
     function.sig.asyncness = Some(Token![async](function.sig.fn_token.span));
     let (outer, inner): (Vec<_>, Vec<_>) = function
         .attrs

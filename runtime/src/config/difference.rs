@@ -22,7 +22,10 @@ impl fmt::Display for Difference {
             installed,
             requested,
         } = self;
-        write!(f, "{setting} {installed} (installed), {requested} (asked for)")
+        write!(
+            f,
+            "{setting} {installed} (installed), {requested} (asked for)"
+        )
     }
 }
 
