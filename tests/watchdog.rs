@@ -116,7 +116,7 @@ fn a_poll_that_does_not_return_is_reported_while_it_lasts_then_when_it_returns()
                 .position(|function| function.ends_with(name))
         };
         let (Some(call), Some(caller), Some(body)) = (
-            at("Receiver<T>::recv"),
+            at("Receiver::recv"),
             at("watchdog::wait_for_release"),
             functions
                 .iter()

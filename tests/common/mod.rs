@@ -156,14 +156,40 @@ pub fn settled(stats: &async_offload::PoolStats) -> u64 {
         + stats.queue_full
 }
 
-/// The function names of a report's stack, innermost first.
+/// The function names of a report's stack, innermost first, without generic arguments:
+/// `std::sync::mpsc::Receiver::recv` for both stable's symbol names
+/// (`std::sync::mpsc::Receiver<T>::recv`) and nightly's, which name the type
+/// (`<std::sync::mpsc::Receiver<()>>::recv`).
 pub fn stack_functions(report: &async_offload::stall::StallReport) -> Vec<String> {
     report
         .stack
         .iter()
         .flat_map(|stack| &stack.frames)
-        .filter_map(|frame| frame.function.clone())
+        .filter_map(|frame| frame.function.as_deref())
+        .map(without_generic_arguments)
         .collect()
+}
+
+/// `name` without its generic arguments (a `<` right after a name opens them), and without
+/// the brackets of a path that starts with a type (`<Type>::f` becomes `Type::f`,
+/// `<Type as Trait>::f` becomes `Type as Trait::f`).
+fn without_generic_arguments(name: &str) -> String {
+    let mut kept = String::with_capacity(name.len());
+    // For each `<` still open: whether it opened generic arguments.
+    let mut open: Vec<bool> = Vec::new();
+    let mut previous = ' ';
+    for c in name.chars() {
+        match c {
+            '<' => open.push(previous.is_alphanumeric() || previous == '_'),
+            '>' if !open.is_empty() => {
+                open.pop();
+            }
+            _ if !open.contains(&true) => kept.push(c),
+            _ => {}
+        }
+        previous = c;
+    }
+    kept
 }
 
 /// Set, to the child test's name, in the environment of a child process that

@@ -1,14 +1,34 @@
 //! This thread's watch over blocking calls: whether it is inside an instrumented poll, and
 //! the calls recorded there until the poll ends.
 //!
-//! Only `Cell`s with a `const` start and nothing to drop: reading the state is one
-//! thread-local access, with no lazy initialization and no destructor to register, so it
-//! works before `main`, while the thread exits, and inside a signal handler (no allocation,
-//! no lock). The records are fixed-size for the same reason: the interposed functions write
-//! them; [`Watch::stop`](super::Watch) copies them out when the poll ends.
+//! A `const` thread-local with nothing to drop: reading the state is one thread-local
+//! access, with no lazy initialization and no destructor to register, so it works before
+//! `main`, while the thread exits, and inside a signal handler (no allocation, no lock).
+//! The records are fixed-size for the same reason: the interposed functions write them;
+//! [`Watch::stop`](super::Watch) copies them out when the poll ends.
+//!
+//! # A signal handler on this thread
+//!
+//! An interposed function may run inside a signal handler, between any two instructions of
+//! the code it interrupts on the same thread, which may be this module's own. What keeps
+//! the two apart is one rule: **only a flow of code that has put the thread's state to
+//! `Busy` touches `mark`, `len` and `records`**. An interposed function looks at the books
+//! only after it has moved the state from `Watching` to `Busy` itself, and [`begin`] and
+//! [`end`] move it to `Busy` before they touch them. A handler that interrupts the thread
+//! while it is `Busy` finds it so and leaves the books alone; one that interrupts it while
+//! `Watching` or `Idle` runs to its end, books and state put back as it found them, before
+//! the interrupted code goes on (for which it is as if nothing had happened between two
+//! of its instructions; a check of the state followed by its change is such a pair, and
+//! so safe to interrupt). So the books never have two users at once.
+//!
+//! For that, every change of the state must happen exactly where the code makes it, as a
+//! handler sees it: the state is an atomic, changed between two compiler fences
+//! ([`compiler_fence`], the signal fence), so the compiler neither moves a read or write
+//! of the books across a change of state nor keeps the state in a register. The `Cell`s
+//! of the books need nothing more, having one user at a time.
 
 use std::cell::{Cell, RefCell};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering, compiler_fence};
 use std::time::Duration;
 
 /// The most frames kept of the stack of one call.
@@ -18,6 +38,7 @@ pub(super) const MAX_CALLS: usize = 8;
 
 /// What the thread is doing, as the interposed functions see it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
 pub(super) enum State {
     /// Not inside an instrumented poll (or on a pool thread): calls are not looked at.
     Idle,
@@ -57,19 +78,45 @@ impl Record {
     }
 }
 
+impl State {
+    fn from_u8(state: u8) -> State {
+        match state {
+            1 => State::Watching,
+            2 => State::Busy,
+            _ => State::Idle,
+        }
+    }
+}
+
 struct Books {
-    state: Cell<State>,
-    /// Where the records of the innermost poll under way start.
+    /// A [`State`]: an atomic, for a signal handler on this thread (see the module's docs).
+    state: AtomicU8,
+    /// Where the records of the innermost poll under way start. Touched only while `Busy`.
     mark: Cell<usize>,
-    /// How many records are held, for all the polls under way.
+    /// How many records are held, for all the polls under way. Touched only while `Busy`.
     len: Cell<usize>,
+    /// Touched only while `Busy`.
     records: RefCell<[Record; MAX_CALLS]>,
+}
+
+impl Books {
+    fn state(&self) -> State {
+        State::from_u8(self.state.load(Ordering::Relaxed))
+    }
+
+    /// Changes the state where the code says, as a signal handler on this thread sees it:
+    /// nothing before it moves after it, nothing after it moves before it.
+    fn set_state(&self, state: State) {
+        compiler_fence(Ordering::SeqCst);
+        self.state.store(state as u8, Ordering::Relaxed);
+        compiler_fence(Ordering::SeqCst);
+    }
 }
 
 thread_local! {
     static BOOKS: Books = const {
         Books {
-            state: Cell::new(State::Idle),
+            state: AtomicU8::new(State::Idle as u8),
             mark: Cell::new(0),
             len: Cell::new(0),
             records: RefCell::new([Record::EMPTY; MAX_CALLS]),
@@ -105,18 +152,17 @@ pub(super) fn stacks() -> bool {
 /// the thread-local cannot be reached.
 #[inline]
 pub(super) fn state() -> State {
-    BOOKS
-        .try_with(|books| books.state.get())
-        .unwrap_or(State::Idle)
+    BOOKS.try_with(Books::state).unwrap_or(State::Idle)
 }
 
+/// Changes the thread's state; see the module's docs for why this is the one way.
 pub(super) fn set_state(state: State) {
-    let _ = BOOKS.try_with(|books| books.state.set(state));
+    let _ = BOOKS.try_with(|books| books.set_state(state));
 }
 
 /// Records a call of `call` that took `took`, made with the stack `ips`: once per call
 /// site in the innermost poll under way (a site seen before adds its time). Never panics,
-/// never allocates.
+/// never allocates. Called only by a flow that has put the state to `Busy` itself.
 pub(super) fn record(call: &'static str, took: Duration, ips: &[usize]) {
     // FNV-1a over the function's name and the addresses.
     let mut key: u64 = 0xcbf2_9ce4_8422_2325;
@@ -168,13 +214,14 @@ pub(super) struct Outer {
 /// on a pool thread, which may block).
 pub(super) fn begin(pool_thread: bool) -> Outer {
     BOOKS.with(|books| {
+        let state = books.state();
+        // `Busy` while the books change: see the module's docs.
+        books.set_state(State::Busy);
         let outer = Outer {
-            state: books.state.get(),
+            state,
             mark: books.mark.replace(books.len.get()),
         };
-        if !pool_thread {
-            books.state.set(State::Watching);
-        }
+        books.set_state(if pool_thread { state } else { State::Watching });
         outer
     })
 }
@@ -183,15 +230,18 @@ pub(super) fn begin(pool_thread: bool) -> Outer {
 /// returned (allocating only when there are some).
 pub(super) fn end(outer: &Outer) -> Vec<Record> {
     BOOKS.with(|books| {
-        books.state.set(outer.state);
+        // `Busy` while the books change and are copied: see the module's docs.
+        books.set_state(State::Busy);
         let mark = books.mark.replace(outer.mark);
         let len = books.len.replace(mark);
-        match books.records.try_borrow() {
+        let records = match books.records.try_borrow() {
             Ok(records) => records
                 .get(mark..len)
                 .map(<[Record]>::to_vec)
                 .unwrap_or_default(),
             Err(_) => Vec::new(),
-        }
+        };
+        books.set_state(outer.state);
+        records
     })
 }

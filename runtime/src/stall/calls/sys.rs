@@ -133,6 +133,7 @@ fn intercepted<R: Copy>(
     if books::state() != State::Watching {
         return real();
     }
+    // Only now may the books be touched (see `books`' docs on signal handlers).
     books::set_state(State::Busy);
     let start = now();
     let result = real();
