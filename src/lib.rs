@@ -70,7 +70,13 @@
 //! - `tracing`: an offloaded job runs inside the span of its caller (and a `TRACE` span of
 //!   its own, `offload`, with the pool's name), and in `warn` mode stall reports become
 //!   `WARN` events when a subscriber is in place.
-//! - `detect-blocking-calls` (for `[dev-dependencies]`): the C library's blocking calls
+//! - `stall-stacks` (for `[dev-dependencies]`): a report on a `#[no_block]` poll that has
+//!   not returned yet ([`stall::StallReport::still_running`]) carries the stack of its
+//!   thread ([`stall::StallReport::stack`]), where the poll is stuck. Linux only; it adds
+//!   the `backtrace` crate and its reader of debug information to the build, which is why
+//!   it is not on by default. Without it such reports come without a stack, and say how
+//!   to get one.
+//! - `detect-blocking-calls` (for `[dev-dependencies]`, with `stall-stacks`): the C library's blocking calls
 //!   made inside a poll of a `#[no_block]` fn are reported like a stall, however fast they
 //!   were: sleeping, name resolution, file I/O, sockets without `O_NONBLOCK`, waiting for
 //!   processes and threads, file locks. A `std::fs::read` of a small file or a

@@ -65,8 +65,9 @@ pub struct StallReport {
     /// The name of the thread the poll ran on, if it has one.
     pub thread: Option<String>,
     /// Where the thread is, for a report with `still_running`, where the stack can be
-    /// taken (Linux, where the watchdog's run-time checks of the C library and the unwinder
-    /// pass, and the stall signal is free; unless `OFFLOAD_STALL_STACKS=0`); for the
+    /// taken (Linux with the `stall-stacks` feature, where the watchdog's run-time checks of
+    /// the C library and the unwinder pass, and the stall signal is free; unless
+    /// `OFFLOAD_STALL_STACKS=0`); for the
     /// report of a blocking call (see [`blocking_call`](StallReport::blocking_call)), the
     /// stack of the call, the C function first.
     pub stack: Option<Stack>,

@@ -41,7 +41,7 @@ pub(crate) struct Slot {
     pub(super) run_delay: OnceLock<Option<RunDelay>>,
     /// The thread's alternate signal stack, for the handler that takes its stack; set up
     /// at registration where stacks are wanted, removed by the thread at its end.
-    #[cfg(all(target_os = "linux", not(offload_not_linux)))]
+    #[cfg(all(target_os = "linux", not(offload_not_linux), feature = "stall-stacks"))]
     alt_stack: Mutex<Option<super::sys::signal::AltStack>>,
 }
 
@@ -50,7 +50,7 @@ impl Slot {
     /// watchdog (which starts, if it has not yet).
     pub(crate) fn register(threshold: Duration) -> Arc<Slot> {
         let slot = Arc::new(Slot::new(threshold));
-        #[cfg(all(target_os = "linux", not(offload_not_linux)))]
+        #[cfg(all(target_os = "linux", not(offload_not_linux), feature = "stall-stacks"))]
         if super::stack::wanted() {
             // Only this thread locks it, here and in `retire`.
             *slot
@@ -87,7 +87,7 @@ impl Slot {
             thread: std::thread::current().name().map(str::to_owned),
             tid: current_tid(),
             run_delay: OnceLock::new(),
-            #[cfg(all(target_os = "linux", not(offload_not_linux)))]
+            #[cfg(all(target_os = "linux", not(offload_not_linux), feature = "stall-stacks"))]
             alt_stack: Mutex::new(None),
         }
     }
@@ -138,7 +138,7 @@ impl Slot {
 
     /// Marks the thread gone; the watchdog drops the slot. Called by the thread itself.
     pub(crate) fn retire(&self) {
-        #[cfg(all(target_os = "linux", not(offload_not_linux)))]
+        #[cfg(all(target_os = "linux", not(offload_not_linux), feature = "stall-stacks"))]
         {
             // Only this thread locks it, here and in `register`.
             let alt_stack = self

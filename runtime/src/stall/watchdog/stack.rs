@@ -1,9 +1,9 @@
 //! Where a poll that is still running is: the stack of its thread, taken by the thread
-//! itself in a signal handler (see [`signal`](super::sys::signal)), turned into names
+//! itself in a signal handler (see `sys::signal`), turned into names
 //! on another thread, and trimmed to the frames that are the user's.
 //!
-//! Only on Linux, where the handler can be installed and its preconditions hold (see
-//! [`signal`](super::sys::signal)); `OFFLOAD_STALL_STACKS=0` turns it off.
+//! Only on Linux with the `stall-stacks` feature, where the handler can be installed and
+//! its preconditions hold (see `sys::signal`); `OFFLOAD_STALL_STACKS=0` turns it off.
 //! Elsewhere a report about a poll still running comes without a stack.
 
 use std::fmt;
@@ -128,7 +128,7 @@ pub(crate) fn wanted() -> bool {
 /// The stack of thread `tid` of this process, as the addresses of its frames; `None` when
 /// stacks are off or cannot be taken here, or when the thread did not answer in time.
 /// Quick: [`resolve`] does the slow part.
-#[cfg(all(target_os = "linux", not(offload_not_linux)))]
+#[cfg(all(target_os = "linux", not(offload_not_linux), feature = "stall-stacks"))]
 pub(crate) fn capture(tid: i32) -> Option<Vec<usize>> {
     if unavailable().is_some() {
         return None;
@@ -137,7 +137,7 @@ pub(crate) fn capture(tid: i32) -> Option<Vec<usize>> {
 }
 
 /// No stacks here.
-#[cfg(not(all(target_os = "linux", not(offload_not_linux))))]
+#[cfg(not(all(target_os = "linux", not(offload_not_linux), feature = "stall-stacks")))]
 pub(crate) fn capture(_tid: i32) -> Option<Vec<usize>> {
     None
 }
@@ -152,7 +152,7 @@ pub(crate) fn unavailable() -> Option<&'static str> {
     if !wanted() {
         return Some("turned off by OFFLOAD_STALL_STACKS=0");
     }
-    #[cfg(all(target_os = "linux", not(offload_not_linux)))]
+    #[cfg(all(target_os = "linux", not(offload_not_linux), feature = "stall-stacks"))]
     {
         let why = super::sys::signal::unavailable();
         if let Some(why) = why {
@@ -165,6 +165,17 @@ pub(crate) fn unavailable() -> Option<&'static str> {
         }
         why
     }
+    #[cfg(all(
+        target_os = "linux",
+        not(offload_not_linux),
+        not(feature = "stall-stacks")
+    ))]
+    {
+        Some(
+            "stacks need the stall-stacks feature (for dev-dependencies: async-offload = { \
+             version = \"0.1\", features = [\"stall-stacks\"] })",
+        )
+    }
     #[cfg(not(all(target_os = "linux", not(offload_not_linux))))]
     {
         Some("stacks are taken on Linux only")
@@ -172,14 +183,14 @@ pub(crate) fn unavailable() -> Option<&'static str> {
 }
 
 /// No names here (nor any address to name).
-#[cfg(not(all(target_os = "linux", not(offload_not_linux))))]
+#[cfg(not(all(target_os = "linux", not(offload_not_linux), feature = "stall-stacks")))]
 fn symbolize(_ips: &[usize]) -> Vec<StackFrame> {
     Vec::new()
 }
 
 /// The frames of the instruction pointers `ips`, innermost first; one per function, so
 /// more than one per pointer where functions were inlined.
-#[cfg(all(target_os = "linux", not(offload_not_linux)))]
+#[cfg(all(target_os = "linux", not(offload_not_linux), feature = "stall-stacks"))]
 fn symbolize(ips: &[usize]) -> Vec<StackFrame> {
     let mut frames = Vec::with_capacity(ips.len());
     for &ip in ips {
@@ -206,13 +217,13 @@ fn symbolize(ips: &[usize]) -> Vec<StackFrame> {
 
 /// The name of the handler that takes the stack (its frames come first), from the
 /// compiler, so that a rename cannot leave it behind.
-#[cfg(all(target_os = "linux", not(offload_not_linux)))]
+#[cfg(all(target_os = "linux", not(offload_not_linux), feature = "stall-stacks"))]
 pub(super) fn handler() -> &'static str {
     super::sys::signal::handler_name()
 }
 
 /// No handler runs elsewhere; no frame has this name.
-#[cfg(not(all(target_os = "linux", not(offload_not_linux))))]
+#[cfg(not(all(target_os = "linux", not(offload_not_linux), feature = "stall-stacks")))]
 pub(super) fn handler() -> &'static str {
     "\0"
 }
@@ -239,7 +250,9 @@ pub(super) fn trim(mut frames: Vec<StackFrame>) -> Stack {
     if let Some(outermost) = frames.iter().rposition(|frame| named(frame, guard)) {
         frames.truncate(outermost);
     }
-    if let Some(handler) = frames.iter().position(|frame| named(frame, handler)) {
+    // The outermost frame that names the handler: the handler itself, below the closure
+    // it gives the unwinder (a frame of its own where it is not inlined, as on nightly).
+    if let Some(handler) = frames.iter().rposition(|frame| named(frame, handler)) {
         let mut first = handler + 1;
         // The trampoline the handler returns through (`__restore_rt`), named or not.
         if frames.get(first).is_some_and(|frame| {

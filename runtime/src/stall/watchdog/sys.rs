@@ -5,8 +5,8 @@
 //!
 //! - [`StaticRef`], an atomic `Option<&'static T>`: how a thread publishes, for the
 //!   watchdog, which `#[no_block]` fn it is polling and where it resumed.
-//! - On Linux, the thread's id and the signal that asks a thread for its own stack
-//!   ([`signal`]).
+//! - On Linux, the thread's id, and with the `stall-stacks` feature the signal that asks a
+//!   thread for its own stack (`signal`).
 
 #![allow(unsafe_code)]
 
@@ -162,7 +162,7 @@ pub(crate) fn ask_for_short_slices() {
 /// never restarts, listed in the docs of `#[no_block]` (`epoll_wait`, `poll`, a socket
 /// read with a timeout, ...), return `EINTR`, which code that waits must handle for any
 /// signal.
-#[cfg(all(target_os = "linux", not(offload_not_linux)))]
+#[cfg(all(target_os = "linux", not(offload_not_linux), feature = "stall-stacks"))]
 pub(crate) mod signal {
     use std::ffi::{CStr, c_int, c_void};
     use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
@@ -241,7 +241,14 @@ pub(crate) mod signal {
     ))]
     pub(crate) fn preconditions_hold() -> bool {
         static HOLDS: OnceLock<bool> = OnceLock::new();
-        *HOLDS.get_or_init(|| preconditions().is_ok())
+        *HOLDS.get_or_init(|| {
+            let hold = preconditions().is_ok();
+            if hold {
+                // Before any interposed call may walk a stack inside a handler.
+                warm_up_unwinder();
+            }
+            hold
+        })
     }
 
     /// Checks what the handler's safety rests on (see the module's docs); says which one
@@ -304,29 +311,46 @@ pub(crate) mod signal {
     fn install() -> Result<(), String> {
         let (signal, name) = chosen()?;
         preconditions()?;
-        // Run the unwinder once here, outside any handler: whatever it sets up or resolves
-        // on its first call is then done.
-        let mut frames = 0;
-        // SAFETY: the callback only counts; nothing else is unsynchronized here.
-        unsafe {
-            backtrace::trace_unsynchronized(|_| {
-                frames += 1;
-                frames < 4
-            });
-        }
+        warm_up_unwinder();
         take_over(signal, &name)?;
         SIGNAL.store(signal, Ordering::Release);
         Ok(())
     }
 
+    /// Runs the unwinder once, outside any signal handler: whatever it sets up or resolves
+    /// lazily on its first call (libgcc's own state, the lookup of `_dl_find_object`) is
+    /// then done before a handler walks a stack.
+    fn warm_up_unwinder() {
+        static WARM: OnceLock<()> = OnceLock::new();
+        WARM.get_or_init(|| {
+            let mut frames = 0;
+            // SAFETY: the callback only counts; nothing else is unsynchronized here.
+            unsafe {
+                backtrace::trace_unsynchronized(|_| {
+                    frames += 1;
+                    frames < 4
+                });
+            }
+        });
+    }
+
     /// Installs the handler of `signal`, called `name`, unless it has a handler of the
     /// program's own.
     fn take_over(signal: c_int, name: &str) -> Result<(), String> {
-        let of_its_own = || {
-            format!(
-                "{name} has a handler of the program's own, left in place (set \
-                 {SIGNAL_ENV} to a signal the program does not use)"
-            )
+        let of_its_own = |old: &libc::sigaction| {
+            if is_this_handler(old.sa_sigaction) {
+                format!(
+                    "{name} is taken by another copy of async-offload in this program (two \
+                     versions of it are linked in; `cargo tree -d` shows them): that copy \
+                     takes the stacks of its own #[no_block] fns; depend on one version for \
+                     stacks in all of them"
+                )
+            } else {
+                format!(
+                    "{name} has a handler of the program's own, left in place (set \
+                     {SIGNAL_ENV} to a signal the program does not use)"
+                )
+            }
         };
         // SAFETY: `sigaction` is given a valid (zeroed) struct to fill, and a null new one:
         // reading the current disposition changes nothing.
@@ -339,7 +363,7 @@ pub(crate) mod signal {
             old.sa_sigaction != libc::SIG_DFL && old.sa_sigaction != libc::SIG_IGN
         };
         if of_the_program(&old) {
-            return Err(of_its_own());
+            return Err(of_its_own(&old));
         }
         // SAFETY: an all-zero `sigaction` is a valid value (no handler, empty mask).
         let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
@@ -360,9 +384,25 @@ pub(crate) mod signal {
             // Installed by another thread since it was read: put it back.
             // SAFETY: `old` is the disposition `sigaction` just returned, as it was.
             unsafe { libc::sigaction(signal, &old, std::ptr::null_mut()) };
-            return Err(of_its_own());
+            return Err(of_its_own(&old));
         }
         Ok(())
+    }
+
+    /// Whether `handler` is this crate's handler, of this copy of the crate or of another
+    /// (another version linked into the same program, whose handler has the same path):
+    /// named from the binary's symbols, as a stack's frames are. Only when a signal is
+    /// found taken, once.
+    fn is_this_handler(handler: libc::sighandler_t) -> bool {
+        let mut named = false;
+        // `resolve` takes return addresses, and looks one byte before the one given: the
+        // handler's first byte is found from its second.
+        backtrace::resolve((handler + 1) as *mut c_void, |symbol| {
+            named |= symbol
+                .name()
+                .is_some_and(|found| format!("{found:#}") == handler_name());
+        });
+        named
     }
 
     /// The calling thread's alternate signal stack, for the handler: see the module's
@@ -618,6 +658,19 @@ pub(crate) mod signal {
             );
             let flags = libc::SA_SIGINFO | libc::SA_RESTART;
             assert_eq!(ours.sa_flags & flags, flags);
+        }
+
+        #[test]
+        fn a_handler_of_another_copy_of_this_crate_is_recognised() {
+            // A signal nothing else in this process uses, taken by this crate's handler as
+            // another copy of the crate would have taken it: the same path.
+            let signal = libc::SIGRTMIN() + 8;
+            take_over(signal, "SIGRTMIN+8").expect("installed over the default");
+            let refused = take_over(signal, "SIGRTMIN+8").unwrap_err();
+            assert!(
+                refused.starts_with("SIGRTMIN+8 is taken by another copy of async-offload"),
+                "{refused}"
+            );
         }
     }
 }
