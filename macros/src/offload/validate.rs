@@ -1,8 +1,6 @@
 //! What an `#[offload]` signature may not have: everything that cannot move to another
 //! thread, or cannot be an `async fn` there.
 
-use std::collections::BTreeSet;
-
 use proc_macro2::TokenStream;
 use quote::ToTokens;
 use syn::visit::{self, Visit};
@@ -48,7 +46,8 @@ pub(crate) fn signature(sig: &Signature) -> syn::Result<()> {
         );
     }
 
-    let declared: BTreeSet<String> = sig
+    // Short lists, searched in place: a set type would add its code to every build.
+    let declared: Vec<String> = sig
         .generics
         .lifetimes()
         .map(|param| param.lifetime.ident.to_string())
@@ -93,14 +92,14 @@ pub(crate) fn signature(sig: &Signature) -> syn::Result<()> {
         ReturnType::Default => Vec::new(),
     };
 
-    let used: BTreeSet<&String> = borrows
+    let used: Vec<&String> = borrows
         .iter()
         .chain(&output_borrows)
         .flat_map(|found| &found.lifetimes)
         .filter(|lifetime| declared.contains(*lifetime))
         .collect();
     for param in sig.generics.lifetimes() {
-        if !used.contains(&param.lifetime.ident.to_string()) {
+        if !used.contains(&&param.lifetime.ident.to_string()) {
             error(
                 &param.lifetime,
                 &format!(
@@ -168,7 +167,7 @@ struct Borrowed {
 
 impl Borrowed {
     /// The message: what borrows, why it may not, what to write instead.
-    fn message(&self, declared: &BTreeSet<String>) -> String {
+    fn message(&self, declared: &[String]) -> String {
         let mut message = match (&self.kind, self.role) {
             (Kind::SelfReference(written), _) => receiver_message(written),
             (Kind::Reference { written, .. }, Role::Receiver) => receiver_message(written),

@@ -13,7 +13,7 @@
 //! `tests/loom_models.rs` check it.
 
 use std::any::Any;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -101,9 +101,9 @@ struct State {
     stopping: usize,
     /// The number the next worker's thread name gets.
     next_thread_id: usize,
-    /// The join handles of live workers, by thread number. A worker that exits on its own
-    /// removes (detaches) its handle; shutdown joins the rest.
-    handles: BTreeMap<usize, thread::JoinHandle<()>>,
+    /// The join handles of live workers, with their thread numbers. A worker that exits on
+    /// its own removes (detaches) its handle; shutdown joins the rest.
+    handles: Vec<(usize, thread::JoinHandle<()>)>,
     /// Set by [`Pool::begin_shutdown`]: no new jobs, and workers exit once the queue is empty.
     shut_down: bool,
     /// For the loom models' path labels: admitted callers that left and passed their place
@@ -218,7 +218,7 @@ impl Pool {
                 running: 0,
                 stopping: 0,
                 next_thread_id: 0,
-                handles: BTreeMap::new(),
+                handles: Vec::new(),
                 shut_down: false,
                 #[cfg(loom)]
                 loom_places_passed_on: 0,
@@ -302,7 +302,7 @@ impl Pool {
         }
         let handles = std::mem::take(&mut state.handles);
         drop(state);
-        for handle in handles.into_values() {
+        for (_, handle) in handles {
             // The worker has left its loop; this waits for its last instructions. It
             // cannot have panicked: every panic of a job or a hook is caught.
             let _ = handle.join();

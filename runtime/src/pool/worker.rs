@@ -66,7 +66,7 @@ impl Pool {
         let handle = builder.spawn(move || pool.work(id))?;
         state.next_thread_id += 1;
         state.threads += 1;
-        state.handles.insert(id, handle);
+        state.handles.push((id, handle));
         Ok(())
     }
 
@@ -126,7 +126,9 @@ impl Pool {
             (state, keep_waiting) = self.wait_for_work(state, now);
             if !keep_waiting {
                 // Idle for the whole keep-alive: detach this thread and let it end.
-                state.handles.remove(&id);
+                if let Some(place) = state.handles.iter().position(|(of, _)| *of == id) {
+                    state.handles.swap_remove(place);
+                }
                 break;
             }
         }

@@ -1,10 +1,9 @@
 //! Configuring the pools: [`Pools::builder`], and installing what it holds into the
 //! registry, once, after checking every setting and every pool the program names.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use super::{builtin_config, builtin_configs, registry};
+use super::{ByName, builtin_config, builtin_configs, insert_sorted, registry};
 use crate::config::near_miss::{differ_only_in_case, is_near_miss};
 use crate::config::{PoolConfig, env};
 use crate::error::ConfigError;
@@ -34,9 +33,9 @@ impl Pools {
     /// ```
     pub fn builder() -> PoolsBuilder {
         PoolsBuilder {
-            pools: BTreeMap::new(),
+            pools: ByName::new(),
             duplicate: None,
-            from_overrides: BTreeSet::new(),
+            from_overrides: Vec::new(),
         }
     }
 }
@@ -49,22 +48,22 @@ impl Pools {
 #[must_use = "the pools take effect only once installed"]
 pub struct PoolsBuilder {
     /// The configurations so far, by name.
-    pools: BTreeMap<String, PoolConfig>,
+    pools: ByName<PoolConfig>,
     /// The first name configured twice, reported by `install`.
     duplicate: Option<String>,
     /// The pools that only [`overrides`](Self::overrides) (or `OFFLOAD_POOLS`) names: not
     /// configured in code, nor built in.
-    from_overrides: BTreeSet<String>,
+    from_overrides: Vec<String>,
 }
 
 impl PoolsBuilder {
     /// Configures the pool `name`. Configuring the same name twice is an error at install.
     pub fn pool(mut self, name: impl Into<String>, config: PoolConfig) -> Self {
         let name = name.into();
-        if self.pools.contains_key(&name) && self.duplicate.is_none() {
+        if self.pools.contains(&name) && self.duplicate.is_none() {
             self.duplicate = Some(name.clone());
         }
-        self.pools.insert(name, config);
+        self.pools.insert(&name, config);
         self
     }
 
@@ -143,10 +142,10 @@ impl PoolsBuilder {
             let base = self.pools.remove(&entry.pool);
             let builtin = builtin_config(&entry.pool);
             if base.is_none() && builtin.is_none() {
-                self.from_overrides.insert(entry.pool.clone());
+                insert_sorted(&mut self.from_overrides, entry.pool.clone());
             }
             let config = entry.apply(base.or(builtin));
-            self.pools.insert(entry.pool.clone(), config);
+            self.pools.insert(&entry.pool, config);
         }
         Ok(self)
     }
@@ -193,7 +192,7 @@ impl PoolsBuilder {
         if let Some(pool) = self.duplicate {
             return Err(ConfigError::Duplicate { pool });
         }
-        for (name, config) in &self.pools {
+        for (name, config) in self.pools.iter() {
             config.validate(name)?;
         }
         let uses = pool_use::registered();
@@ -208,31 +207,29 @@ impl PoolsBuilder {
                 Some(installed) if *installed == config => continue,
                 Some(installed) => {
                     return Err(ConfigError::AlreadyInstalled {
-                        pool: name,
+                        pool: name.into(),
                         installed: Box::new(installed.clone()),
                         requested: Box::new(config),
                     });
                 }
                 None => {}
             }
-            if pools
-                .by_name
-                .get(name.as_str())
-                .is_some_and(|pool| pool.was_used())
-            {
-                return Err(ConfigError::InUse { pool: name });
+            if pools.by_name.get(&name).is_some_and(|pool| pool.was_used()) {
+                return Err(ConfigError::InUse { pool: name.into() });
             }
             new.push((name, config));
         }
         if all_uses {
             let mut names = pools.names();
-            names.extend(new.iter().map(|(name, _)| name.clone()));
+            for (name, _) in &new {
+                insert_sorted(&mut names, name.to_string());
+            }
             unknown_uses(&uses, &names)?;
         }
         for (name, config) in new {
             let pool = Arc::new(Pool::new(&name, config.clone()));
-            pools.by_name.insert(name.as_str().into(), pool);
-            pools.installed.insert(name, config);
+            pools.by_name.insert(&name, pool);
+            pools.installed.insert(&name, config);
         }
         Ok(())
     }
@@ -243,16 +240,19 @@ impl PoolsBuilder {
     /// (used by an `#[offload]` fn, or built in) and is not itself one, as an error; see
     /// [`install`](Self::install) for what nearly matches.
     fn near_miss(&self, uses: &[PoolUse]) -> Result<(), ConfigError> {
-        let used: BTreeSet<&str> = uses
+        let mut used: Vec<&str> = Vec::new();
+        for name in uses
             .iter()
             .map(PoolUse::pool)
             .chain(builtin_configs().map(|(name, _)| name))
-            .collect();
-        for configured in self.pools.keys() {
-            if used.contains(configured.as_str()) {
+        {
+            insert_sorted(&mut used, name);
+        }
+        for configured in self.pools.names() {
+            if used.contains(&configured) {
                 continue;
             }
-            let from_overrides = self.from_overrides.contains(configured);
+            let from_overrides = self.from_overrides.iter().any(|name| name == configured);
             let Some(&meant) = used.iter().find(|&&used| {
                 if from_overrides {
                     is_near_miss(configured, used)
@@ -263,7 +263,7 @@ impl PoolsBuilder {
                 continue;
             };
             return Err(ConfigError::NearMiss {
-                configured: configured.clone(),
+                configured: configured.to_owned(),
                 used: meant.to_owned(),
                 uses: uses
                     .iter()
@@ -278,10 +278,10 @@ impl PoolsBuilder {
 }
 
 /// The uses whose pool is not among `pools`, as an error; `Ok` if there are none.
-fn unknown_uses(uses: &[PoolUse], pools: &BTreeSet<String>) -> Result<(), ConfigError> {
+fn unknown_uses(uses: &[PoolUse], pools: &[String]) -> Result<(), ConfigError> {
     let unknown: Vec<PoolUse> = uses
         .iter()
-        .filter(|usage| !pools.contains(usage.pool()))
+        .filter(|usage| !pools.iter().any(|pool| pool == usage.pool()))
         .cloned()
         .collect();
     if unknown.is_empty() {
@@ -289,6 +289,6 @@ fn unknown_uses(uses: &[PoolUse], pools: &BTreeSet<String>) -> Result<(), Config
     }
     Err(ConfigError::UnknownPools {
         uses: unknown,
-        available: pools.iter().cloned().collect(),
+        available: pools.to_vec(),
     })
 }

@@ -2,7 +2,6 @@
 //! (`builder.rs`), lookup, stats, and shutdown of every pool or of one (`shutdown.rs`).
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
 use std::num::NonZeroUsize;
 use std::sync::{Arc, OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -13,7 +12,10 @@ use crate::error::OffloadError;
 use crate::pool::{Pool, PoolStats};
 
 mod builder;
+mod by_name;
 mod shutdown;
+
+use self::by_name::{ByName, insert_sorted};
 
 pub use self::builder::{Pools, PoolsBuilder};
 pub use self::shutdown::{shutdown, shutdown_pool};
@@ -31,11 +33,11 @@ struct Registry {
 
 /// The fields behind the registry's lock.
 struct PoolMap {
-    /// A B-tree rather than a hash map: a call compares its pool's name with a few others
-    /// instead of hashing it (with a handful of pools, the cheaper lookup).
-    by_name: BTreeMap<Box<str>, Arc<Pool>>,
+    /// Sorted rather than hashed: a call compares its pool's name with a few others instead
+    /// of hashing it (with a handful of pools, the cheaper lookup).
+    by_name: ByName<Arc<Pool>>,
     /// The configuration each pool was installed with: such a pool keeps it for good.
-    installed: BTreeMap<String, PoolConfig>,
+    installed: ByName<PoolConfig>,
     /// Whether `shutdown` has run: nothing may be installed any more.
     shut_down: bool,
 }
@@ -44,14 +46,14 @@ struct PoolMap {
 fn registry() -> &'static Registry {
     static REGISTRY: OnceLock<Registry> = OnceLock::new();
     REGISTRY.get_or_init(|| {
-        let by_name = builtin_configs()
-            .into_iter()
-            .map(|(name, config)| (name.into(), Arc::new(Pool::new(name, config))))
-            .collect();
+        let mut by_name = ByName::new();
+        for (name, config) in builtin_configs() {
+            by_name.insert(name, Arc::new(Pool::new(name, config)));
+        }
         Registry {
             pools: RwLock::new(PoolMap {
                 by_name,
-                installed: BTreeMap::new(),
+                installed: ByName::new(),
                 shut_down: false,
             }),
         }
@@ -163,13 +165,13 @@ fn lookup_in_registry(name: &str) -> Result<Arc<Pool>, OffloadError> {
 }
 
 fn sorted_names(pools: &PoolMap) -> Vec<String> {
-    pools.names().into_iter().collect()
+    pools.names()
 }
 
 impl PoolMap {
-    /// The names of the pools, sorted.
-    fn names(&self) -> BTreeSet<String> {
-        self.by_name.keys().map(|name| name.to_string()).collect()
+    /// The names of the pools, sorted (the map's order).
+    fn names(&self) -> Vec<String> {
+        self.by_name.names().map(str::to_owned).collect()
     }
 }
 
@@ -190,8 +192,7 @@ fn builtin_config(name: &str) -> Option<PoolConfig> {
 /// ```
 #[must_use]
 pub fn stats() -> Vec<PoolStats> {
+    // In the map's order: by name.
     let pools: Vec<Arc<Pool>> = registry().read().by_name.values().cloned().collect();
-    let mut stats: Vec<PoolStats> = pools.iter().map(|pool| pool.stats()).collect();
-    stats.sort_by(|a, b| a.name.cmp(&b.name));
-    stats
+    pools.iter().map(|pool| pool.stats()).collect()
 }

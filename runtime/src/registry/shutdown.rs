@@ -31,7 +31,8 @@ pub fn shutdown(timeout: Duration) -> Result<(), ShutdownError> {
     for pool in &pools {
         pool.begin_shutdown();
     }
-    let mut busy: Vec<(String, usize)> = pools
+    // In the registry's order: by name.
+    let busy: Vec<(String, usize)> = pools
         .iter()
         .filter_map(|pool| {
             let threads = pool.wait_for_threads(deadline).err()?;
@@ -41,7 +42,6 @@ pub fn shutdown(timeout: Duration) -> Result<(), ShutdownError> {
     if busy.is_empty() {
         return Ok(());
     }
-    busy.sort();
     Err(ShutdownError::TimedOut {
         waited: timeout,
         busy,
