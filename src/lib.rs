@@ -166,7 +166,7 @@
 /// - `fallible`: the fn returns `Result<T, OffloadError>` instead of `T`, where `T` is its
 ///   declared return type (`()` if it has none), and a job that cannot run (an unknown
 ///   pool, a pool shut down, a full queue that [refuses](crate::PoolConfig::refuse_when_full)
-///   jobs, a thread that could not start) is an [`OffloadError`](crate::OffloadError) for the
+///   jobs, a thread that could not start) is an [`OffloadError`] for the
 ///   caller instead of a panic: for a service that answers "503 Service Unavailable"
 ///   rather than fail. A panic of the body is still a panic.
 /// - `crate = "path"`: where the generated code finds this crate, if it was renamed or is
