@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use std::sync::Arc;
 
 use crate::error::OffloadError;
-use crate::pool::{JobHandle, Pool, Started, WaitForRoom, returned, submit};
+use crate::pool::{JobHandle, Pool, Started, WaitForRoom, answered, submit};
 use crate::registry::{self, SitePool};
 
 /// Runs `body` on the pool named `pool` and returns its result, or an error saying why it
@@ -206,7 +206,7 @@ where
                 // Done before a panic of the body goes on here: a call polled again after
                 // it must not wait for an outcome that was taken.
                 self.step = Step::Done;
-                return Poll::Ready(Ok(returned(outcome)));
+                return Poll::Ready(answered(outcome));
             }
             Step::Done => panic!("an offloaded call polled after it returned"),
         };

@@ -3,6 +3,7 @@
 //! whole configurations to compare by eye.
 
 use std::fmt;
+use std::time::Duration;
 
 use super::pool_config::ThreadHook;
 use super::{PoolConfig, PoolKind};
@@ -78,11 +79,10 @@ pub(crate) fn differences(installed: &PoolConfig, requested: &PoolConfig) -> Vec
         installed.metrics.to_string(),
         requested.metrics.to_string(),
     );
-    compare(
-        "spin",
-        format!("{:?}", installed.spin),
-        format!("{:?}", requested.spin),
-    );
+    let spin = |spin: Option<Duration>| {
+        spin.map_or_else(|| "adaptive".to_owned(), |spin| format!("{spin:?}"))
+    };
+    compare("spin", spin(installed.spin), spin(requested.spin));
     compare(
         "nice",
         optional(installed.nice.map(|nice| nice.to_string())),

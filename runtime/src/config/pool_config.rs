@@ -57,8 +57,9 @@ pub struct PoolConfig {
     pub(crate) stack_size: Option<usize>,
     /// Whether the pool keeps counters and timings for [`stats`](crate::stats).
     pub(crate) metrics: bool,
-    /// How long an idle worker spins, looking for work, before it sleeps.
-    pub(crate) spin: Duration,
+    /// How long an idle worker spins, looking for work, before it sleeps; `None` for the
+    /// pool's own choice (see [`PoolConfig::spin`]).
+    pub(crate) spin: Option<Duration>,
     /// The nice value of the pool's threads (Linux), if they are to run at a lower
     /// priority than the process's other threads.
     pub(crate) nice: Option<i32>,
@@ -103,6 +104,13 @@ impl PoolConfig {
     pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(10);
     /// The smallest stack size accepted, in bytes.
     pub const MIN_STACK_SIZE: usize = 64 * 1024;
+    /// How long a worker spins when [`spin`](Self::spin) is not set and its last wait for
+    /// work was short: about the time a caller takes to send the next job after the last
+    /// one's result.
+    pub const ADAPTIVE_SPIN: Duration = Duration::from_micros(50);
+    /// The waits for work after which a worker spins, when [`spin`](Self::spin) is not
+    /// set: work came back sooner than this, so it is likely to again.
+    pub const SPIN_AFTER_WAITS_UNDER: Duration = Duration::from_micros(200);
     /// The longest spin accepted: past it, sleeping and being woken costs less.
     pub const MAX_SPIN: Duration = Duration::from_millis(1);
     /// The largest queue capacity accepted: more places than memory could ever fill, and
@@ -115,8 +123,11 @@ impl PoolConfig {
 
     /// A pool of `threads` threads that, once started, stay for the life of the process.
     ///
-    /// Threads start when work first needs them. Suits work that should not compete for
-    /// more than a set number of threads: a connection pool's size, or the CPU cores.
+    /// Threads start when work first needs them: a job that finds no idle thread gets one
+    /// started for it, up to `threads` and never more. Like every pool thread, they are
+    /// started by the pools' starter thread, never on the caller's. Suits work that should
+    /// not compete for more than a set number of threads: a connection pool's size, or the
+    /// CPU cores.
     #[must_use]
     pub const fn fixed(threads: usize) -> Self {
         PoolConfig {
@@ -127,7 +138,7 @@ impl PoolConfig {
             keep_alive: None,
             stack_size: None,
             metrics: true,
-            spin: Duration::ZERO,
+            spin: None,
             nice: None,
             on_thread_start: None,
             on_thread_stop: None,
@@ -136,6 +147,28 @@ impl PoolConfig {
 
     /// A pool that starts threads on demand, up to `max_threads`, and lets a thread exit
     /// after it has been idle for [`keep_alive`](Self::keep_alive) (10 s unless set).
+    ///
+    /// # How it sizes itself to its load
+    ///
+    /// Threads are started by the pools' starter thread (and by new threads, while a pool
+    /// grows by several), never on a caller's thread: a call only queues its job and wakes
+    /// a thread or the starter. The pool grows from what it sees:
+    ///
+    /// - a job that finds an idle thread wakes the one that went idle **last**;
+    /// - a job that finds no thread at all gets one at once;
+    /// - a job that finds every thread busy waits for one to come back for it. If the
+    ///   queue is still waiting 100 µs later because the busy threads are stuck in their
+    ///   jobs (blocking calls), a thread is started for every waiting job at once, and for
+    ///   the jobs that come while that load lasts. If the busy threads do finish jobs,
+    ///   only too slowly, one more is started, up to the number of cores;
+    /// - when more than 4 jobs wait for each thread serving the queue, one more starts at
+    ///   once, up to the number of cores.
+    ///
+    /// So blocking calls each get their thread within about a tenth of a millisecond and
+    /// the time the system takes to start them, while a burst of short jobs runs on as
+    /// many threads as there are cores. And since the thread that went idle last is the
+    /// one woken, a trickle of work keeps only the threads it needs busy: the others stay
+    /// idle for their keep-alive and exit. A pool never exits a thread that has work.
     #[must_use]
     pub const fn elastic(max_threads: usize) -> Self {
         PoolConfig {
@@ -146,7 +179,7 @@ impl PoolConfig {
             keep_alive: Some(Self::DEFAULT_KEEP_ALIVE),
             stack_size: None,
             metrics: true,
-            spin: Duration::ZERO,
+            spin: None,
             nice: None,
             on_thread_start: None,
             on_thread_stop: None,
@@ -210,17 +243,23 @@ impl PoolConfig {
         self
     }
 
-    /// How long a worker that runs out of work spins, looking for more, before it sleeps
-    /// (default: not at all; at most [`MAX_SPIN`](Self::MAX_SPIN)).
+    /// How long a worker that runs out of work spins, looking for more, before it sleeps,
+    /// every time (at most [`MAX_SPIN`](Self::MAX_SPIN); `Duration::ZERO`: never).
     ///
     /// A job that arrives while a worker spins starts without the wake-up of a sleeping
     /// thread, which is most of the round trip of a short job. The price is CPU: each worker
-    /// that runs out of work burns up to this much of a core, every time, and on a machine
-    /// with few cores that core may be the one the executor needs. `benches/compare.rs`
-    /// measures both sides; see `BENCHMARKS.md`.
+    /// that runs out of work burns up to this much of a core, and on a machine with few
+    /// cores that core may be the one the executor needs.
+    ///
+    /// Unless this is set, a worker spins only when it pays: for
+    /// [`ADAPTIVE_SPIN`](Self::ADAPTIVE_SPIN), and only if its last wait for work was
+    /// shorter than [`SPIN_AFTER_WAITS_UNDER`](Self::SPIN_AFTER_WAITS_UNDER). Jobs that come
+    /// back to back (a caller awaiting one call after another, batches of short jobs) then
+    /// find a worker still looking, and a trickle of jobs finds them asleep, costing nothing.
+    /// `benches/compare.rs` measures both sides; see `BENCHMARKS.md`.
     #[must_use]
     pub const fn spin(mut self, spin: Duration) -> Self {
-        self.spin = spin;
+        self.spin = Some(spin);
         self
     }
 
@@ -363,10 +402,10 @@ impl PoolConfig {
             }
             _ => {}
         }
-        if self.spin > Self::MAX_SPIN {
+        if let Some(spin) = self.spin.filter(|&spin| spin > Self::MAX_SPIN) {
             return invalid(
                 "spin",
-                format!("{:?}", self.spin),
+                format!("{spin:?}"),
                 "longer than PoolConfig::MAX_SPIN (1 ms): past it, a sleeping thread costs less",
             );
         }

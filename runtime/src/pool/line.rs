@@ -197,7 +197,9 @@ where
 }
 
 /// Queues `job` in a place it may take (under the pool's lock, `state`) and makes sure a
-/// worker will run it; returns its caller's `handle`, or why the pool turned it away.
+/// worker will run it (waking an idle one, or asking the starter for one: never starting
+/// a thread here); returns its caller's `handle`, or why the pool turned it away. A job
+/// that a thread then cannot be started for is refused through its handle.
 #[inline]
 fn queue<F, T>(
     pool: &Arc<Pool>,
@@ -217,17 +219,13 @@ where
     #[cfg(feature = "tokio")]
     let clock = handle.caller_clock();
     state.queue.push_back(job);
-    match pool.start_work(state) {
-        Ok(()) => {
-            #[cfg(feature = "tokio")]
-            handle.hold_clock_if_paused(clock);
-            Ok(handle)
-        }
-        Err(error) => {
-            pool.refuse(&handle, Outcome::Refused);
-            Err(error)
-        }
-    }
+    state.growth.pushed += 1;
+    let signal = state.assign_worker(&pool.config, pool.starter.cores());
+    drop(state);
+    pool.send(signal);
+    #[cfg(feature = "tokio")]
+    handle.hold_clock_if_paused(clock);
+    Ok(handle)
 }
 
 impl<F, T> Drop for WaitForRoom<F, T>

@@ -1,9 +1,12 @@
 //! One named pool: a bounded queue of jobs and the threads that run them.
 //!
-//! The design follows the usual shape of a blocking pool: one `Mutex<State>` with two
-//! condition variables, and no job ever runs (or is dropped) while the lock is held.
-//! Threads start on demand, up to the configured number; those of an elastic pool exit
-//! after their keep-alive without work. A caller facing a full queue waits in line,
+//! The design follows the usual shape of a blocking pool: one `Mutex<State>`, condition
+//! variables to wait on, and no job ever runs (or is dropped) while the lock is held.
+//! Threads start on demand, up to the configured number, and never on a caller's thread:
+//! the growth rule (`growth.rs`) decides when, the starter (`starter.rs`) and new workers
+//! start them. An idle worker waits on a condition variable of its own, so that a caller
+//! wakes the one that went idle last; those of an elastic pool that stay idle for their
+//! keep-alive exit. A caller facing a full queue waits in line,
 //! asynchronously and first come first served, without blocking its executor thread: the
 //! worker that takes a job off the queue hands the free place to the first caller in line.
 //! (A pool set to refuse jobs when full turns such a caller away at once: its line stays
@@ -20,27 +23,32 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::Waker;
 
 use self::clock::Nanos;
+use self::growth::Growth;
 use self::job::Runnable;
 use self::line::Waiter;
 use self::metrics::{Gauges, Metrics};
-use self::sync::{AtomicU64, Condvar, Mutex, MutexGuard, thread};
+use self::starter::Starter;
+use self::sync::{Condvar, Mutex, MutexGuard, thread};
+use self::worker::Idle;
 use crate::config::PoolConfig;
 use crate::error::OffloadError;
 
 #[cfg(feature = "tokio")]
 mod caller_runtime;
 pub(crate) mod clock;
+mod growth;
 mod job;
 mod line;
 mod metrics;
 mod priority;
+pub(crate) mod starter;
 mod sync;
 #[cfg(test)]
 mod tests;
 mod worker;
 
 pub use self::job::cancelled;
-pub(crate) use self::job::{JobHandle, returned};
+pub(crate) use self::job::{JobHandle, answered};
 pub(crate) use self::line::{Started, WaitForRoom, submit};
 pub use self::metrics::{PoolStats, TimingStats};
 
@@ -53,20 +61,22 @@ pub(crate) struct Pool {
     name: Arc<str>,
     /// The configuration the pool was built with; it never changes.
     config: PoolConfig,
-    /// The pool's state. Held only to read or change the fields, never while a job runs.
+    /// The pool's state. Held only to read or change the fields, never while a job runs or
+    /// a thread starts.
     state: Mutex<State>,
-    /// Idle workers wait here for work, or for shutdown.
-    work_available: Condvar,
     /// [`Pool::wait_for_threads`] waits here for the last worker to exit.
     all_exited: Condvar,
-    /// Counts the claims of idle workers (and shutdowns), so that a spinning worker sees a
-    /// claim without taking the lock. Only ever incremented.
-    claims: AtomicU64,
+    /// Starts the threads the pool reserves, and looks at its queue when asked.
+    starter: Arc<Starter>,
     /// Set by the first lookup of the pool by name: a built-in pool that has been used can
     /// no longer be replaced by another configuration. Synchronizes nothing.
     used: AtomicBool,
     /// What the pool has done, recorded without the lock.
     metrics: Metrics,
+    /// For the tests: how many of the next thread starts fail, as at the process's limit
+    /// of threads.
+    #[cfg(test)]
+    failing_starts: std::sync::atomic::AtomicUsize,
 }
 
 /// The fields behind the pool's lock.
@@ -87,11 +97,21 @@ struct State {
     /// Bodies of callers that went away while they waited for room in the queue, to be
     /// dropped on a pool thread (dropping captured arguments may block).
     discarded: Vec<Discarded>,
-    /// Worker threads started that have not left the pool (those running the stop hook
-    /// have: see `stopping`). Never above `config.threads`.
+    /// Worker threads reserved, starting or started that have not left the pool (those
+    /// running the stop hook have: see `stopping`). Never above `config.threads`.
     threads: usize,
-    /// Idle workers that no submitter has claimed yet. Never above `threads`.
-    idle: usize,
+    /// Of `threads`, those reserved that no spawner has taken up yet.
+    to_spawn: usize,
+    /// Of `threads`, those reserved or started that have not entered their loop yet: on
+    /// their way to the queue. At least `to_spawn`.
+    starting: usize,
+    /// Threads a spawner is starting now, outside the lock, whose join handle it has not
+    /// put in `handles` yet (counted apart from `threads`: such a thread may already have
+    /// left the pool). Shutdown waits for them, to join every thread.
+    spawning: usize,
+    /// Idle workers that no submitter has claimed yet, the one that went idle last at the
+    /// end: the one a submitter wakes.
+    idle: Vec<Arc<Idle>>,
     /// Idle workers claimed by a submitter (and notified) that have not woken yet.
     claimed: usize,
     /// Workers running a job (or dropping a discarded value) now.
@@ -104,6 +124,11 @@ struct State {
     /// The join handles of live workers, with their thread numbers. A worker that exits on
     /// its own removes (detaches) its handle; shutdown joins the rest.
     handles: Vec<(usize, thread::JoinHandle<()>)>,
+    /// Workers that exited on their own before their spawner put their handle in
+    /// `handles`: the spawner detaches it instead. Rarely anything.
+    exited_before_handle: Vec<usize>,
+    /// What the growth rule keeps (`growth.rs`).
+    growth: Growth,
     /// Set by [`Pool::begin_shutdown`]: no new jobs, and workers exit once the queue is empty.
     shut_down: bool,
     /// For the loom models' path labels: admitted callers that left and passed their place
@@ -112,9 +137,19 @@ struct State {
     loom_places_passed_on: usize,
     #[cfg(loom)]
     loom_refused_after_admission: usize,
+    /// For the tests: threads started on a thread that is neither the pool's nor its
+    /// starter's (a caller's).
+    #[cfg(test)]
+    started_by_a_caller: usize,
 }
 
 impl State {
+    /// Threads that shutdown must still wait for before it joins them: those in the pool,
+    /// those running the stop hook, and those whose handle is not in `handles` yet.
+    fn not_joinable_yet(&self) -> usize {
+        self.threads + self.stopping + self.spawning
+    }
+
     /// Whether a job may be queued now without a reserved place.
     fn has_room(&self, capacity: usize) -> bool {
         self.queue.len() + self.reserved < capacity
@@ -163,12 +198,19 @@ impl State {
             config.threads
         );
         assert!(
-            self.idle + self.claimed + self.running <= self.threads,
-            "{} idle, {} claimed and {} running workers out of {}",
-            self.idle,
+            self.idle.len() + self.claimed + self.running + self.starting <= self.threads,
+            "{} idle, {} claimed, {} running and {} starting workers out of {}",
+            self.idle.len(),
             self.claimed,
             self.running,
+            self.starting,
             self.threads
+        );
+        assert!(
+            self.to_spawn <= self.starting,
+            "{} threads to start, {} starting",
+            self.to_spawn,
+            self.starting
         );
         let gone = self
             .waiting
@@ -200,8 +242,14 @@ impl State {
 }
 
 impl Pool {
-    /// A pool with no threads yet. `config` must have been validated.
+    /// A pool with no threads yet, whose threads the process's starter starts. `config`
+    /// must have been validated.
     pub(crate) fn new(name: &str, config: PoolConfig) -> Self {
+        Pool::with_starter(name, config, Arc::clone(Starter::global()))
+    }
+
+    /// A pool with no threads yet, whose threads `starter` starts.
+    pub(crate) fn with_starter(name: &str, config: PoolConfig, starter: Arc<Starter>) -> Self {
         let metrics = Metrics::new(config.metrics);
         Pool {
             name: name.into(),
@@ -213,23 +261,31 @@ impl Pool {
                 reserved: 0,
                 discarded: Vec::new(),
                 threads: 0,
-                idle: 0,
+                to_spawn: 0,
+                starting: 0,
+                spawning: 0,
+                idle: Vec::new(),
                 claimed: 0,
                 running: 0,
                 stopping: 0,
                 next_thread_id: 0,
                 handles: Vec::new(),
+                exited_before_handle: Vec::new(),
+                growth: Growth::default(),
                 shut_down: false,
                 #[cfg(loom)]
                 loom_places_passed_on: 0,
                 #[cfg(loom)]
                 loom_refused_after_admission: 0,
+                #[cfg(test)]
+                started_by_a_caller: 0,
             }),
-            work_available: Condvar::new(),
             all_exited: Condvar::new(),
-            claims: AtomicU64::new(0),
+            starter,
             used: AtomicBool::new(false),
             metrics,
+            #[cfg(test)]
+            failing_starts: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
@@ -270,19 +326,22 @@ impl Pool {
     /// Stops taking jobs: callers in line for room and later submitters get
     /// [`OffloadError::ShutDown`]; queued jobs still run, then the workers exit.
     pub(crate) fn begin_shutdown(&self) {
-        let refused: Vec<Waker> = {
+        let (refused, idle): (Vec<Waker>, Vec<Arc<Idle>>) = {
             let mut state = self.lock();
             state.shut_down = true;
             let waiting = std::mem::take(&mut state.waiting);
             // Whoever had left the line left with it.
             state.gone_from_line = 0;
-            waiting
+            let refused = waiting
                 .iter()
                 .filter_map(|waiter| waiter.refuse())
-                .collect()
+                .collect();
+            (refused, state.idle.clone())
         };
-        self.claims.fetch_add(1, Ordering::Release); // ends every spin
-        self.work_available.notify_all();
+        // Each idle worker sees the shutdown once woken (or at the end of its spin).
+        for worker in idle {
+            worker.wake_for_shutdown();
+        }
         for waker in refused {
             wake_from_line(Some(waker));
         }
@@ -292,12 +351,12 @@ impl Pool {
     /// is one), then joins them; on time-out returns how many are still running.
     pub(crate) fn wait_for_threads(&self, deadline: Option<Nanos>) -> Result<(), usize> {
         let mut state = self.lock();
-        while state.threads + state.stopping > 0 {
+        while state.not_joinable_yet() > 0 {
             let timed_out;
             (state, timed_out) =
                 sync::wait_until(&self.all_exited, &self.state, state, deadline, None);
-            if timed_out && state.threads + state.stopping > 0 {
-                return Err(state.threads + state.stopping);
+            if timed_out && state.not_joinable_yet() > 0 {
+                return Err(state.not_joinable_yet());
             }
         }
         let handles = std::mem::take(&mut state.handles);
@@ -319,7 +378,7 @@ impl Pool {
                 kind: self.config.kind,
                 max_threads: self.config.threads,
                 threads: state.threads,
-                idle_threads: state.idle + state.claimed,
+                idle_threads: state.idle.len() + state.claimed,
                 queued: state.queue.len(),
                 running: state.running,
             }

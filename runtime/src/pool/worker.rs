@@ -1,82 +1,219 @@
-//! The pool's threads: starting them, the loop that takes jobs off the queue, idle waits
-//! with a keep-alive, and the values a worker drops for callers that went away.
+//! The pool's threads: starting the ones the growth rule reserved, the loop that takes jobs
+//! off the queue, idle waits with a keep-alive, and the values a worker drops for callers
+//! that went away.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use super::clock::Nanos;
-use super::job::JobHandle;
+use super::growth::Ask;
+use super::job::{JobHandle, Runnable};
 use super::metrics::Outcome;
-use super::sync::{self, MutexGuard, thread};
+use super::sync::{self, Condvar, MutexGuard, thread};
 use super::{Discarded, Pool, State, contain, priority, wake_from_line};
+use crate::config::PoolConfig;
 use crate::error::OffloadError;
 
-impl Pool {
-    /// Makes sure a thread will take the job just queued: an idle one is woken, or a new one
-    /// started while the pool is below its thread count.
-    #[inline]
-    pub(super) fn start_work(
-        self: &Arc<Self>,
-        state: MutexGuard<'_, State>,
-    ) -> Result<(), OffloadError> {
-        if state.idle > 0 {
-            self.claim_idle_worker(state);
-            return Ok(());
+/// An idle worker's own wake-up: a submitter wakes the worker that went idle last, by
+/// its own condition variable, so that the others stay asleep.
+pub(super) struct Idle {
+    /// Set when a submitter claims the worker, under the pool's lock; cleared by the worker,
+    /// under the lock. Atomic so that a spinning worker sees it without the lock.
+    claimed: AtomicBool,
+    /// Set by a shutdown, to end a spin; the worker then finds the shutdown in the state.
+    poked: AtomicBool,
+    /// The worker waits here, with the pool's lock.
+    wake: Condvar,
+}
+
+impl Idle {
+    fn new() -> Self {
+        Idle {
+            claimed: AtomicBool::new(false),
+            poked: AtomicBool::new(false),
+            wake: Condvar::new(),
         }
-        self.start_work_without_idle_worker(state)
     }
 
-    /// [`Pool::start_work`] when no worker is idle: out of line, to keep the path of a
-    /// job that wakes an idle worker short.
-    #[inline(never)]
-    fn start_work_without_idle_worker(
-        self: &Arc<Self>,
-        mut state: MutexGuard<'_, State>,
-    ) -> Result<(), OffloadError> {
-        if state.threads < self.config.threads {
-            // Spawning under the lock keeps `threads` truthful; it happens only while the
-            // pool grows, not once it has the threads its load needs.
-            if let Err(error) = self.spawn_worker(&mut state) {
-                if state.threads == 0 {
-                    // Nobody would ever run the job: take it back, pass its place on to the
-                    // next caller in line (who may find a thread), and tell the caller.
-                    state.queue.pop_back();
-                    let next = state.hand_off_place();
-                    drop(state);
-                    wake_from_line(next);
-                    return Err(OffloadError::SpawnFailed {
-                        pool: self.name.to_string(),
-                        error,
-                    });
+    /// Wakes the worker to see the shutdown.
+    pub(super) fn wake_for_shutdown(&self) {
+        self.poked.store(true, Ordering::Release);
+        self.wake.notify_one();
+    }
+}
+
+/// What a submitter does once it has let the pool's lock go: wake the idle worker it
+/// claimed, or ask the starter for what the growth rule asks.
+#[must_use]
+pub(super) enum Signal {
+    Wake(Arc<Idle>),
+    Ask(Ask),
+}
+
+impl State {
+    /// Makes sure a thread will take the work just queued (a job, or a value to drop):
+    /// claims the idle worker that went idle last, or applies the growth rule. What to do
+    /// once the lock is let go is returned.
+    #[inline]
+    pub(super) fn assign_worker(
+        &mut self,
+        config: &crate::config::PoolConfig,
+        cores: usize,
+    ) -> Signal {
+        match self.idle.pop() {
+            Some(worker) => {
+                worker.claimed.store(true, Ordering::Release);
+                self.claimed += 1;
+                Signal::Wake(worker)
+            }
+            None => Signal::Ask(self.grow_for_queued(config, cores)),
+        }
+    }
+}
+
+impl Pool {
+    /// Does what [`State::assign_worker`] returned, with the pool's lock let go.
+    #[inline]
+    pub(super) fn send(self: &Arc<Self>, signal: Signal) {
+        match signal {
+            Signal::Ask(Ask::Nothing) => {}
+            Signal::Wake(worker) => worker.wake.notify_one(),
+            Signal::Ask(Ask::Start) => self.starter.ask_to_start(self),
+            Signal::Ask(Ask::Check) => self.starter.ask_to_check(self),
+        }
+    }
+
+    /// Starts the threads the pool has reserved, one after the other, until none is left
+    /// or one fails to start. Called on the starter's thread and on new workers, never on a
+    /// caller's: a start takes a system call and tens of microseconds.
+    pub(super) fn start_reserved(self: &Arc<Self>) {
+        self.lock().start_taken_up();
+        while self.start_one_reserved() {}
+    }
+
+    /// Starts one reserved thread, if any is left; returns whether it did.
+    fn start_one_reserved(self: &Arc<Self>) -> bool {
+        let id = {
+            let mut state = self.lock();
+            if state.to_spawn == 0 {
+                return false;
+            }
+            state.to_spawn -= 1;
+            state.spawning += 1;
+            #[cfg(test)]
+            if !thread::current().name().is_some_and(|name| {
+                name == "offload.starter" || name.starts_with(&format!("offload-{}-", self.name))
+            }) {
+                state.started_by_a_caller += 1;
+            }
+            state.next_thread_id += 1;
+            state.next_thread_id - 1
+        };
+        match self.spawn_worker(id) {
+            Ok(handle) => {
+                {
+                    let mut state = self.lock();
+                    state.spawning -= 1;
+                    match state
+                        .exited_before_handle
+                        .iter()
+                        .position(|&gone| gone == id)
+                    {
+                        // Idle for its whole keep-alive before this thread got the lock back.
+                        Some(place) => drop(state.exited_before_handle.swap_remove(place)),
+                        None => state.handles.push((id, handle)),
+                    }
                 }
-                // The running threads will get to the job once they are free.
+                self.notify_if_last_exited();
+                true
+            }
+            Err(error) => {
+                self.start_failed(&error);
+                false
             }
         }
-        Ok(())
     }
 
-    /// Starts one worker thread and counts it; on failure nothing is counted.
-    pub(super) fn spawn_worker(self: &Arc<Self>, state: &mut State) -> std::io::Result<()> {
-        let id = state.next_thread_id;
+    /// Starts worker thread number `id`, counted already (in `threads` and `starting`).
+    fn spawn_worker(self: &Arc<Self>, id: usize) -> std::io::Result<thread::JoinHandle<()>> {
+        #[cfg(test)]
+        self.injected_spawn_failure()?;
         let mut builder = thread::Builder::new().name(format!("offload-{}-{id}", self.name));
         if let Some(bytes) = self.config.stack_size {
             builder = builder.stack_size(bytes);
         }
         let pool = Arc::clone(self);
-        let handle = builder.spawn(move || pool.work(id))?;
-        state.next_thread_id += 1;
-        state.threads += 1;
-        state.handles.push((id, handle));
-        Ok(())
+        builder.spawn(move || pool.work(id))
     }
 
-    /// A worker's life: lower its priority if the pool says so, run the start hook, take jobs until the pool shuts down or, for an
-    /// elastic pool, no job has come for the keep-alive, then run the stop hook.
+    /// A thread failed to start: it, and the rest of the growth it was part of, will not
+    /// come. If the pool has no thread left to run what is queued, every queued job is
+    /// refused with the error (its caller is told, and its body dropped here, on the
+    /// starter's or a worker's thread), and the places freed go to callers in line, whose
+    /// jobs then ask for a thread again. Otherwise the threads there get to the queue.
+    fn start_failed(self: &Arc<Self>, error: &std::io::Error) {
+        let (refused, discarded, admitted, check) = {
+            let mut state = self.lock();
+            state.spawning -= 1;
+            state.give_up_reserved(1);
+            let check = state.take_deferred_check();
+            if state.threads > 0 {
+                (Vec::new(), Vec::new(), Vec::new(), check)
+            } else {
+                let refused: Vec<Arc<dyn Runnable>> = state.queue.drain(..).collect();
+                let discarded = std::mem::take(&mut state.discarded);
+                let mut admitted = Vec::new();
+                while state.has_room(self.config.queue_capacity) {
+                    match state.hand_off_place() {
+                        Some(waker) => admitted.push(waker),
+                        None => break,
+                    }
+                }
+                (refused, discarded, admitted, check)
+            }
+        };
+        if check {
+            self.starter.ask_to_check(self);
+        }
+        for job in refused {
+            job.refuse(
+                self,
+                OffloadError::SpawnFailed {
+                    pool: self.name.to_string(),
+                    error: copy_of(error),
+                },
+            );
+        }
+        for value in discarded {
+            contain(move || drop(value));
+        }
+        for waker in admitted {
+            wake_from_line(Some(waker));
+        }
+        self.notify_if_last_exited();
+    }
+
+    /// Wakes [`Pool::wait_for_threads`] if no worker is left.
+    fn notify_if_last_exited(&self) {
+        let last = {
+            let state = self.lock();
+            state.not_joinable_yet() == 0
+        };
+        if last {
+            self.all_exited.notify_all();
+        }
+    }
+
+    /// A worker's life: lower its priority if the pool says so, run the start hook, start
+    /// the threads still reserved, take jobs until the pool shuts down or, for an elastic
+    /// pool, no job has come for the keep-alive, then run the stop hook.
     ///
     /// A panic in either hook is contained (see `PoolConfig::on_thread_start`): the worker
-    /// is counted in `threads` from its spawn, so the job it was started for is never left
-    /// without a thread, and it serves that job whether or not its start hook returned.
-    pub(super) fn work(&self, id: usize) {
+    /// is counted in `threads` from its reservation, so the job it was started for is
+    /// never left without a thread, and it serves that job whether or not its start hook
+    /// returned.
+    fn work(self: &Arc<Self>, id: usize) {
         crate::stall::mark_pool_thread();
         if let Some(nice) = self.config.nice {
             if let Err(error) = priority::lower_current_thread(nice) {
@@ -91,11 +228,23 @@ impl Pool {
         if let Some(hook) = &self.config.on_thread_start {
             contain(|| hook.call());
         }
+        let me = Arc::new(Idle::new());
+        let mut spin = self.config.spin.unwrap_or(Duration::ZERO);
         // The clock reading at the end of the last job, while the worker goes straight on
         // to the next one: its start, without reading the clock again.
         let mut clock = None;
         let mut state = self.lock();
+        state.starting -= 1;
         loop {
+            if state.to_spawn > 0 {
+                // Growing by several threads: start one before taking a job, so that they
+                // start on more than one thread at once.
+                clock = None;
+                drop(state);
+                self.start_one_reserved();
+                state = self.lock();
+                continue;
+            }
             if let Some(value) = state.discarded.pop() {
                 clock = None;
                 state.running += 1;
@@ -106,9 +255,15 @@ impl Pool {
                 continue;
             }
             if let Some(job) = state.queue.pop_front() {
+                let number = state.growth.taken;
+                state.growth.taken += 1;
                 state.running += 1;
                 let admitted = state.hand_off_place();
+                let look = state.take_deferred_check();
                 drop(state);
+                if look {
+                    self.starter.ask_to_check(self);
+                }
                 wake_from_line(admitted);
                 // `run` catches the body's panic; `contain` one from dropping a cancelled
                 // job's arguments or an abandoned result.
@@ -116,24 +271,34 @@ impl Pool {
                 clock = contain(move || job.run(self, now)).flatten();
                 state = self.lock();
                 state.running -= 1;
+                state.finished(number);
                 continue;
             }
+            state.queue_emptied();
             let now = clock.take();
             if state.shut_down {
                 break;
             }
+            // For an adaptive spin: how long this wait lasts.
+            let waited_since = self
+                .config
+                .spin
+                .is_none()
+                .then(|| now.unwrap_or_else(Nanos::now));
             let keep_waiting;
-            (state, keep_waiting) = self.wait_for_work(state, now);
+            (state, keep_waiting) = self.wait_for_work(state, &me, waited_since.or(now), spin);
+            spin = self.next_spin(waited_since);
             if !keep_waiting {
                 // Idle for the whole keep-alive: detach this thread and let it end.
-                if let Some(place) = state.handles.iter().position(|(of, _)| *of == id) {
-                    state.handles.swap_remove(place);
+                match state.handles.iter().position(|&(of, _)| of == id) {
+                    Some(place) => drop(state.handles.swap_remove(place)),
+                    None => state.exited_before_handle.push(id),
                 }
                 break;
             }
         }
         // Out of the count under the same lock that saw nothing to do: a job queued from
-        // now on starts another thread instead of waiting for this one.
+        // now on asks for another thread instead of waiting for this one.
         state.threads -= 1;
         if let Some(hook) = &self.config.on_thread_stop {
             state.stopping += 1;
@@ -142,54 +307,61 @@ impl Pool {
             state = self.lock();
             state.stopping -= 1;
         }
-        let last = state.threads + state.stopping == 0;
         drop(state);
-        if last {
-            self.all_exited.notify_all();
+        self.notify_if_last_exited();
+    }
+
+    /// How long this worker spins at its next wait for work: the pool's configured spin,
+    /// or, unless one is configured, [`PoolConfig::ADAPTIVE_SPIN`] after a wait shorter than
+    /// [`PoolConfig::SPIN_AFTER_WAITS_UNDER`] (which began at `waited_since`, and ended now)
+    /// and none after a longer one or none at all. (No adaptive spin under loom, whose
+    /// executions must not depend on the clock.)
+    fn next_spin(&self, waited_since: Option<Nanos>) -> Duration {
+        if let Some(spin) = self.config.spin {
+            return spin;
+        }
+        let short = waited_since.is_some_and(|since| {
+            let waited = Nanos::now().nanos_since(since);
+            u128::from(waited) < PoolConfig::SPIN_AFTER_WAITS_UNDER.as_nanos()
+        });
+        if short && cfg!(not(loom)) {
+            PoolConfig::ADAPTIVE_SPIN
+        } else {
+            Duration::ZERO
         }
     }
 
-    /// Waits idle until a submitter claims this worker or the pool shuts down (`true`), or
-    /// until the keep-alive of an elastic pool runs out (`false`). With a spin configured,
-    /// it first spins that long, watching for a claim, before it sleeps. `now` is a clock
-    /// reading the worker already has for this moment, if any.
-    pub(super) fn wait_for_work<'a>(
+    /// Waits idle, on top of the pool's stack of idle workers, until a submitter claims
+    /// this worker or the pool shuts down (`true`), or until the keep-alive of an elastic
+    /// pool runs out (`false`). It first spins for `spin`, watching for a claim, before it
+    /// sleeps. `now` is a clock reading the worker already has for this moment, if any.
+    fn wait_for_work<'a>(
         &'a self,
         mut state: MutexGuard<'a, State>,
+        me: &Arc<Idle>,
         now: Option<Nanos>,
+        spin: Duration,
     ) -> (MutexGuard<'a, State>, bool) {
-        state.idle += 1;
+        state.idle.push(Arc::clone(me));
         // At most `PoolConfig::MAX_SPIN`: the sum never overflows. (Not modelled under loom,
-        // whose executions must not depend on the clock.)
-        let spin_until = if self.config.spin.is_zero() {
+        // whose executions must not depend on the clock: its spin is always zero.)
+        let spin_until = if spin.is_zero() {
             None
         } else {
-            Nanos::now().checked_add(self.config.spin)
+            Nanos::now().checked_add(spin)
         };
         if let Some(until) = spin_until {
-            loop {
-                let claims = self.claims.load(Ordering::Acquire);
-                drop(state);
-                while self.claims.load(Ordering::Acquire) == claims && Nanos::now() < until {
-                    std::hint::spin_loop();
-                }
-                state = self.lock();
-                if state.claimed > 0 {
-                    state.claimed -= 1;
-                    return (state, true);
-                }
-                if state.shut_down {
-                    state.idle -= 1;
-                    return (state, true);
-                }
-                if Nanos::now() >= until {
-                    break; // nothing came: sleep
-                }
-                // Another worker took the claim first: spin on for the time left.
+            drop(state);
+            while !me.claimed.load(Ordering::Acquire)
+                && !me.poked.load(Ordering::Acquire)
+                && Nanos::now() < until
+            {
+                std::hint::spin_loop();
             }
+            state = self.lock();
         }
         // A keep-alive too long to add to now (`Duration::MAX`, say) never runs out.
-        let mut idle_since = if self.config.spin.is_zero() {
+        let mut idle_since = if spin.is_zero() {
             now
         } else {
             None // read after the spin
@@ -199,39 +371,28 @@ impl Pool {
             since.checked_add(idle)
         });
         loop {
-            let timed_out;
-            // The first wait counts the keep-alive from the reading it started from, not
-            // from a new one; a wait after a spurious wake-up reads the clock.
-            (state, timed_out) = sync::wait_until(
-                &self.work_available,
-                &self.state,
-                state,
-                deadline,
-                idle_since.take(),
-            );
-            if state.claimed > 0 {
-                // A submitter has already taken this worker off the idle count.
+            if me.claimed.load(Ordering::Relaxed) {
+                // A submitter took this worker off the stack, under the lock.
+                me.claimed.store(false, Ordering::Relaxed);
                 state.claimed -= 1;
                 return (state, true);
             }
-            if state.shut_down || timed_out {
-                state.idle -= 1;
-                let shut_down = state.shut_down;
-                return (state, shut_down);
+            if state.shut_down {
+                me.poked.store(false, Ordering::Relaxed);
+                leave_the_stack(&mut state, me);
+                return (state, true);
             }
-            // A spurious wake-up, or a claim another worker took first: wait on.
+            let timed_out;
+            // The first wait counts the keep-alive from the reading it started from, not
+            // from a new one; a wait after a spurious wake-up reads the clock.
+            (state, timed_out) =
+                sync::wait_until(&me.wake, &self.state, state, deadline, idle_since.take());
+            if timed_out && !me.claimed.load(Ordering::Relaxed) && !state.shut_down {
+                leave_the_stack(&mut state, me);
+                return (state, false);
+            }
+            // Claimed, shut down, or a spurious wake-up: the loop sees which.
         }
-    }
-
-    /// Takes an idle worker off the idle count and wakes it (or ends its spin) to look at
-    /// the queue. `state` must have an idle worker.
-    #[inline]
-    pub(super) fn claim_idle_worker(&self, mut state: MutexGuard<'_, State>) {
-        state.idle -= 1;
-        state.claimed += 1;
-        self.claims.fetch_add(1, Ordering::Release);
-        drop(state);
-        self.work_available.notify_one();
     }
 
     /// Counts a job the pool turned away (as `outcome`) and drops its body as a cancelled
@@ -249,18 +410,33 @@ impl Pool {
 
     /// Hands a value to a pool thread to drop. Used for bodies whose callers went away
     /// before the job was queued, or that the pool refused. With no thread left (all of an
-    /// elastic pool's exited), one is started for it; only a pool that is shut down, or that
-    /// cannot start a thread, drops it right here, on the caller's thread.
+    /// elastic pool's exited), one is started for it; only a pool that is shut down with no
+    /// thread left drops it right here, on the caller's thread.
     pub(super) fn discard(self: &Arc<Self>, value: Discarded) {
         let mut state = self.lock();
-        if state.threads == 0 && (state.shut_down || self.spawn_worker(&mut state).is_err()) {
+        if state.shut_down && state.threads == 0 {
             drop(state);
             drop(value);
             return;
         }
         state.discarded.push(value);
-        if state.idle > 0 {
-            self.claim_idle_worker(state);
-        }
+        let signal = state.assign_worker(&self.config, self.starter.cores());
+        drop(state);
+        self.send(signal);
+    }
+}
+
+/// Takes an idle worker that was not claimed off the stack (keeping the others' order).
+fn leave_the_stack(state: &mut State, me: &Arc<Idle>) {
+    if let Some(place) = state.idle.iter().position(|idle| Arc::ptr_eq(idle, me)) {
+        state.idle.remove(place);
+    }
+}
+
+/// A copy of `error` for each caller told of it (`io::Error` is not `Clone`).
+fn copy_of(error: &std::io::Error) -> std::io::Error {
+    match error.raw_os_error() {
+        Some(code) => std::io::Error::from_raw_os_error(code),
+        None => std::io::Error::new(error.kind(), error.to_string()),
     }
 }

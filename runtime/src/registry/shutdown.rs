@@ -7,6 +7,7 @@ use super::{registry, sorted_names};
 use crate::error::ShutdownError;
 use crate::pool::Pool;
 use crate::pool::clock::Nanos;
+use crate::pool::starter::Starter;
 
 /// Shuts every pool down: no new jobs are taken, jobs already queued or running finish,
 /// and the pool threads are joined, waiting at most `timeout`.
@@ -40,6 +41,9 @@ pub fn shutdown(timeout: Duration) -> Result<(), ShutdownError> {
         })
         .collect();
     if busy.is_empty() {
+        // Every pool's threads are joined, none will be needed again: the starter's thread
+        // goes too. (After a time-out it stays, for threads the pools still reserve.)
+        Starter::global().stop();
         return Ok(());
     }
     Err(ShutdownError::TimedOut {

@@ -5,13 +5,14 @@
 //! outcome (handed over without a lock, in `exchange.rs`), the caller's waker and the flag
 //! that says the caller has gone.
 
-use self::exchange::Exchange;
+use self::exchange::{Exchange, Running};
 use super::Pool;
 #[cfg(feature = "tokio")]
 use super::caller_runtime::{CallerRuntime, ClockHold};
 use super::clock::Nanos;
 use super::metrics::Outcome;
 use super::sync::{self, AtomicBool, Mutex, MutexGuard};
+use crate::error::OffloadError;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -28,7 +29,16 @@ pub(crate) trait Runnable: Send + Sync {
     /// it ran just before), to save reading the clock again; the return value is the
     /// reading at the end of this job, if the pool keeps timings.
     fn run(self: Arc<Self>, pool: &Pool, now: Option<Nanos>) -> Option<Nanos>;
+
+    /// Refuses the job instead of running it: its caller gets `error`, its body is dropped
+    /// here. For a job queued in a pool that then could not start a thread for it.
+    fn refuse(self: Arc<Self>, pool: &Pool, error: OffloadError);
 }
+
+/// The outcome a refused job hands its caller instead of its body's: the reason, as a
+/// payload no body can panic with (the type is private), which [`answered`] turns back
+/// into the error.
+struct Refusal(OffloadError);
 
 /// A body, its outcome and its caller's task.
 pub(crate) struct Job<F, T> {
@@ -173,6 +183,32 @@ where
         } else {
             Outcome::Panicked
         });
+        self.hand_over(running, outcome);
+        ended
+    }
+
+    fn refuse(self: Arc<Self>, pool: &Pool, error: OffloadError) {
+        let Some((body, running)) = self.exchange.start() else {
+            return; // taken already: by a worker, or back by its caller
+        };
+        pool.metrics()
+            .ended(if self.caller_gone.load(Ordering::Acquire) {
+                Outcome::Cancelled
+            } else {
+                Outcome::Refused
+            });
+        self.hand_over(running, Err(Box::new(Refusal(error))));
+        drop(body);
+    }
+}
+
+impl<F, T> Job<F, T> {
+    /// Puts the outcome in and wakes the caller.
+    fn hand_over(
+        &self,
+        running: Running<'_, F, std::thread::Result<T>>,
+        outcome: std::thread::Result<T>,
+    ) {
         // In before the waker is taken: a caller that put a new waker in after this takes
         // it finds the outcome in (see `poll_outcome`).
         running.finish(outcome);
@@ -187,7 +223,6 @@ where
         // Only now may a paused clock move on: its runtime has the caller to run.
         #[cfg(feature = "tokio")]
         drop(clock_hold);
-        ended
     }
 }
 
@@ -262,12 +297,16 @@ impl<F, T> JobHandle<F, T> {
     }
 }
 
-/// What the body returned; if it panicked on the pool thread, goes on panicking here, in
-/// the awaiting task, with the original payload, as a direct call would have.
-pub(crate) fn returned<T>(outcome: std::thread::Result<T>) -> T {
+/// What the body returned, or why the job was refused; if the body panicked on the pool
+/// thread, goes on panicking here, in the awaiting task, with the original payload, as a
+/// direct call would have.
+pub(crate) fn answered<T>(outcome: std::thread::Result<T>) -> Result<T, OffloadError> {
     match outcome {
-        Ok(value) => value,
-        Err(payload) => panic::resume_unwind(payload),
+        Ok(value) => Ok(value),
+        Err(payload) => match payload.downcast::<Refusal>() {
+            Ok(refusal) => Err(refusal.0),
+            Err(payload) => panic::resume_unwind(payload),
+        },
     }
 }
 
@@ -277,7 +316,8 @@ impl<F, T> std::future::Future for JobHandle<F, T> {
     type Output = T;
 
     fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
-        self.poll_outcome(cx).map(returned)
+        self.poll_outcome(cx)
+            .map(|outcome| answered(outcome).expect("the test's job was not refused"))
     }
 }
 

@@ -29,8 +29,9 @@ use loom::thread;
 
 use crate::config::PoolConfig;
 use crate::error::OffloadError;
+use crate::pool::starter::Starter;
 use crate::pool::sync::{self, Condvar, Mutex};
-use crate::pool::{Pool, PoolStats};
+use crate::pool::{Pool, PoolStats, answered};
 
 /// Runs `model` under loom, every interleaving, and reports how many there were.
 ///
@@ -65,9 +66,25 @@ fn check(
     assert_eq!(reached, expected, "the paths this model reached");
 }
 
-/// A pool for one model. Its metrics are on: the counters are the accounting.
+/// A pool for one model whose threads are started where they are asked for (an inline
+/// starter: the models of the queue, the line and shutdown stay small). Its metrics are
+/// on: the counters are the accounting.
 fn pool(config: PoolConfig) -> Arc<Pool> {
-    Arc::new(Pool::new("model", config.metrics(true)))
+    Arc::new(Pool::with_starter(
+        "model",
+        config.metrics(true),
+        Starter::inline(),
+    ))
+}
+
+/// A pool for one model whose threads a starter thread of its own starts, as in a
+/// program: for the models of that hand-off.
+fn pool_with_a_starter_thread(config: PoolConfig) -> Arc<Pool> {
+    Arc::new(Pool::with_starter(
+        "model",
+        config.metrics(true),
+        Starter::new(),
+    ))
 }
 
 /// Shuts `pool` down, waits for its threads, and checks that nothing was lost or left
@@ -76,6 +93,7 @@ fn shut_down_and_account(pool: &Pool) -> PoolStats {
     pool.begin_shutdown();
     pool.wait_for_threads(None)
         .expect("without a deadline the wait ends only when every worker has exited");
+    pool.starter.stop();
     {
         let state = pool.lock();
         assert_eq!(state.threads, 0, "a worker outlived its pool");
@@ -94,7 +112,12 @@ fn shut_down_and_account(pool: &Pool) -> PoolStats {
             state.reserved, 0,
             "a reserved place was never used or given back"
         );
-        assert_eq!((state.idle, state.claimed, state.running), (0, 0, 0));
+        assert_eq!((state.idle.len(), state.claimed, state.running), (0, 0, 0));
+        assert_eq!(
+            (state.to_spawn, state.starting),
+            (0, 0),
+            "a reserved thread was never started nor given up"
+        );
     }
     let stats = pool.stats();
     assert_eq!(
@@ -110,7 +133,10 @@ fn call<T: Send + 'static>(
     pool: &Arc<Pool>,
     body: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, OffloadError> {
-    block_on(async { Ok(pool.submit(body).await?.await) })
+    block_on(async {
+        let mut handle = pool.submit(body).await?;
+        answered(poll_fn(|cx| handle.poll_outcome(cx)).await)
+    })
 }
 
 /// [`call`], also telling whether the caller had to wait in line for room.
@@ -196,13 +222,17 @@ struct Captured(Arc<Bodies>);
 impl Drop for Captured {
     fn drop(&mut self) {
         self.0.dropped.fetch_add(1, Ordering::Relaxed);
-        let on_pool = thread::current()
-            .name()
-            .is_some_and(|name| name.starts_with("offload-model-"));
-        if !on_pool {
+        if !on_a_thread_of_the_pool() {
             self.0.dropped_off_pool.fetch_add(1, Ordering::Relaxed);
         }
     }
+}
+
+/// Whether this is one of the pool's threads or its starter's: not a caller's.
+fn on_a_thread_of_the_pool() -> bool {
+    thread::current()
+        .name()
+        .is_some_and(|name| name.starts_with("offload-model-") || name == "offload.starter")
 }
 
 impl Bodies {
@@ -569,5 +599,86 @@ fn loom_shutdown_racing_the_line_refuses_exactly_the_jobs_not_queued() {
             (false, true, 0) => "refused in line",
             (false, true, _) => "admitted, then refused",
         }
+    });
+}
+
+/// A job on a pool with no thread is run by a thread its starter starts: the caller only
+/// queues it and asks.
+#[test]
+fn loom_a_cold_pool_gets_its_thread_from_the_starter() {
+    check("cold start", &["ran"], || {
+        let pool = pool_with_a_starter_thread(PoolConfig::fixed(1));
+        let bodies = Arc::new(Bodies::default());
+        assert_eq!(call(&pool, bodies.body(1)).expect("the pool is running"), 1);
+        let by_a_caller = pool.lock().started_by_a_caller;
+        assert_eq!(by_a_caller, 0, "a caller started a thread");
+
+        let stats = shut_down_and_account(&pool);
+        assert_eq!(stats.completed, 1);
+        bodies.assert_all_dropped_on_the_pool(1);
+        "ran"
+    });
+}
+
+/// Two jobs on an elastic pool whose first blocks: the starter's look at the queue may find
+/// the first thread blocked (and start a second for the other job), or come after the
+/// first thread took both; either way both run, and no caller starts a thread.
+#[test]
+fn loom_a_blocked_thread_makes_an_elastic_pool_grow() {
+    check(
+        "growth by the starter",
+        &["grew to two threads", "one thread ran both"],
+        || {
+            let pool = pool_with_a_starter_thread(PoolConfig::elastic(2).keep_alive(Duration::MAX));
+            let bodies = Arc::new(Bodies::default());
+            let gate = Arc::new(Gate::default());
+            let blocked = {
+                let (gate, body) = (Arc::clone(&gate), bodies.body(1));
+                block_on(pool.submit(move || {
+                    gate.wait();
+                    body()
+                }))
+                .expect("the pool is running")
+            };
+            let second = block_on(pool.submit(bodies.body(2))).expect("the pool is running");
+            gate.open();
+            assert_eq!((block_on(blocked), block_on(second)), (1, 2));
+            let (started, by_a_caller) = {
+                let state = pool.lock();
+                (state.next_thread_id, state.started_by_a_caller)
+            };
+            assert_eq!(by_a_caller, 0, "a caller started a thread");
+
+            let stats = shut_down_and_account(&pool);
+            assert_eq!(stats.completed, 2);
+            bodies.assert_all_dropped_on_the_pool(2);
+            match started {
+                2 => "grew to two threads",
+                _ => "one thread ran both",
+            }
+        },
+    );
+}
+
+/// A pool that cannot start a thread refuses the job queued for it, telling its caller and
+/// dropping its body off the caller's thread; the next job, whose thread starts, runs.
+#[test]
+fn loom_a_thread_that_cannot_start_refuses_its_job_and_the_next_start_serves() {
+    check("failed start", &["refused, then ran"], || {
+        let pool = pool_with_a_starter_thread(PoolConfig::fixed(1));
+        pool.fail_next_starts(1);
+        let bodies = Arc::new(Bodies::default());
+        let refused = call(&pool, bodies.body(1));
+        assert!(
+            matches!(&refused, Err(OffloadError::SpawnFailed { pool, .. }) if pool == "model"),
+            "{refused:?}"
+        );
+        assert_eq!(call(&pool, bodies.body(2)).expect("a thread starts"), 2);
+
+        let stats = shut_down_and_account(&pool);
+        assert_eq!((stats.refused, stats.completed), (1, 1), "{stats:?}");
+        assert_eq!(bodies.ran(), 1);
+        bodies.assert_all_dropped_on_the_pool(2);
+        "refused, then ran"
     });
 }

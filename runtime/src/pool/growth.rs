@@ -1,0 +1,263 @@
+//! When a pool starts threads: the growth rule, in one place.
+//!
+//! A thread is never started on a caller's thread. A caller only queues its job and, when
+//! no idle worker can take it, tells the pool's [starter](super::starter) what the rule
+//! below asks for; the starter (and each new worker, before its first job) starts the
+//! threads. The rule decides from what the pool sees under its lock: the jobs queued, the
+//! workers idle, woken, starting and running, and whether the busy ones have taken a job
+//! off the queue lately.
+//!
+//! 1. A job that finds an idle worker wakes the one that went idle **last**. The others
+//!    stay asleep: under a trickle of work the same few threads serve it, and the surplus
+//!    ones really stay idle for their keep-alive and exit.
+//! 2. A job that finds no idle worker, in a pool with no thread at all (or in a fixed
+//!    pool below its size, whose threads never exit), gets a thread started for it at
+//!    once.
+//! 3. Otherwise it waits for a busy thread to come back for it, and the pool looks at
+//!    its queue again [`GROW_AFTER`] later (from when its first thread took a job, for a
+//!    pool whose threads are all starting). If jobs still wait then, with no thread coming
+//!    for them:
+//!    - threads still in the job they were running at the last look are stuck in it (a
+//!      call that sleeps, waits for I/O, a lock, or another job): if no job taken since
+//!      has finished either, every busy thread blocks, and a thread is started for every
+//!      waiting job, up to the pool's maximum; until the queue next empties, jobs that
+//!      find no idle worker then get a thread at once, as in rule 2 (a burst of blocking
+//!      jobs is not slow-started). If other threads did finish jobs, a thread is started
+//!      in place of each stuck one;
+//!    - if nothing is stuck but the jobs queued before the look are still not all taken,
+//!      the threads make progress on short jobs (computing, or fast calls), too slowly:
+//!      one more thread is started, as long as the pool has fewer threads than the
+//!      machine has cores (more would only share the same cores);
+//!    - and while jobs wait, there is always another look to come, so that threads that
+//!      later block in what they took (jobs that wait for one another, say) are found.
+//! 4. Whatever the time: when more than [`QUEUE_PER_THREAD`] jobs wait for each thread
+//!    serving the queue (running, woken or starting), one more thread is started at once,
+//!    as long as the pool has fewer threads than cores: a burst of short jobs runs on the
+//!    cores there are, and no more threads.
+//!
+//! So a burst of short jobs runs on the few threads that are already there, which take
+//! one job after another without a wake-up each; a burst of blocking jobs gets a thread
+//! per job within [`GROW_AFTER`] and the time to start them, on two threads or more at
+//! once (the starter and each new worker); and a pool never grows while its jobs are taken
+//! in time.
+
+use std::time::Duration;
+
+use super::State;
+use crate::config::{PoolConfig, PoolKind};
+
+/// How long the jobs queued while every thread is busy may wait to be taken before the
+/// pool grows: longer than a burst of short jobs takes to drain (a few microseconds a
+/// job), shorter than any blocking call worth a thread of its own.
+pub(crate) const GROW_AFTER: Duration = Duration::from_micros(100);
+
+/// Rule 4: how many jobs may wait for each thread serving the queue before the pool adds
+/// a thread at once (up to the cores): a burst of short jobs then runs on as many threads
+/// as the machine can run at once, without waiting [`GROW_AFTER`] for a look.
+pub(crate) const QUEUE_PER_THREAD: usize = 4;
+
+/// What the growth rule keeps between its decisions, under the pool's lock.
+#[derive(Debug, Default)]
+pub(super) struct Growth {
+    /// Jobs ever queued.
+    pub(super) pushed: u64,
+    /// Jobs ever taken off the queue by a worker.
+    pub(super) taken: u64,
+    /// Jobs ever finished by a worker (returned from, whatever their outcome).
+    pub(super) finished: u64,
+    /// The look the starter has been asked to take, with what it compares.
+    check: Option<Check>,
+    /// A look to ask for once the threads on their way to the queue (starting, or woken)
+    /// all got there.
+    deferred: bool,
+    /// The last look found every busy thread blocked: until the queue next empties, a job
+    /// that finds no idle worker gets a thread at once.
+    blocking: bool,
+    /// The starter has been asked to start the reserved threads and has not begun yet.
+    start_asked: bool,
+}
+
+/// What a look at the queue compares with, taken when it is asked for.
+#[derive(Debug, Clone, Copy)]
+struct Check {
+    /// The jobs queued before the look was asked for are those numbered below this.
+    queued_before: u64,
+    /// `taken` when the look was asked for: the jobs taken before it are numbered below.
+    taken_then: u64,
+    /// `finished` when the look was asked for.
+    finished_then: u64,
+    /// Jobs taken before the look was asked for that have finished since.
+    old_finished: u64,
+}
+
+/// What a decision asks of the starter now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Ask {
+    /// Nothing: a thread is coming for every job, the pool is at its maximum, or a look
+    /// is asked for (or deferred) already.
+    Nothing,
+    /// Start the threads reserved in the pool's state (`to_spawn`).
+    Start,
+    /// Look at the queue again [`GROW_AFTER`] from now.
+    Check,
+}
+
+impl State {
+    /// Queued jobs and values to drop that no thread is coming for: not counting those a
+    /// woken or a starting worker will take.
+    pub(super) fn unassigned(&self) -> usize {
+        (self.queue.len() + self.discarded.len()).saturating_sub(self.claimed + self.starting)
+    }
+
+    /// Rules 2 to 4 for work just queued that found no idle worker. `cores` is the
+    /// machine's.
+    pub(super) fn grow_for_queued(&mut self, config: &PoolConfig, cores: usize) -> Ask {
+        let unassigned = self.unassigned();
+        if unassigned == 0 || self.threads >= config.threads || self.shut_down {
+            // (After a shutdown, only values to drop are queued, for the threads there.)
+            return Ask::Nothing;
+        }
+        if self.threads == 0 || config.kind == PoolKind::Fixed || self.growth.blocking {
+            return self.reserve(unassigned.min(config.threads - self.threads));
+        }
+        let serving = self.running + self.claimed + self.starting;
+        if unassigned > QUEUE_PER_THREAD * serving.max(1) && self.threads < cores {
+            // A long queue for the threads serving it: one more at once (rule 4).
+            return self.reserve(1);
+        }
+        if self.growth.check.is_some() || self.growth.deferred {
+            return Ask::Nothing; // asked for already: it covers these jobs too
+        }
+        if self.running == 0 {
+            // Every thread is on its way: the look counts from when one takes a job.
+            self.growth.deferred = true;
+            return Ask::Nothing;
+        }
+        self.ask_to_look()
+    }
+
+    /// Rule 3's look at the queue, made by the starter [`GROW_AFTER`] after it was asked
+    /// for. `cores` is the machine's. Returns what to ask of the starter now: threads to
+    /// start, or another look.
+    pub(super) fn check_growth(&mut self, config: &PoolConfig, cores: usize) -> Ask {
+        let Some(check) = self.growth.check.take() else {
+            return Ask::Nothing;
+        };
+        let unassigned = self.unassigned();
+        if self.shut_down || unassigned == 0 {
+            return Ask::Nothing; // every job is taken, or a thread is coming for it
+        }
+        let room = config.threads - self.threads;
+        // Running at the look, still running: in one job for all this time.
+        let stuck = check.taken_then - check.finished_then - check.old_finished;
+        // Taken since the look, and finished.
+        let new_finished = self.growth.finished - check.finished_then - check.old_finished;
+        if stuck > 0 && new_finished == 0 {
+            // Every busy thread blocks.
+            self.growth.blocking = true;
+            return self.reserve(unassigned.min(room));
+        }
+        if stuck > 0 {
+            // Some block while others make progress: a thread in place of each stuck one,
+            // and a look again once a thread takes a job.
+            self.growth.deferred = true;
+            let stuck = usize::try_from(stuck).unwrap_or(usize::MAX);
+            return self.reserve(unassigned.min(room).min(stuck));
+        }
+        if self.starting > 0 || self.claimed > 0 {
+            // A thread on its way has not had its chance yet: the look again is asked for
+            // once it has.
+            self.growth.deferred = true;
+            return Ask::Nothing;
+        }
+        if self.growth.taken >= check.queued_before || room == 0 || self.threads >= cores {
+            // Taken in time, or no room for short jobs: a look again, for what waits.
+            return self.ask_to_look();
+        }
+        // Short jobs, too many for the threads there: one more, and a look again once it
+        // has taken a job.
+        self.growth.deferred = true;
+        self.reserve(1)
+    }
+
+    /// A worker took a job off the queue: whether a deferred look waited for it (and for
+    /// every thread on its way to the queue), and is to be asked for now.
+    pub(super) fn take_deferred_check(&mut self) -> bool {
+        if self.growth.deferred && self.starting == 0 && self.claimed == 0 {
+            self.growth.deferred = false;
+            self.ask_to_look();
+            return true;
+        }
+        false
+    }
+
+    /// A worker finished the job it took when `taken` was `number`.
+    pub(super) fn finished(&mut self, number: u64) {
+        self.growth.finished += 1;
+        if let Some(check) = &mut self.growth.check {
+            if number < check.taken_then {
+                check.old_finished += 1;
+            }
+        }
+    }
+
+    /// A worker found the queue empty: the load it grew for has been served.
+    pub(super) fn queue_emptied(&mut self) {
+        self.growth.blocking = false;
+    }
+
+    /// Asks for a look at the queue as it is now.
+    fn ask_to_look(&mut self) -> Ask {
+        self.growth.check = Some(Check {
+            queued_before: self.growth.pushed,
+            taken_then: self.growth.taken,
+            finished_then: self.growth.finished,
+            old_finished: 0,
+        });
+        Ask::Check
+    }
+
+    /// Reserves `count` threads to start: counted in `threads` from now, as on their way
+    /// to the queue (`starting`), until a spawner starts them.
+    fn reserve(&mut self, count: usize) -> Ask {
+        if count == 0 {
+            return Ask::Nothing;
+        }
+        self.threads += count;
+        self.starting += count;
+        self.to_spawn += count;
+        if std::mem::replace(&mut self.growth.start_asked, true) {
+            Ask::Nothing // the starter will find them with those it was asked for
+        } else {
+            Ask::Start
+        }
+    }
+
+    /// The starter takes up the request to start threads: a reservation made from now on
+    /// asks again, in case the starter has already looked at `to_spawn` for the last time.
+    pub(super) fn start_taken_up(&mut self) {
+        self.growth.start_asked = false;
+    }
+
+    /// Gives up the reserved threads not started yet (and `failed`, one whose start
+    /// failed): they will not come.
+    pub(super) fn give_up_reserved(&mut self, failed: usize) {
+        let given_up = self.to_spawn + failed;
+        self.threads -= given_up;
+        self.starting -= given_up;
+        self.to_spawn = 0;
+    }
+}
+
+impl super::Pool {
+    /// Rule 3's look at the queue, on the starter's thread: starts the threads it reserves
+    /// there and then.
+    pub(super) fn check_growth(self: &std::sync::Arc<Self>, starter: &super::Starter) {
+        let ask = self.lock().check_growth(&self.config, starter.cores());
+        match ask {
+            Ask::Nothing => {}
+            Ask::Start => self.start_reserved(),
+            Ask::Check => starter.ask_to_check(self),
+        }
+    }
+}
