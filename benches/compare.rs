@@ -14,6 +14,10 @@
 //! times, and prints the table (it needs `valgrind` on the `PATH`).
 //!
 //! `cargo bench --bench compare -- submitters` runs only the many-submitters case.
+//!
+//! `cargo bench --bench compare -- sizing` runs the cases of how pools size themselves to
+//! the load (bursts of short jobs, blocking jobs on a cold pool, a trickle after a burst),
+//! each in a fresh process: see `sizing/mod.rs`.
 
 use std::future::Future;
 use std::hint::black_box;
@@ -25,6 +29,7 @@ use async_offload::{PoolConfig, Pools};
 use common::Candidate;
 
 mod common;
+mod sizing;
 
 /// Round trips measured per candidate and runtime.
 const ROUND_TRIPS: usize = 20_000;
@@ -114,6 +119,15 @@ fn main() {
         }
         ["submitters"] => {
             print_table(&many_submitters());
+            return;
+        }
+        ["sizing"] => {
+            println!("{}\n", machine());
+            sizing::table();
+            return;
+        }
+        ["sizing-case", case, candidate] => {
+            sizing::run_case(case, candidate);
             return;
         }
         _ => {}
