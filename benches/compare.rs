@@ -151,7 +151,7 @@ fn main() {
         } else {
             "<= 1.0x"
         };
-        let figures = round_trips(&runtime);
+        let figures = round_trips(&runtime, &Candidate::ALL);
         let medians: Vec<_> = figures.iter().map(|&(c, median, _)| (c, median)).collect();
         let p99s: Vec<_> = figures.iter().map(|&(c, _, p99)| (c, p99)).collect();
         rows.extend(rows_of(
@@ -166,7 +166,19 @@ fn main() {
             "<= 1.2x",
             &p99s,
         ));
+        let spinning = round_trips(
+            &runtime,
+            &[Candidate::OffloadSpinning, Candidate::SpawnBlocking],
+        );
+        let medians: Vec<_> = spinning.iter().map(|&(c, median, _)| (c, median)).collect();
+        rows.extend(rows_of(
+            &format!("round trip, {flavor}, spinning pool, median"),
+            "us",
+            "",
+            &medians,
+        ));
     }
+    rows.extend(fn_round_trips(&current_thread()));
     rows.extend(rows_of(
         &format!("throughput, {BATCH} jobs at once"),
         "jobs/ms",
@@ -196,18 +208,18 @@ fn multi_thread() -> tokio::runtime::Runtime {
 }
 
 /// Round trip of a trivial job awaited from a task, one at a time, the candidates taking
-/// turns: median and p99 in microseconds.
-fn round_trips(runtime: &tokio::runtime::Runtime) -> Vec<(Candidate, f64, f64)> {
-    const CANDIDATES: [Candidate; 4] = [
-        Candidate::Offload,
-        Candidate::OffloadSpinning,
-        Candidate::SpawnBlocking,
-        Candidate::Unblock,
-    ];
-    let round_trips = async {
-        let mut samples = vec![Vec::with_capacity(ROUND_TRIPS); CANDIDATES.len()];
+/// turns: median and p99 in microseconds. (The pool whose workers always spin is measured
+/// in turns with `spawn_blocking` alone, apart from the others: taking turns with them, it
+/// would spin on one of the machine's two cores while they run, and slow their wake-ups.)
+fn round_trips(
+    runtime: &tokio::runtime::Runtime,
+    candidates: &[Candidate],
+) -> Vec<(Candidate, f64, f64)> {
+    let candidates = candidates.to_vec();
+    let round_trips = async move {
+        let mut samples = vec![Vec::with_capacity(ROUND_TRIPS); candidates.len()];
         for i in 0..ROUND_TRIPS + ROUND_TRIPS / 10 {
-            for (candidate, samples) in CANDIDATES.iter().zip(samples.iter_mut()) {
+            for (candidate, samples) in candidates.iter().zip(samples.iter_mut()) {
                 let start = Instant::now();
                 black_box(candidate.run("default", move || black_box(i)).await);
                 if i >= ROUND_TRIPS / 10 {
@@ -216,7 +228,7 @@ fn round_trips(runtime: &tokio::runtime::Runtime) -> Vec<(Candidate, f64, f64)> 
                 }
             }
         }
-        CANDIDATES
+        candidates
             .into_iter()
             .zip(samples)
             .map(|(candidate, mut samples)| {
@@ -231,6 +243,47 @@ fn round_trips(runtime: &tokio::runtime::Runtime) -> Vec<(Candidate, f64, f64)> 
         .expect("the round trips run")
 }
 
+/// Round trips of an `#[offload]` fn and of `spawn_blocking`, alone in turns, call by
+/// call, from a current-thread runtime: the medians, in microseconds.
+fn fn_round_trips(runtime: &tokio::runtime::Runtime) -> Vec<Row> {
+    let medians = runtime.block_on(async {
+        let (mut offloaded_fn, mut spawned) = (Vec::new(), Vec::new());
+        for i in 0..ROUND_TRIPS + ROUND_TRIPS / 10 {
+            let start = Instant::now();
+            black_box(offloaded(i).await);
+            let offloaded_fn_took = start.elapsed();
+            let start = Instant::now();
+            black_box(
+                tokio::task::spawn_blocking(move || black_box(i))
+                    .await
+                    .unwrap(),
+            );
+            let spawned_took = start.elapsed();
+            if i >= ROUND_TRIPS / 10 {
+                offloaded_fn.push(offloaded_fn_took.as_secs_f64() * 1e6);
+                spawned.push(spawned_took.as_secs_f64() * 1e6);
+            }
+        }
+        [offloaded_fn, spawned].map(|mut samples| {
+            samples.sort_unstable_by(f64::total_cmp);
+            samples[samples.len() / 2]
+        })
+    });
+    let case = "round trip, current-thread, two in turns, median";
+    let row = |candidate, figure, goal| Row {
+        case: case.to_owned(),
+        candidate,
+        figure,
+        unit: "us",
+        baseline: Some(medians[1]),
+        goal,
+    };
+    vec![
+        row("#[offload] fn", medians[0], "<= 1.0x"),
+        row("tokio spawn_blocking", medians[1], ""),
+    ]
+}
+
 /// One candidate's round trips, alone, from a current-thread runtime (see the module docs).
 /// `offload_fn` is `offload` through an `#[offload]` fn rather than `run`.
 fn run_alone(candidate: &str, round_trips: usize) {
@@ -241,6 +294,13 @@ fn run_alone(candidate: &str, round_trips: usize) {
         "unblock" => Some(Candidate::Unblock),
         other => panic!("no candidate {other:?}: offload, offload_fn, spawn_blocking or unblock"),
     };
+    // `OFFLOAD_POOLS` may change the default pool (say, `default=elastic:64:spin=0ns`, to
+    // count the work of a round trip without a worker's spin).
+    Pools::builder()
+        .from_env()
+        .expect("OFFLOAD_POOLS is readable")
+        .install()
+        .expect("the pools install");
     current_thread().block_on(async {
         for i in 0..round_trips {
             // Boxed as `Candidate::run` boxes the others, for the same work around the call.
@@ -668,7 +728,7 @@ fn machine() -> String {
 
 fn print_table(rows: &[Row]) {
     println!(
-        "{:<44}{:<34}{:>12} {:<8}{:>14}{:>14}",
+        "{:<52}{:<34}{:>12} {:<8}{:>14}{:>14}",
         "case", "candidate", "figure", "", "vs spawn_bl.", "goal"
     );
     let mut last_case = "";
@@ -679,7 +739,7 @@ fn print_table(rows: &[Row]) {
             format!("{:.2}x", row.figure / baseline)
         });
         println!(
-            "{case:<44}{:<34}{:>12.2} {:<8}{ratio:>14}{:>14}",
+            "{case:<52}{:<34}{:>12.2} {:<8}{ratio:>14}{:>14}",
             row.candidate, row.figure, row.unit, row.goal
         );
     }

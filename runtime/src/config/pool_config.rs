@@ -252,10 +252,14 @@ impl PoolConfig {
     /// cores that core may be the one the executor needs.
     ///
     /// Unless this is set, a worker spins only when it pays: for
-    /// [`ADAPTIVE_SPIN`](Self::ADAPTIVE_SPIN), and only if its last wait for work was
-    /// shorter than [`SPIN_AFTER_WAITS_UNDER`](Self::SPIN_AFTER_WAITS_UNDER). Jobs that come
-    /// back to back (a caller awaiting one call after another, batches of short jobs) then
-    /// find a worker still looking, and a trickle of jobs finds them asleep, costing nothing.
+    /// [`ADAPTIVE_SPIN`](Self::ADAPTIVE_SPIN), after a spin that found work, or after a
+    /// wait without a spin shorter than
+    /// [`SPIN_AFTER_WAITS_UNDER`](Self::SPIN_AFTER_WAITS_UNDER); a spin that found nothing
+    /// is not tried again at once; and no more workers of the process's pools spin that way
+    /// at once than half the cores (one at least), so that spinning threads never take
+    /// every core from the executor. Jobs that come back to back (a caller awaiting one call
+    /// after another, batches of short jobs) then find a worker still looking, and a trickle
+    /// of jobs finds them asleep, costing nothing.
     /// `benches/compare.rs` measures both sides; see `BENCHMARKS.md`.
     #[must_use]
     pub const fn spin(mut self, spin: Duration) -> Self {

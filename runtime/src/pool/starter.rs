@@ -136,14 +136,20 @@ impl Starter {
         let at = Nanos::now()
             .checked_add(GROW_AFTER)
             .unwrap_or_else(Nanos::now);
-        {
+        let first = {
             let mut requests = sync::lock(&self.requests);
             if requests.stopped {
                 return; // no growth after `shutdown`: the threads there finish the queue
             }
             requests.checks.push((at, Arc::clone(pool)));
+            requests.checks.len() == 1
+        };
+        // With other checks to make, the starter already waits for the earliest, which is
+        // no later than this one (each is due `GROW_AFTER` after it was asked for): waking
+        // it would only cost the caller a system call.
+        if first {
+            self.requested.notify_one();
         }
-        self.requested.notify_one();
     }
 
     /// The starter's thread: serves requests until it is stopped.

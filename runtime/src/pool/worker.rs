@@ -3,7 +3,7 @@
 //! that went away.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use super::clock::Nanos;
@@ -41,6 +41,17 @@ impl Idle {
         self.poked.store(true, Ordering::Release);
         self.wake.notify_one();
     }
+}
+
+/// How a worker's wait for work ended.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Waited {
+    /// Claimed (or shut down) while it spun.
+    WhileSpinning,
+    /// Claimed (or shut down) while it slept.
+    Asleep,
+    /// Idle for the whole keep-alive: the worker exits.
+    TooLong,
 }
 
 /// What a submitter does once it has let the pool's lock go: wake the idle worker it
@@ -285,10 +296,10 @@ impl Pool {
                 .spin
                 .is_none()
                 .then(|| now.unwrap_or_else(Nanos::now));
-            let keep_waiting;
-            (state, keep_waiting) = self.wait_for_work(state, &me, waited_since.or(now), spin);
-            spin = self.next_spin(waited_since);
-            if !keep_waiting {
+            let waited;
+            (state, waited) = self.wait_for_work(state, &me, waited_since.or(now), spin);
+            spin = self.next_spin(spin, waited, waited_since);
+            if waited == Waited::TooLong {
                 // Idle for the whole keep-alive: detach this thread and let it end.
                 match state.handles.iter().position(|&(of, _)| of == id) {
                     Some(place) => drop(state.handles.swap_remove(place)),
@@ -311,20 +322,26 @@ impl Pool {
         self.notify_if_last_exited();
     }
 
-    /// How long this worker spins at its next wait for work: the pool's configured spin,
-    /// or, unless one is configured, [`PoolConfig::ADAPTIVE_SPIN`] after a wait shorter than
-    /// [`PoolConfig::SPIN_AFTER_WAITS_UNDER`] (which began at `waited_since`, and ended now)
-    /// and none after a longer one or none at all. (No adaptive spin under loom, whose
-    /// executions must not depend on the clock.)
-    fn next_spin(&self, waited_since: Option<Nanos>) -> Duration {
+    /// How long this worker spins at its next wait for work, after a wait that spun for
+    /// `spun`, ended as `waited` and began at `since`: the pool's configured spin or,
+    /// unless one is configured, [`PoolConfig::ADAPTIVE_SPIN`] when spinning pays: after a
+    /// spin that found work, or after a wait without a spin that was shorter than
+    /// [`PoolConfig::SPIN_AFTER_WAITS_UNDER`]. A spin that found nothing is not tried again
+    /// at once. (No adaptive spin under loom, whose executions must not depend on the
+    /// clock.)
+    fn next_spin(&self, spun: Duration, waited: Waited, since: Option<Nanos>) -> Duration {
         if let Some(spin) = self.config.spin {
             return spin;
         }
-        let short = waited_since.is_some_and(|since| {
-            let waited = Nanos::now().nanos_since(since);
-            u128::from(waited) < PoolConfig::SPIN_AFTER_WAITS_UNDER.as_nanos()
-        });
-        if short && cfg!(not(loom)) {
+        let pays = match waited {
+            Waited::WhileSpinning => true,
+            Waited::Asleep if spun.is_zero() => since.is_some_and(|since| {
+                let waited = Nanos::now().nanos_since(since);
+                u128::from(waited) < PoolConfig::SPIN_AFTER_WAITS_UNDER.as_nanos()
+            }),
+            Waited::Asleep | Waited::TooLong => false,
+        };
+        if pays && cfg!(not(loom)) {
             PoolConfig::ADAPTIVE_SPIN
         } else {
             Duration::ZERO
@@ -332,24 +349,25 @@ impl Pool {
     }
 
     /// Waits idle, on top of the pool's stack of idle workers, until a submitter claims
-    /// this worker or the pool shuts down (`true`), or until the keep-alive of an elastic
-    /// pool runs out (`false`). It first spins for `spin`, watching for a claim, before it
-    /// sleeps. `now` is a clock reading the worker already has for this moment, if any.
+    /// this worker or the pool shuts down, or until the keep-alive of an elastic pool runs
+    /// out. It first spins for `spin`, watching for a claim, before it sleeps. `now` is a
+    /// clock reading the worker already has for this moment, if any.
     fn wait_for_work<'a>(
         &'a self,
         mut state: MutexGuard<'a, State>,
         me: &Arc<Idle>,
         now: Option<Nanos>,
         spin: Duration,
-    ) -> (MutexGuard<'a, State>, bool) {
+    ) -> (MutexGuard<'a, State>, Waited) {
         state.idle.push(Arc::clone(me));
         // At most `PoolConfig::MAX_SPIN`: the sum never overflows. (Not modelled under loom,
         // whose executions must not depend on the clock: its spin is always zero.)
-        let spin_until = if spin.is_zero() {
+        let slot = if spin.is_zero() {
             None
         } else {
-            Nanos::now().checked_add(spin)
+            SpinSlot::take(self.config.spin.is_some(), self.starter.cores())
         };
+        let spin_until = slot.as_ref().and_then(|_| Nanos::now().checked_add(spin));
         if let Some(until) = spin_until {
             drop(state);
             while !me.claimed.load(Ordering::Acquire)
@@ -358,10 +376,16 @@ impl Pool {
             {
                 std::hint::spin_loop();
             }
+            drop(slot);
             state = self.lock();
+            if me.claimed.load(Ordering::Relaxed) {
+                me.claimed.store(false, Ordering::Relaxed);
+                state.claimed -= 1;
+                return (state, Waited::WhileSpinning);
+            }
         }
         // A keep-alive too long to add to now (`Duration::MAX`, say) never runs out.
-        let mut idle_since = if spin.is_zero() {
+        let mut idle_since = if spin_until.is_none() {
             now
         } else {
             None // read after the spin
@@ -375,12 +399,12 @@ impl Pool {
                 // A submitter took this worker off the stack, under the lock.
                 me.claimed.store(false, Ordering::Relaxed);
                 state.claimed -= 1;
-                return (state, true);
+                return (state, Waited::Asleep);
             }
             if state.shut_down {
                 me.poked.store(false, Ordering::Relaxed);
                 leave_the_stack(&mut state, me);
-                return (state, true);
+                return (state, Waited::Asleep);
             }
             let timed_out;
             // The first wait counts the keep-alive from the reading it started from, not
@@ -389,7 +413,7 @@ impl Pool {
                 sync::wait_until(&me.wake, &self.state, state, deadline, idle_since.take());
             if timed_out && !me.claimed.load(Ordering::Relaxed) && !state.shut_down {
                 leave_the_stack(&mut state, me);
-                return (state, false);
+                return (state, Waited::TooLong);
             }
             // Claimed, shut down, or a spurious wake-up: the loop sees which.
         }
@@ -423,6 +447,33 @@ impl Pool {
         let signal = state.assign_worker(&self.config, self.starter.cores());
         drop(state);
         self.send(signal);
+    }
+}
+
+/// Workers of every pool spinning now.
+static SPINNING: AtomicUsize = AtomicUsize::new(0);
+
+/// One of the process's spinning workers, counted in [`SPINNING`] while it lives.
+struct SpinSlot;
+
+impl SpinSlot {
+    /// A slot to spin in. A spin the pool's configuration asks for (`configured`) always
+    /// gets one; an adaptive spin only while fewer workers than half the machine's `cores`
+    /// (one at least) spin: spinning threads never take every core from the executor,
+    /// whose threads then could not send the work they wait for.
+    fn take(configured: bool, cores: usize) -> Option<SpinSlot> {
+        let spinning = SPINNING.fetch_add(1, Ordering::Relaxed);
+        if configured || spinning < (cores / 2).max(1) {
+            return Some(SpinSlot);
+        }
+        SPINNING.fetch_sub(1, Ordering::Relaxed);
+        None
+    }
+}
+
+impl Drop for SpinSlot {
+    fn drop(&mut self) {
+        SPINNING.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
