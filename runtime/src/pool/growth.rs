@@ -4,8 +4,8 @@
 //! no idle worker can take it, tells the pool's [starter](super::starter) what the rule
 //! below asks for; the starter (and each new worker, before its first job) starts the
 //! threads. The rule decides from what the pool sees under its lock: the jobs queued, the
-//! workers idle, woken, starting and running, and whether the busy ones have taken a job
-//! off the queue lately.
+//! workers idle, woken, starting and running, and, between two looks at the queue, which
+//! jobs were taken and finished (so whether the busy threads are stuck in their jobs).
 //!
 //! 1. A job that finds an idle worker wakes the one that went idle **last**. The others
 //!    stay asleep: under a trickle of work the same few threads serve it, and the surplus
@@ -35,20 +35,20 @@
 //!    as long as the pool has fewer threads than cores: a burst of short jobs runs on the
 //!    cores there are, and no more threads.
 //!
-//! So a burst of short jobs runs on the few threads that are already there, which take
-//! one job after another without a wake-up each; a burst of blocking jobs gets a thread
-//! per job within [`GROW_AFTER`] and the time to start them, on two threads or more at
-//! once (the starter and each new worker); and a pool never grows while its jobs are taken
-//! in time.
+//! So a burst of short jobs runs on the threads already there, no more than the cores,
+//! which take one job after another without a wake-up each; a burst of blocking jobs gets
+//! a thread per job within [`GROW_AFTER`] and the time to start them (the starter starts
+//! them, and each new worker starts one more while some are left); and beyond the cores,
+//! a pool grows only for threads found stuck.
 
 use std::time::Duration;
 
 use super::State;
 use crate::config::{PoolConfig, PoolKind};
 
-/// How long the jobs queued while every thread is busy may wait to be taken before the
-/// pool grows: longer than a burst of short jobs takes to drain (a few microseconds a
-/// job), shorter than any blocking call worth a thread of its own.
+/// How long after it is asked for a look at the queue comes (rule 3): longer than a burst
+/// of short jobs takes to drain (a few microseconds a job), shorter than any blocking call
+/// worth a thread of its own.
 pub(crate) const GROW_AFTER: Duration = Duration::from_micros(100);
 
 /// Rule 4: how many jobs may wait for each thread serving the queue before the pool adds
