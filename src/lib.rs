@@ -30,7 +30,7 @@
 //!   threads that exit after 10 s idle, and `cpu`, one thread per core. Each has a bounded
 //!   queue (1024 waiting jobs unless configured): when it is full, callers wait
 //!   asynchronously, first come first served. Threads are started by the pools' starter
-//!   thread, never on a caller's: a call only queues its job and wakes a thread. An
+//!   thread, not on a caller's: a call only queues its job and wakes a thread. An
 //!   elastic pool grows as its load needs and lets surplus threads go under a trickle
 //!   ([`PoolConfig::elastic`] says how).
 //! - A panic in a job reaches the awaiting caller with its original payload; the pool

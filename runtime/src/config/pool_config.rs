@@ -125,7 +125,7 @@ impl PoolConfig {
     ///
     /// Threads start when work first needs them: a job that finds no idle thread gets one
     /// started for it, up to `threads` and never more. Like every pool thread, they are
-    /// started by the pools' starter thread, never on the caller's. Suits work that should
+    /// started by the pools' starter thread, not on the caller's. Suits work that should
     /// not compete for more than a set number of threads: a connection pool's size, or the
     /// CPU cores.
     #[must_use]
@@ -150,9 +150,11 @@ impl PoolConfig {
     ///
     /// # How it sizes itself to its load
     ///
-    /// Threads are started by the pools' starter thread (and by new threads, while a pool
-    /// grows by several), never on a caller's thread: a call only queues its job and wakes
-    /// a thread or the starter. The pool grows from what it sees:
+    /// Threads are started by the pools' starter thread (and by the pool's threads between
+    /// their jobs, while it grows by several), not on a caller's thread: a call only queues
+    /// its job and wakes a thread or the starter. (Only where the starter's own thread could
+    /// not start, or after [`shutdown`](crate::shutdown), does a caller start the thread its
+    /// job needs.) The pool grows from what it sees:
     ///
     /// - a job that finds an idle thread wakes the one that went idle **last**;
     /// - a job that finds no thread at all gets one at once;

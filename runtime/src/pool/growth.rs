@@ -1,9 +1,9 @@
 //! When a pool starts threads: the growth rule, in one place.
 //!
-//! A thread is never started on a caller's thread. A caller only queues its job and, when
+//! A thread is not started on a caller's thread. A caller only queues its job and, when
 //! no idle worker can take it, tells the pool's [starter](super::starter) what the rule
-//! below asks for; the starter (and each new worker, before its first job) starts the
-//! threads. The rule decides from what the pool sees under its lock: the jobs queued, the
+//! below asks for; the starter (and the pool's workers, between their jobs, while some are
+//! reserved) starts the threads. The rule decides from what the pool sees under its lock: the jobs queued, the
 //! workers idle, woken, starting and running, and, between two looks at the queue, which
 //! jobs were taken and finished (so whether the busy threads are stuck in their jobs).
 //!
@@ -14,9 +14,9 @@
 //!    pool below its size, whose threads never exit), gets a thread started for it at
 //!    once.
 //! 3. Otherwise it waits for a busy thread to come back for it, and the pool looks at
-//!    its queue again [`GROW_AFTER`] later (from when its first thread took a job, for a
-//!    pool whose threads are all starting). If jobs still wait then, with no thread coming
-//!    for them:
+//!    its queue again [`GROW_AFTER`] later (counted from when the last of the threads on
+//!    their way to the queue, starting or woken, got there). If jobs still wait then, with
+//!    no thread coming for them:
 //!    - threads still in the job they were running at the last look are stuck in it (a
 //!      call that sleeps, waits for I/O, a lock, or another job): if no job taken since
 //!      has finished either, every busy thread blocks, and a thread is started for every
@@ -28,8 +28,10 @@
 //!      the threads make progress on short jobs (computing, or fast calls), too slowly:
 //!      one more thread is started, as long as the pool has fewer threads than the
 //!      machine has cores (more would only share the same cores);
-//!    - and while jobs wait, there is always another look to come, so that threads that
-//!      later block in what they took (jobs that wait for one another, say) are found.
+//!    - and while jobs wait with no thread coming for them, there is always another look
+//!      to come (below the pool's maximum), so that threads that later block in what they
+//!      took (jobs that wait for one another, say) are found. (After a thread fails to
+//!      start, the next job to find no idle thread asks for it.)
 //! 4. Whatever the time: when more than [`QUEUE_PER_THREAD`] jobs wait for each thread
 //!    serving the queue (running, woken or starting), one more thread is started at once,
 //!    as long as the pool has fewer threads than cores: a burst of short jobs runs on the
@@ -37,9 +39,8 @@
 //!
 //! So a burst of short jobs runs on the threads already there, no more than the cores,
 //! which take one job after another without a wake-up each; a burst of blocking jobs gets
-//! a thread per job within [`GROW_AFTER`] and the time to start them (the starter starts
-//! them, and each new worker starts one more while some are left); and beyond the cores,
-//! a pool grows only for threads found stuck.
+//! a thread per job within [`GROW_AFTER`] and the time to start them; and beyond the
+//! cores, a pool grows only for threads found stuck.
 
 use std::time::Duration;
 
@@ -65,8 +66,8 @@ pub(super) struct Growth {
     pub(super) taken: u64,
     /// Jobs ever finished by a worker (returned from, whatever their outcome).
     pub(super) finished: u64,
-    /// The look the starter has been asked to take, with what it compares.
-    check: Option<Check>,
+    /// The look at the queue the starter has been asked to take, with what it compares.
+    look: Option<Look>,
     /// A look to ask for once the threads on their way to the queue (starting, or woken)
     /// all got there.
     deferred: bool,
@@ -79,7 +80,7 @@ pub(super) struct Growth {
 
 /// What a look at the queue compares with, taken when it is asked for.
 #[derive(Debug, Clone, Copy)]
-struct Check {
+struct Look {
     /// The jobs queued before the look was asked for are those numbered below this.
     queued_before: u64,
     /// `taken` when the look was asked for: the jobs taken before it are numbered below.
@@ -99,7 +100,7 @@ pub(super) enum Ask {
     /// Start the threads reserved in the pool's state (`to_spawn`).
     Start,
     /// Look at the queue again [`GROW_AFTER`] from now.
-    Check,
+    Look,
 }
 
 impl State {
@@ -125,33 +126,36 @@ impl State {
             // A long queue for the threads serving it: one more at once (rule 4).
             return self.reserve(1);
         }
-        if self.growth.check.is_some() || self.growth.deferred {
+        if self.growth.look.is_some() {
             return Ask::Nothing; // asked for already: it covers these jobs too
         }
-        if self.running == 0 {
-            // Every thread is on its way: the look counts from when one takes a job.
+        if self.starting > 0 || self.claimed > 0 {
+            // Threads are on their way: the look counts from when the last of them gets
+            // to the queue.
             self.growth.deferred = true;
             return Ask::Nothing;
         }
-        self.ask_to_look()
+        self.new_look()
     }
 
     /// Rule 3's look at the queue, made by the starter [`GROW_AFTER`] after it was asked
     /// for. `cores` is the machine's. Returns what to ask of the starter now: threads to
     /// start, or another look.
-    pub(super) fn check_growth(&mut self, config: &PoolConfig, cores: usize) -> Ask {
-        let Some(check) = self.growth.check.take() else {
+    pub(super) fn look_at_queue(&mut self, config: &PoolConfig, cores: usize) -> Ask {
+        let Some(look) = self.growth.look.take() else {
             return Ask::Nothing;
         };
         let unassigned = self.unassigned();
-        if self.shut_down || unassigned == 0 {
-            return Ask::Nothing; // every job is taken, or a thread is coming for it
-        }
         let room = config.threads - self.threads;
+        if self.shut_down || unassigned == 0 || room == 0 {
+            // Every job is taken, or a thread is coming for it; or the pool cannot grow
+            // (at its maximum its threads are all busy and take the jobs as they can).
+            return Ask::Nothing;
+        }
         // Running at the look, still running: in one job for all this time.
-        let stuck = check.taken_then - check.finished_then - check.old_finished;
+        let stuck = look.taken_then - look.finished_then - look.old_finished;
         // Taken since the look, and finished.
-        let new_finished = self.growth.finished - check.finished_then - check.old_finished;
+        let new_finished = self.growth.finished - look.finished_then - look.old_finished;
         if stuck > 0 && new_finished == 0 {
             // Every busy thread blocks.
             self.growth.blocking = true;
@@ -170,9 +174,9 @@ impl State {
             self.growth.deferred = true;
             return Ask::Nothing;
         }
-        if self.growth.taken >= check.queued_before || room == 0 || self.threads >= cores {
+        if self.growth.taken >= look.queued_before || self.threads >= cores {
             // Taken in time, or no room for short jobs: a look again, for what waits.
-            return self.ask_to_look();
+            return self.new_look();
         }
         // Short jobs, too many for the threads there: one more, and a look again once it
         // has taken a job.
@@ -180,41 +184,52 @@ impl State {
         self.reserve(1)
     }
 
-    /// A worker took a job off the queue: whether a deferred look waited for it (and for
-    /// every thread on its way to the queue), and is to be asked for now.
-    pub(super) fn take_deferred_check(&mut self) -> bool {
-        if self.growth.deferred && self.starting == 0 && self.claimed == 0 {
-            self.growth.deferred = false;
-            self.ask_to_look();
-            return true;
+    /// A worker got to the queue (started, woken, or took a job): whether a deferred look
+    /// waited for it, the last of the threads on their way, and is to be asked for now
+    /// (when jobs still wait; else it is dropped).
+    pub(super) fn take_deferred_look(&mut self) -> bool {
+        if !self.growth.deferred || self.starting > 0 || self.claimed > 0 {
+            return false;
         }
-        false
+        self.growth.deferred = false;
+        if self.unassigned() == 0 || self.growth.look.is_some() {
+            return false;
+        }
+        self.new_look();
+        true
     }
 
     /// A worker finished the job it took when `taken` was `number`.
     pub(super) fn finished(&mut self, number: u64) {
         self.growth.finished += 1;
-        if let Some(check) = &mut self.growth.check {
-            if number < check.taken_then {
-                check.old_finished += 1;
+        if let Some(look) = &mut self.growth.look {
+            if number < look.taken_then {
+                look.old_finished += 1;
             }
         }
     }
 
-    /// A worker found the queue empty: the load it grew for has been served.
+    /// A worker found the queue empty: the load it grew for has been served, and there is
+    /// nothing left to look at.
     pub(super) fn queue_emptied(&mut self) {
         self.growth.blocking = false;
+        self.growth.deferred = false;
+    }
+
+    /// `count` jobs left the queue without a worker: refused, since no thread could start.
+    pub(super) fn refused(&mut self, count: usize) {
+        self.growth.taken += count as u64;
     }
 
     /// Asks for a look at the queue as it is now.
-    fn ask_to_look(&mut self) -> Ask {
-        self.growth.check = Some(Check {
+    fn new_look(&mut self) -> Ask {
+        self.growth.look = Some(Look {
             queued_before: self.growth.pushed,
             taken_then: self.growth.taken,
             finished_then: self.growth.finished,
             old_finished: 0,
         });
-        Ask::Check
+        Ask::Look
     }
 
     /// Reserves `count` threads to start: counted in `threads` from now, as on their way
@@ -252,12 +267,12 @@ impl State {
 impl super::Pool {
     /// Rule 3's look at the queue, on the starter's thread: starts the threads it reserves
     /// there and then.
-    pub(super) fn check_growth(self: &std::sync::Arc<Self>, starter: &super::Starter) {
-        let ask = self.lock().check_growth(&self.config, starter.cores());
+    pub(super) fn look_at_queue(self: &std::sync::Arc<Self>, starter: &super::Starter) {
+        let ask = self.lock().look_at_queue(&self.config, starter.cores());
         match ask {
             Ask::Nothing => {}
             Ask::Start => self.start_reserved(),
-            Ask::Check => starter.ask_to_check(self),
+            Ask::Look => starter.ask_to_look(self),
         }
     }
 }

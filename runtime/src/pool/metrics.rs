@@ -155,7 +155,7 @@ pub struct PoolStats {
     pub kind: PoolKind,
     /// The most threads it may run.
     pub max_threads: usize,
-    /// Threads running now, busy or idle.
+    /// Threads of the pool now, busy or idle, and those it is starting.
     pub threads: usize,
     /// Threads waiting for work now.
     pub idle_threads: usize,

@@ -2,7 +2,7 @@
 //!
 //! The design follows the usual shape of a blocking pool: one `Mutex<State>`, condition
 //! variables to wait on, and no job ever runs (or is dropped) while the lock is held.
-//! Threads start on demand, up to the configured number, and never on a caller's thread:
+//! Threads start on demand, up to the configured number, and not on a caller's thread:
 //! the growth rule (`growth.rs`) decides when, the starter (`starter.rs`) and new workers
 //! start them. An idle worker waits on a condition variable of its own, so that a caller
 //! wakes the one that went idle last; those of an elastic pool that stay idle for their
@@ -29,7 +29,7 @@ use self::line::Waiter;
 use self::metrics::{Gauges, Metrics};
 use self::starter::Starter;
 use self::sync::{Condvar, Mutex, MutexGuard, thread};
-use self::worker::Idle;
+use self::worker::Wakeup;
 use crate::config::PoolConfig;
 use crate::error::OffloadError;
 
@@ -111,7 +111,7 @@ struct State {
     spawning: usize,
     /// Idle workers that no submitter has claimed yet, the one that went idle last at the
     /// end: the one a submitter wakes.
-    idle: Vec<Arc<Idle>>,
+    idle: Vec<Arc<Wakeup>>,
     /// Idle workers claimed by a submitter (and notified) that have not woken yet.
     claimed: usize,
     /// Workers running a job (or dropping a discarded value) now.
@@ -164,6 +164,19 @@ impl State {
             return None; // the common case, checked without a call
         }
         self.admit_first_in_line()
+    }
+
+    /// Hands every free place in the queue to callers in line, as long as some wait: for a
+    /// queue emptied all at once. Returns their wakers, to be woken once the lock is let go.
+    fn admit_while_room(&mut self, capacity: usize) -> Vec<Waker> {
+        let mut admitted = Vec::new();
+        while self.has_room(capacity) {
+            match self.hand_off_place() {
+                Some(waker) => admitted.push(waker),
+                None => break,
+            }
+        }
+        admitted
     }
 
     /// [`State::hand_off_place`] with somebody in line (on every job a worker takes while
@@ -326,7 +339,7 @@ impl Pool {
     /// Stops taking jobs: callers in line for room and later submitters get
     /// [`OffloadError::ShutDown`]; queued jobs still run, then the workers exit.
     pub(crate) fn begin_shutdown(&self) {
-        let (refused, idle): (Vec<Waker>, Vec<Arc<Idle>>) = {
+        let (refused, idle): (Vec<Waker>, Vec<Arc<Wakeup>>) = {
             let mut state = self.lock();
             state.shut_down = true;
             let waiting = std::mem::take(&mut state.waiting);

@@ -1,37 +1,35 @@
-//! The starter: the thread that starts the pools' threads, so that no caller ever does.
+//! The starter: the thread that starts the pools' threads, so that no caller does.
 //!
 //! A caller whose job finds no idle worker reserves the threads the growth rule asks for
-//! (`growth.rs`) and tells the starter, which costs it a lock and a wake-up; or it asks the
-//! starter to look at the queue again a little later. The starter starts the reserved
-//! threads one after the other, while each new worker, before its first job, starts
-//! another if some are still reserved: a pool that grows by many threads starts them on
-//! two threads or more at once. A start that fails is handled where it failed
+//! (`growth.rs`) and tells the starter, which costs it a lock and at most a wake-up; or it
+//! asks the starter to look at the queue a little later. The starter starts the reserved
+//! threads one after the other, and a pool's workers start one more between their jobs
+//! while some are still reserved. A start that fails is handled where it failed
 //! (`Pool::start_reserved`).
 //!
 //! One starter serves every pool of the process. Its thread is started with it, when the
 //! pools are first set up (the first `install`, lookup or `stats`), and stopped by
-//! [`shutdown`](crate::shutdown) once every pool's threads have been joined. The loom
-//! models give each pool a starter of its own.
+//! [`shutdown`](crate::shutdown) once every pool's threads have been joined. Without its
+//! thread (after that, or if it could not start), a request is served by whoever makes
+//! it, there and then: threads are started on that caller's thread rather than never. The
+//! loom models give each pool a starter of its own.
 
 use std::sync::{Arc, OnceLock};
 
-use super::Pool;
 use super::clock::Nanos;
 use super::growth::GROW_AFTER;
 use super::sync::{self, Condvar, Mutex, thread};
+use super::{Pool, contain};
 
 /// The thread that starts the pools' threads, and what it has been asked to do.
 pub(crate) struct Starter {
     /// The requests; held only to add or take one, never while a thread is started or a
     /// pool's lock is taken (a pool's lock is never held while this one is taken either).
     requests: Mutex<Requests>,
-    /// The starter waits here for a request, or for the time of the next check.
+    /// The starter waits here for a request, or for the time of the next look.
     requested: Condvar,
     /// The machine's cores, for the growth rule.
     cores: usize,
-    /// No thread: requests are served by whoever makes them, there and then (only the
-    /// tests of the pool's other parts make such a starter, see [`Starter::inline`]).
-    inline: bool,
 }
 
 /// What the starter has been asked to do.
@@ -40,32 +38,47 @@ struct Requests {
     /// Pools with threads reserved to start.
     start: Vec<Arc<Pool>>,
     /// Pools whose queue is to be looked at, and when.
-    checks: Vec<(Nanos, Arc<Pool>)>,
-    /// Set by [`Starter::stop`]: the thread ends.
+    looks: Vec<(Nanos, Arc<Pool>)>,
+    /// No thread serves the requests (it could not start, or was stopped): whoever makes
+    /// one serves it.
+    inline: bool,
+    /// Set by [`Starter::stop`]: the pools are shut down, and grow no more.
     stopped: bool,
     /// The starter's thread, until it is stopped.
     thread: Option<thread::JoinHandle<()>>,
 }
 
 impl Starter {
-    /// A starter, with its thread started; `None` if the thread could not start (the
-    /// pools then cannot start threads either, and say so to each caller).
+    /// A starter, with its thread started. If the thread cannot start, requests are served
+    /// by whoever makes them.
     pub(crate) fn new() -> Arc<Starter> {
+        Starter::started(machine_cores())
+    }
+
+    /// A starter with its thread, for a machine of `cores` cores: for the loom model of
+    /// growth, on one core, where only threads found blocked can make a pool grow.
+    #[cfg(all(loom, test))]
+    pub(crate) fn with_cores(cores: usize) -> Arc<Starter> {
+        Starter::started(cores)
+    }
+
+    /// A starter with its thread started, for a machine of `cores` cores.
+    fn started(cores: usize) -> Arc<Starter> {
         let starter = Arc::new(Starter {
             requests: Mutex::new(Requests::default()),
             requested: Condvar::new(),
-            cores: machine_cores(),
-            inline: false,
+            cores,
         });
         let serving = Arc::clone(&starter);
         let spawned = thread::Builder::new()
             .name("offload.starter".to_owned())
             .spawn(move || serving.serve());
+        let mut requests = sync::lock(&starter.requests);
         match spawned {
-            Ok(handle) => sync::lock(&starter.requests).thread = Some(handle),
-            // Its requests are then served by whoever makes them: see `ask_to_start`.
-            Err(_) => sync::lock(&starter.requests).stopped = true,
+            Ok(handle) => requests.thread = Some(handle),
+            Err(_) => requests.inline = true,
         }
+        drop(requests);
         starter
     }
 
@@ -77,12 +90,11 @@ impl Starter {
     pub(crate) fn inline() -> Arc<Starter> {
         Arc::new(Starter {
             requests: Mutex::new(Requests {
-                stopped: true,
+                inline: true,
                 ..Requests::default()
             }),
             requested: Condvar::new(),
             cores: machine_cores(),
-            inline: true,
         })
     }
 
@@ -93,46 +105,40 @@ impl Starter {
         GLOBAL.get_or_init(Starter::new)
     }
 
-    /// Stops the starter's thread, once it has served the requests it has, and waits for
-    /// it. Requests made afterwards are served by their makers (see `ask_to_start`).
+    /// Stops the starter's thread, once it has started the threads it was asked for, and
+    /// waits for it. For after every pool is shut down: no pool grows any more.
     pub(crate) fn stop(&self) {
         let thread = {
             let mut requests = sync::lock(&self.requests);
             requests.stopped = true;
+            requests.inline = true;
             requests.thread.take()
         };
         self.requested.notify_one();
         if let Some(thread) = thread {
-            // The thread catches nothing: a panic there is a bug, reported by the hook.
+            // `serve` contains every panic of a request: the thread ends normally.
             let _ = thread.join();
         }
     }
 
     /// Asks the starter to start the threads `pool` has reserved.
     pub(super) fn ask_to_start(&self, pool: &Arc<Pool>) {
-        let served = {
+        let inline = {
             let mut requests = sync::lock(&self.requests);
-            if !requests.stopped {
+            if !requests.inline {
                 requests.start.push(Arc::clone(pool));
             }
-            !requests.stopped
+            requests.inline
         };
-        if served {
-            self.requested.notify_one();
-        } else {
-            // No starter thread any more (after `shutdown`, or it never started): the
-            // reserved threads are started here rather than never. Only a pool still in
-            // use after `shutdown`'s end gets here.
+        if inline {
             pool.start_reserved();
+        } else {
+            self.requested.notify_one();
         }
     }
 
     /// Asks the starter to look at `pool`'s queue [`GROW_AFTER`] from now.
-    pub(super) fn ask_to_check(&self, pool: &Arc<Pool>) {
-        if self.inline {
-            pool.check_growth(self);
-            return;
-        }
+    pub(super) fn ask_to_look(&self, pool: &Arc<Pool>) {
         let at = Nanos::now()
             .checked_add(GROW_AFTER)
             .unwrap_or_else(Nanos::now);
@@ -141,31 +147,41 @@ impl Starter {
             if requests.stopped {
                 return; // no growth after `shutdown`: the threads there finish the queue
             }
-            requests.checks.push((at, Arc::clone(pool)));
-            requests.checks.len() == 1
+            if !requests.inline {
+                requests.looks.push((at, Arc::clone(pool)));
+            }
+            (!requests.inline).then(|| requests.looks.len() == 1)
         };
-        // With other checks to make, the starter already waits for the earliest, which is
-        // no later than this one (each is due `GROW_AFTER` after it was asked for): waking
-        // it would only cost the caller a system call.
-        if first {
-            self.requested.notify_one();
+        match first {
+            // Served here, as if the time had passed.
+            None => pool.look_at_queue(self),
+            // With other looks to take, the starter already waits for the earliest, which
+            // is no later than this one (each is due `GROW_AFTER` after it was asked for):
+            // waking it would only cost the caller a system call.
+            Some(first) => {
+                if first {
+                    self.requested.notify_one();
+                }
+            }
         }
     }
 
-    /// The starter's thread: serves requests until it is stopped.
+    /// The starter's thread: serves requests until it is stopped. A request that panics
+    /// (a waker or a body's drop, when a pool refuses its queue) is contained: the thread
+    /// serves on.
     fn serve(&self) {
         let mut requests = sync::lock(&self.requests);
         loop {
             if let Some(pool) = requests.start.pop() {
                 drop(requests);
-                pool.start_reserved();
+                contain(|| pool.start_reserved());
                 requests = sync::lock(&self.requests);
                 continue;
             }
             if requests.stopped {
                 return;
             }
-            let Some(at) = earliest(&requests.checks).map(|index| requests.checks[index].0) else {
+            let Some(at) = earliest(&requests.looks).map(|index| requests.looks[index].0) else {
                 (requests, _) =
                     sync::wait_until(&self.requested, &self.requests, requests, None, None);
                 continue;
@@ -176,13 +192,13 @@ impl Starter {
             if !due {
                 continue; // a new request, or a spurious wake-up
             }
-            // The earliest check now: due, as its time is at most the one just waited for.
-            let Some(index) = earliest(&requests.checks) else {
+            // The earliest look now: due, as its time is at most the one just waited for.
+            let Some(index) = earliest(&requests.looks) else {
                 continue;
             };
-            let (_, pool) = requests.checks.swap_remove(index);
+            let (_, pool) = requests.looks.swap_remove(index);
             drop(requests);
-            pool.check_growth(self);
+            contain(|| pool.look_at_queue(self));
             requests = sync::lock(&self.requests);
         }
     }
@@ -193,9 +209,9 @@ impl Starter {
     }
 }
 
-/// The index of the check due first, if any.
-fn earliest(checks: &[(Nanos, Arc<Pool>)]) -> Option<usize> {
-    checks
+/// The index of the look due first, if any.
+fn earliest(looks: &[(Nanos, Arc<Pool>)]) -> Option<usize> {
+    looks
         .iter()
         .enumerate()
         .min_by_key(|(_, (at, _))| *at)

@@ -15,23 +15,31 @@ use super::{Discarded, Pool, State, contain, priority, wake_from_line};
 use crate::config::PoolConfig;
 use crate::error::OffloadError;
 
-/// An idle worker's own wake-up: a submitter wakes the worker that went idle last, by
-/// its own condition variable, so that the others stay asleep.
-pub(super) struct Idle {
+/// A worker's own wake-up, for its whole life: a submitter wakes the worker that went idle
+/// last, by its own condition variable, so that the others stay asleep.
+///
+/// Its flags are std atomics, not loom's (see `sync.rs`): outside a spin they are read and
+/// written under the pool's lock, which orders them; only a spin, which the loom models
+/// leave out, reads them without it.
+pub(super) struct Wakeup {
     /// Set when a submitter claims the worker, under the pool's lock; cleared by the worker,
     /// under the lock. Atomic so that a spinning worker sees it without the lock.
     claimed: AtomicBool,
     /// Set by a shutdown, to end a spin; the worker then finds the shutdown in the state.
     poked: AtomicBool,
-    /// The worker waits here, with the pool's lock.
+    /// Whether the worker sleeps on `wake` (set and cleared under the pool's lock): a
+    /// claim of a worker that spins needs no system call to wake it.
+    asleep: AtomicBool,
+    /// The worker sleeps here, with the pool's lock.
     wake: Condvar,
 }
 
-impl Idle {
+impl Wakeup {
     fn new() -> Self {
-        Idle {
+        Wakeup {
             claimed: AtomicBool::new(false),
             poked: AtomicBool::new(false),
+            asleep: AtomicBool::new(false),
             wake: Condvar::new(),
         }
     }
@@ -46,7 +54,7 @@ impl Idle {
 /// How a worker's wait for work ended.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Waited {
-    /// Claimed (or shut down) while it spun.
+    /// Claimed while it spun.
     WhileSpinning,
     /// Claimed (or shut down) while it slept.
     Asleep,
@@ -55,10 +63,10 @@ enum Waited {
 }
 
 /// What a submitter does once it has let the pool's lock go: wake the idle worker it
-/// claimed, or ask the starter for what the growth rule asks.
+/// claimed (if it sleeps), or ask the starter for what the growth rule asks.
 #[must_use]
 pub(super) enum Signal {
-    Wake(Arc<Idle>),
+    Wake(Arc<Wakeup>),
     Ask(Ask),
 }
 
@@ -76,7 +84,12 @@ impl State {
             Some(worker) => {
                 worker.claimed.store(true, Ordering::Release);
                 self.claimed += 1;
-                Signal::Wake(worker)
+                if worker.asleep.load(Ordering::Relaxed) {
+                    Signal::Wake(worker)
+                } else {
+                    // Spinning: it sees the claim without a wake-up.
+                    Signal::Ask(Ask::Nothing)
+                }
             }
             None => Signal::Ask(self.grow_for_queued(config, cores)),
         }
@@ -91,13 +104,15 @@ impl Pool {
             Signal::Ask(Ask::Nothing) => {}
             Signal::Wake(worker) => worker.wake.notify_one(),
             Signal::Ask(Ask::Start) => self.starter.ask_to_start(self),
-            Signal::Ask(Ask::Check) => self.starter.ask_to_check(self),
+            Signal::Ask(Ask::Look) => self.starter.ask_to_look(self),
         }
     }
 
     /// Starts the threads the pool has reserved, one after the other, until none is left
-    /// or one fails to start. Called on the starter's thread and on new workers, never on a
-    /// caller's: a start takes a system call and tens of microseconds.
+    /// or one fails to start. Called on the starter's thread (and, while a pool grows, by
+    /// its workers between jobs), not on a caller's: a start takes a system call and tens
+    /// of microseconds. (Only when the starter has no thread, after `shutdown` or if it
+    /// could not start, does the caller that asks start them.)
     pub(super) fn start_reserved(self: &Arc<Self>) {
         self.lock().start_taken_up();
         while self.start_one_reserved() {}
@@ -123,20 +138,18 @@ impl Pool {
         };
         match self.spawn_worker(id) {
             Ok(handle) => {
+                let mut state = self.lock();
+                state.spawning -= 1;
+                match state
+                    .exited_before_handle
+                    .iter()
+                    .position(|&gone| gone == id)
                 {
-                    let mut state = self.lock();
-                    state.spawning -= 1;
-                    match state
-                        .exited_before_handle
-                        .iter()
-                        .position(|&gone| gone == id)
-                    {
-                        // Idle for its whole keep-alive before this thread got the lock back.
-                        Some(place) => drop(state.exited_before_handle.swap_remove(place)),
-                        None => state.handles.push((id, handle)),
-                    }
+                    // Idle for its whole keep-alive before this thread got the lock back.
+                    Some(place) => drop(state.exited_before_handle.swap_remove(place)),
+                    None => state.handles.push((id, handle)),
                 }
-                self.notify_if_last_exited();
+                self.notify_if_last_exited(state);
                 true
             }
             Err(error) => {
@@ -163,38 +176,36 @@ impl Pool {
     /// refused with the error (its caller is told, and its body dropped here, on the
     /// starter's or a worker's thread), and the places freed go to callers in line, whose
     /// jobs then ask for a thread again. Otherwise the threads there get to the queue.
+    ///
+    /// A pool with threads left asks for no new look at its queue here: the next job
+    /// that finds no idle thread does, so a process at its limit of threads is not asked
+    /// for one every 100 µs.
     fn start_failed(self: &Arc<Self>, error: &std::io::Error) {
-        let (refused, discarded, admitted, check) = {
-            let mut state = self.lock();
-            state.spawning -= 1;
-            state.give_up_reserved(1);
-            let check = state.take_deferred_check();
-            if state.threads > 0 {
-                (Vec::new(), Vec::new(), Vec::new(), check)
-            } else {
-                let refused: Vec<Arc<dyn Runnable>> = state.queue.drain(..).collect();
-                let discarded = std::mem::take(&mut state.discarded);
-                let mut admitted = Vec::new();
-                while state.has_room(self.config.queue_capacity) {
-                    match state.hand_off_place() {
-                        Some(waker) => admitted.push(waker),
-                        None => break,
-                    }
-                }
-                (refused, discarded, admitted, check)
-            }
+        let mut state = self.lock();
+        state.spawning -= 1;
+        state.give_up_reserved(1);
+        let look = state.take_deferred_look();
+        let (refused, discarded, admitted) = if state.threads > 0 {
+            (Vec::new(), Vec::new(), Vec::new())
+        } else {
+            let refused: Vec<Arc<dyn Runnable>> = state.queue.drain(..).collect();
+            state.refused(refused.len());
+            let discarded = std::mem::take(&mut state.discarded);
+            let admitted = state.admit_while_room(self.config.queue_capacity);
+            (refused, discarded, admitted)
         };
-        if check {
-            self.starter.ask_to_check(self);
+        self.notify_if_last_exited(state);
+        if look {
+            self.starter.ask_to_look(self);
         }
         for job in refused {
-            job.refuse(
-                self,
-                OffloadError::SpawnFailed {
-                    pool: self.name.to_string(),
-                    error: copy_of(error),
-                },
-            );
+            let error = OffloadError::SpawnFailed {
+                pool: self.name.to_string(),
+                error: copy_of(error),
+            };
+            // A caller's waker, or a body's drop, may panic: contained, so that the other
+            // callers are answered all the same.
+            contain(|| job.refuse_queued(self, error));
         }
         for value in discarded {
             contain(move || drop(value));
@@ -202,15 +213,12 @@ impl Pool {
         for waker in admitted {
             wake_from_line(Some(waker));
         }
-        self.notify_if_last_exited();
     }
 
-    /// Wakes [`Pool::wait_for_threads`] if no worker is left.
-    fn notify_if_last_exited(&self) {
-        let last = {
-            let state = self.lock();
-            state.not_joinable_yet() == 0
-        };
+    /// Lets the pool's lock go, and wakes [`Pool::wait_for_threads`] if no worker is left.
+    fn notify_if_last_exited(&self, state: MutexGuard<'_, State>) {
+        let last = state.not_joinable_yet() == 0;
+        drop(state);
         if last {
             self.all_exited.notify_all();
         }
@@ -239,13 +247,18 @@ impl Pool {
         if let Some(hook) = &self.config.on_thread_start {
             contain(|| hook.call());
         }
-        let me = Arc::new(Idle::new());
+        let me = Arc::new(Wakeup::new());
         let mut spin = self.config.spin.unwrap_or(Duration::ZERO);
         // The clock reading at the end of the last job, while the worker goes straight on
         // to the next one: its start, without reading the clock again.
         let mut clock = None;
         let mut state = self.lock();
         state.starting -= 1;
+        if state.take_deferred_look() {
+            drop(state);
+            self.starter.ask_to_look(self);
+            state = self.lock();
+        }
         loop {
             if state.to_spawn > 0 {
                 // Growing by several threads: start one before taking a job, so that they
@@ -270,10 +283,10 @@ impl Pool {
                 state.growth.taken += 1;
                 state.running += 1;
                 let admitted = state.hand_off_place();
-                let look = state.take_deferred_check();
+                let look = state.take_deferred_look();
                 drop(state);
                 if look {
-                    self.starter.ask_to_check(self);
+                    self.starter.ask_to_look(self);
                 }
                 wake_from_line(admitted);
                 // `run` catches the body's panic; `contain` one from dropping a cancelled
@@ -299,6 +312,11 @@ impl Pool {
             let waited;
             (state, waited) = self.wait_for_work(state, &me, waited_since.or(now), spin);
             spin = self.next_spin(spin, waited, waited_since);
+            if waited != Waited::TooLong && state.take_deferred_look() {
+                drop(state);
+                self.starter.ask_to_look(self);
+                state = self.lock();
+            }
             if waited == Waited::TooLong {
                 // Idle for the whole keep-alive: detach this thread and let it end.
                 match state.handles.iter().position(|&(of, _)| of == id) {
@@ -318,8 +336,7 @@ impl Pool {
             state = self.lock();
             state.stopping -= 1;
         }
-        drop(state);
-        self.notify_if_last_exited();
+        self.notify_if_last_exited(state);
     }
 
     /// How long this worker spins at its next wait for work, after a wait that spun for
@@ -355,7 +372,7 @@ impl Pool {
     fn wait_for_work<'a>(
         &'a self,
         mut state: MutexGuard<'a, State>,
-        me: &Arc<Idle>,
+        me: &Arc<Wakeup>,
         now: Option<Nanos>,
         spin: Duration,
     ) -> (MutexGuard<'a, State>, Waited) {
@@ -409,8 +426,10 @@ impl Pool {
             let timed_out;
             // The first wait counts the keep-alive from the reading it started from, not
             // from a new one; a wait after a spurious wake-up reads the clock.
+            me.asleep.store(true, Ordering::Relaxed);
             (state, timed_out) =
                 sync::wait_until(&me.wake, &self.state, state, deadline, idle_since.take());
+            me.asleep.store(false, Ordering::Relaxed);
             if timed_out && !me.claimed.load(Ordering::Relaxed) && !state.shut_down {
                 leave_the_stack(&mut state, me);
                 return (state, Waited::TooLong);
@@ -478,7 +497,7 @@ impl Drop for SpinSlot {
 }
 
 /// Takes an idle worker that was not claimed off the stack (keeping the others' order).
-fn leave_the_stack(state: &mut State, me: &Arc<Idle>) {
+fn leave_the_stack(state: &mut State, me: &Arc<Wakeup>) {
     if let Some(place) = state.idle.iter().position(|idle| Arc::ptr_eq(idle, me)) {
         state.idle.remove(place);
     }

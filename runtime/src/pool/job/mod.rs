@@ -32,7 +32,7 @@ pub(crate) trait Runnable: Send + Sync {
 
     /// Refuses the job instead of running it: its caller gets `error`, its body is dropped
     /// here. For a job queued in a pool that then could not start a thread for it.
-    fn refuse(self: Arc<Self>, pool: &Pool, error: OffloadError);
+    fn refuse_queued(self: Arc<Self>, pool: &Pool, error: OffloadError);
 }
 
 /// The outcome a refused job hands its caller instead of its body's: the reason, as a
@@ -187,7 +187,7 @@ where
         ended
     }
 
-    fn refuse(self: Arc<Self>, pool: &Pool, error: OffloadError) {
+    fn refuse_queued(self: Arc<Self>, pool: &Pool, error: OffloadError) {
         let Some((body, running)) = self.exchange.start() else {
             return; // taken already: by a worker, or back by its caller
         };
@@ -278,7 +278,7 @@ impl<F, T> JobHandle<F, T> {
     }
 
     /// The outcome once it is in: what the body returned, or the payload it panicked with
-    /// (to be passed to [`returned`]). Until then, the waker of `cx` is the one it wakes.
+    /// (to be passed to [`answered`]). Until then, the waker of `cx` is the one it wakes.
     ///
     /// The outcome is taken once: the caller must not poll again after `Ready`.
     pub(crate) fn poll_outcome(&mut self, cx: &Context<'_>) -> Poll<std::thread::Result<T>> {

@@ -38,7 +38,7 @@ impl Runnable for Queued {
         None
     }
 
-    fn refuse(self: Arc<Self>, _: &Pool, _: OffloadError) {}
+    fn refuse_queued(self: Arc<Self>, _: &Pool, _: OffloadError) {}
 }
 
 /// Queues `jobs` jobs, as submitters do one after the other, and returns what the rule
@@ -70,7 +70,7 @@ fn take(state: &mut State) -> (u64, bool) {
     let number = state.growth.taken;
     state.growth.taken += 1;
     state.running += 1;
-    (number, state.take_deferred_check())
+    (number, state.take_deferred_look())
 }
 
 /// A worker finishes job `number`.
@@ -101,13 +101,13 @@ fn jobs_taken_in_time_make_no_thread() {
     queue(&mut state, &config, 1);
     arrive(&mut state);
     let (first, _) = take(&mut state);
-    assert_eq!(queue(&mut state, &config, 3), [Ask::Check]);
+    assert_eq!(queue(&mut state, &config, 3), [Ask::Look]);
     finish(&mut state, first);
     for _ in 0..3 {
         let (job, _) = take(&mut state);
         finish(&mut state, job);
     }
-    assert_eq!(state.check_growth(&config, CORES), Ask::Nothing);
+    assert_eq!(state.look_at_queue(&config, CORES), Ask::Nothing);
     assert_eq!(state.threads, 1);
 }
 
@@ -119,8 +119,8 @@ fn threads_stuck_in_their_job_with_nothing_finished_block_and_every_waiting_job_
     queue(&mut state, &config, 1);
     arrive(&mut state);
     take(&mut state); // and blocks in it
-    assert_eq!(queue(&mut state, &config, 4), [Ask::Check]);
-    assert_eq!(state.check_growth(&config, CORES), Ask::Start);
+    assert_eq!(queue(&mut state, &config, 4), [Ask::Look]);
+    assert_eq!(state.look_at_queue(&config, CORES), Ask::Start);
     assert_eq!(
         (state.threads, state.to_spawn),
         (5, 4),
@@ -146,7 +146,7 @@ fn blocking_load_ends_when_the_queue_empties() {
     arrive(&mut state);
     take(&mut state);
     queue(&mut state, &config, 1);
-    assert_eq!(state.check_growth(&config, CORES), Ask::Start);
+    assert_eq!(state.look_at_queue(&config, CORES), Ask::Start);
     arrive(&mut state);
     take(&mut state);
     assert_eq!(
@@ -157,7 +157,7 @@ fn blocking_load_ends_when_the_queue_empties() {
     arrive(&mut state);
     take(&mut state);
     state.queue_emptied();
-    assert_eq!(queue(&mut state, &config, 1), [Ask::Check]);
+    assert_eq!(queue(&mut state, &config, 1), [Ask::Look]);
 }
 
 #[test]
@@ -168,18 +168,23 @@ fn threads_that_make_progress_too_slowly_get_one_more_up_to_the_cores() {
     queue(&mut state, &config, 1);
     arrive(&mut state);
     let (first, _) = take(&mut state);
-    assert_eq!(queue(&mut state, &config, 3), [Ask::Check]);
+    assert_eq!(queue(&mut state, &config, 3), [Ask::Look]);
     finish(&mut state, first);
     let (second, _) = take(&mut state);
     finish(&mut state, second);
     // The jobs queued before the look were taken in time; those still waiting get a look
     // of their own.
-    assert_eq!(state.check_growth(&config, CORES), Ask::Check);
+    assert_eq!(state.look_at_queue(&config, CORES), Ask::Look);
     let (third, _) = take(&mut state);
     finish(&mut state, third);
     // Progress, but a job queued before this look still waits: one more thread.
-    assert_eq!(state.check_growth(&config, CORES), Ask::Start);
+    assert_eq!(state.look_at_queue(&config, CORES), Ask::Start);
     assert_eq!(state.threads, 2, "one more");
+    assert_eq!(
+        queue(&mut state, &config, 1),
+        [],
+        "a look waits for the new thread"
+    );
     arrive(&mut state);
     let (fourth, look) = take(&mut state);
     assert!(look, "the look again, once the new thread takes a job");
@@ -188,7 +193,7 @@ fn threads_that_make_progress_too_slowly_get_one_more_up_to_the_cores() {
     finish(&mut state, fourth);
     let (fifth, _) = take(&mut state);
     finish(&mut state, fifth);
-    assert_eq!(state.check_growth(&config, CORES), Ask::Check);
+    assert_eq!(state.look_at_queue(&config, CORES), Ask::Look);
     assert_eq!(state.threads, 2);
 }
 
@@ -201,17 +206,50 @@ fn a_thread_is_started_in_place_of_each_stuck_one_while_others_make_progress() {
     arrive(&mut state);
     take(&mut state);
     queue(&mut state, &config, 1);
-    assert_eq!(state.check_growth(&config, CORES), Ask::Start);
+    assert_eq!(state.look_at_queue(&config, CORES), Ask::Start);
     arrive(&mut state);
     let (second, _) = take(&mut state);
     state.queue_emptied();
     // Two threads run; then one finishes jobs while the other stays in the first.
-    assert_eq!(queue(&mut state, &config, 2), [Ask::Check]);
+    assert_eq!(queue(&mut state, &config, 2), [Ask::Look]);
     finish(&mut state, second);
     let (third, _) = take(&mut state);
     finish(&mut state, third);
-    assert_eq!(state.check_growth(&config, CORES), Ask::Start);
+    assert_eq!(state.look_at_queue(&config, CORES), Ask::Start);
     assert_eq!(state.threads, 3, "one in place of the stuck one");
+}
+
+#[test]
+fn a_look_that_waited_for_threads_that_took_no_job_is_not_lost() {
+    // Found by review: a look deferred until threads on their way got to the queue, which
+    // they found empty, stayed deferred for good, and later jobs never got a look.
+    let config = PoolConfig::elastic(8);
+    let pool = pool(config.clone());
+    let mut state = pool.lock();
+    queue(&mut state, &config, 1);
+    arrive(&mut state);
+    let (first, _) = take(&mut state);
+    assert_eq!(
+        queue(&mut state, &config, 5),
+        [Ask::Look, Ask::Start],
+        "a look, then rule 4: a second thread"
+    );
+    finish(&mut state, first);
+    assert_eq!(
+        state.look_at_queue(&config, CORES),
+        Ask::Nothing,
+        "deferred"
+    );
+    // The running thread takes the waiting jobs; the second arrives to an empty queue.
+    for _ in 0..5 {
+        let (job, _) = take(&mut state);
+        finish(&mut state, job);
+    }
+    state.queue_emptied();
+    arrive(&mut state);
+    assert!(!state.take_deferred_look(), "nothing waits: no look");
+    // The next job that waits gets its look.
+    assert_eq!(queue(&mut state, &config, 1), [Ask::Look]);
 }
 
 #[test]
@@ -222,11 +260,11 @@ fn a_look_while_a_thread_is_on_its_way_waits_for_it() {
     queue(&mut state, &config, 1);
     arrive(&mut state);
     let (first, _) = take(&mut state);
-    assert_eq!(queue(&mut state, &config, 1), [Ask::Check]);
+    assert_eq!(queue(&mut state, &config, 1), [Ask::Look]);
     finish(&mut state, first);
     // A long queue starts a second thread (rule 4), still on its way at the look.
     assert_eq!(queue(&mut state, &config, 4), [Ask::Start]);
-    assert_eq!(state.check_growth(&config, CORES), Ask::Nothing);
+    assert_eq!(state.look_at_queue(&config, CORES), Ask::Nothing);
     arrive(&mut state);
     assert!(take(&mut state).1, "the arriving thread asks for the look");
 }
@@ -239,11 +277,11 @@ fn threads_that_block_in_what_they_took_in_time_are_found_at_the_next_look() {
     queue(&mut state, &config, 1);
     arrive(&mut state);
     let (first, _) = take(&mut state);
-    assert_eq!(queue(&mut state, &config, 3), [Ask::Check]);
+    assert_eq!(queue(&mut state, &config, 3), [Ask::Look]);
     finish(&mut state, first);
     take(&mut state); // taken in time, then blocked in (jobs that wait for one another)
-    assert_eq!(state.check_growth(&config, CORES), Ask::Check);
-    assert_eq!(state.check_growth(&config, CORES), Ask::Start);
+    assert_eq!(state.look_at_queue(&config, CORES), Ask::Look);
+    assert_eq!(state.look_at_queue(&config, CORES), Ask::Start);
     assert_eq!(state.threads, 3, "a thread for each waiting job");
 }
 
@@ -392,4 +430,63 @@ fn a_thread_that_cannot_start_leaves_the_waiting_job_to_the_thread_there() {
     assert_eq!((stats.refused, stats.completed, stats.threads), (0, 2, 1));
     pool.begin_shutdown();
     assert_eq!(pool.wait_for_threads(None), Ok(()));
+}
+
+/// A waker that panics, as a broken executor's might.
+struct PanickingWaker;
+
+impl std::task::Wake for PanickingWaker {
+    fn wake(self: Arc<Self>) {
+        panic!("a waker that panics, on purpose");
+    }
+}
+
+/// A waker that counts its wake-ups.
+#[derive(Default)]
+struct CountingWaker(std::sync::atomic::AtomicUsize);
+
+impl std::task::Wake for CountingWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn a_refused_caller_whose_waker_panics_does_not_keep_the_others_from_their_answer() {
+    use crate::pool::job::Job;
+    let pool = Arc::new(Pool::with_starter(
+        "refused-wakers",
+        PoolConfig::elastic(2),
+        Starter::inline(),
+    ));
+    let panicking = std::task::Waker::from(Arc::new(PanickingWaker));
+    let counting = Arc::new(CountingWaker::default());
+    let (first, _first_handle) = Job::new(|| 1, false, &panicking);
+    let (second, mut second_handle) =
+        Job::new(|| 2, false, &std::task::Waker::from(Arc::clone(&counting)));
+    {
+        // Both queued, a thread reserved for them, none started yet.
+        let mut state = pool.lock();
+        state.queue.push_back(first);
+        state.queue.push_back(second);
+        state.growth.pushed += 2;
+        state.threads = 1;
+        state.starting = 1;
+        state.to_spawn = 1;
+    }
+    pool.fail_next_starts(1);
+    pool.start_reserved();
+    assert_eq!(
+        counting.0.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "woken"
+    );
+    let outcome = block_on(std::future::poll_fn(|cx| second_handle.poll_outcome(cx)));
+    assert!(matches!(
+        crate::pool::answered(outcome),
+        Err(OffloadError::SpawnFailed { .. })
+    ));
+    let state = pool.lock();
+    assert!(state.queue.is_empty());
+    assert_eq!((state.threads, state.starting), (0, 0));
 }

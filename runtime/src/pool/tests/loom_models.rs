@@ -622,14 +622,22 @@ fn loom_a_cold_pool_gets_its_thread_from_the_starter() {
 
 /// Two jobs on an elastic pool whose first blocks: the starter's look at the queue may find
 /// the first thread blocked (and start a second for the other job), or come after the
-/// first thread took both; either way both run, and no caller starts a thread.
+/// first thread took both; either way both run, and no caller starts a thread. The machine
+/// is said to have one core, so that only a thread found blocked can make the pool grow
+/// (more threads for short jobs stop at the cores).
 #[test]
 fn loom_a_blocked_thread_makes_an_elastic_pool_grow() {
     check(
         "growth by the starter",
         &["grew to two threads", "one thread ran both"],
         || {
-            let pool = pool_with_a_starter_thread(PoolConfig::elastic(2).keep_alive(Duration::MAX));
+            let pool = Arc::new(Pool::with_starter(
+                "model",
+                PoolConfig::elastic(2)
+                    .keep_alive(Duration::MAX)
+                    .metrics(true),
+                Starter::with_cores(1),
+            ));
             let bodies = Arc::new(Bodies::default());
             let gate = Arc::new(Gate::default());
             let blocked = {
