@@ -73,6 +73,14 @@ fn take(state: &mut State) -> (u64, bool) {
     (number, state.take_deferred_look())
 }
 
+/// A pool without threads gets one for its first job, which it takes and runs: returns
+/// the job's number.
+fn first_job_running(state: &mut State, config: &PoolConfig) -> u64 {
+    assert_eq!(queue(state, config, 1), [Ask::Start]);
+    arrive(state);
+    take(state).0
+}
+
 /// A worker finishes job `number`.
 fn finish(state: &mut State, number: u64) {
     state.running -= 1;
@@ -98,9 +106,7 @@ fn jobs_taken_in_time_make_no_thread() {
     let config = PoolConfig::elastic(8);
     let pool = pool(config.clone());
     let mut state = pool.lock();
-    queue(&mut state, &config, 1);
-    arrive(&mut state);
-    let (first, _) = take(&mut state);
+    let first = first_job_running(&mut state, &config);
     assert_eq!(queue(&mut state, &config, 3), [Ask::Look]);
     finish(&mut state, first);
     for _ in 0..3 {
@@ -142,9 +148,7 @@ fn blocking_load_ends_when_the_queue_empties() {
     let config = PoolConfig::elastic(8);
     let pool = pool(config.clone());
     let mut state = pool.lock();
-    queue(&mut state, &config, 1);
-    arrive(&mut state);
-    take(&mut state);
+    first_job_running(&mut state, &config);
     queue(&mut state, &config, 1);
     assert_eq!(state.look_at_queue(&config, CORES), Ask::Start);
     arrive(&mut state);
@@ -165,9 +169,7 @@ fn threads_that_make_progress_too_slowly_get_one_more_up_to_the_cores() {
     let config = PoolConfig::elastic(8);
     let pool = pool(config.clone());
     let mut state = pool.lock();
-    queue(&mut state, &config, 1);
-    arrive(&mut state);
-    let (first, _) = take(&mut state);
+    let first = first_job_running(&mut state, &config);
     assert_eq!(queue(&mut state, &config, 3), [Ask::Look]);
     finish(&mut state, first);
     let (second, _) = take(&mut state);
@@ -202,9 +204,7 @@ fn a_thread_is_started_in_place_of_each_stuck_one_while_others_make_progress() {
     let config = PoolConfig::elastic(8);
     let pool = pool(config.clone());
     let mut state = pool.lock();
-    queue(&mut state, &config, 1);
-    arrive(&mut state);
-    take(&mut state);
+    first_job_running(&mut state, &config);
     queue(&mut state, &config, 1);
     assert_eq!(state.look_at_queue(&config, CORES), Ask::Start);
     arrive(&mut state);
@@ -226,9 +226,7 @@ fn a_look_that_waited_for_threads_that_took_no_job_is_not_lost() {
     let config = PoolConfig::elastic(8);
     let pool = pool(config.clone());
     let mut state = pool.lock();
-    queue(&mut state, &config, 1);
-    arrive(&mut state);
-    let (first, _) = take(&mut state);
+    let first = first_job_running(&mut state, &config);
     assert_eq!(
         queue(&mut state, &config, 5),
         [Ask::Look, Ask::Start],
@@ -257,9 +255,7 @@ fn a_look_while_a_thread_is_on_its_way_waits_for_it() {
     let config = PoolConfig::elastic(8);
     let pool = pool(config.clone());
     let mut state = pool.lock();
-    queue(&mut state, &config, 1);
-    arrive(&mut state);
-    let (first, _) = take(&mut state);
+    let first = first_job_running(&mut state, &config);
     assert_eq!(queue(&mut state, &config, 1), [Ask::Look]);
     finish(&mut state, first);
     // A long queue starts a second thread (rule 4), still on its way at the look.
@@ -274,9 +270,7 @@ fn threads_that_block_in_what_they_took_in_time_are_found_at_the_next_look() {
     let config = PoolConfig::elastic(8);
     let pool = pool(config.clone());
     let mut state = pool.lock();
-    queue(&mut state, &config, 1);
-    arrive(&mut state);
-    let (first, _) = take(&mut state);
+    let first = first_job_running(&mut state, &config);
     assert_eq!(queue(&mut state, &config, 3), [Ask::Look]);
     finish(&mut state, first);
     take(&mut state); // taken in time, then blocked in (jobs that wait for one another)
