@@ -62,10 +62,11 @@ async fn fill(
         .expect("the holder runs");
     let mut queued = Box::pin(async_offload::run(pool, || 2));
     assert!(poll_once(queued.as_mut()).await.is_pending());
+    let stats = common::stats_for(pool).unwrap();
     assert_eq!(
-        common::stats_for(pool).unwrap().queued,
-        1,
-        "the queue is full"
+        (stats.queued, stats.queue_capacity, stats.refuse_when_full),
+        (1, 1, true),
+        "the queue is full, and refuses"
     );
     (holder, queued)
 }

@@ -131,6 +131,11 @@ fn gauges_show_threads_running_and_queued_jobs() {
         assert!(poll_once(queued.as_mut()).await.is_pending());
         let mut waiting = pin!(async_offload::run("gauges", || ()));
         assert!(poll_once(waiting.as_mut()).await.is_pending());
+        // A second caller in line that goes away: no longer counted as waiting.
+        let mut leaving = Box::pin(async_offload::run("gauges", || ()));
+        assert!(poll_once(leaving.as_mut()).await.is_pending());
+        assert_eq!(common::stats_for("gauges").unwrap().waiting_for_room, 2);
+        drop(leaving);
         snapshots
             .lock()
             .unwrap()
@@ -153,10 +158,19 @@ fn gauges_show_threads_running_and_queued_jobs() {
         busy.queued, 1,
         "the fifth job waits in the queue, the sixth for room"
     );
-    assert_eq!(busy.submitted, 6);
+    assert_eq!(
+        busy.waiting_for_room, 1,
+        "the caller that left is not counted"
+    );
+    assert_eq!(
+        (busy.queue_capacity, busy.refuse_when_full),
+        (1, false),
+        "the queue is saturated: {busy:?}"
+    );
+    assert_eq!(busy.submitted, 7);
 
     let done = common::stats_for("gauges").unwrap();
-    assert_eq!(done.completed, 6);
+    assert_eq!((done.completed, done.cancelled), (6, 1));
     // A worker counts itself out of `running` just after it has handed its result over.
     assert!(
         common::eventually(|| {

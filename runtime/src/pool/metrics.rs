@@ -116,6 +116,9 @@ impl Metrics {
             threads: gauges.threads,
             idle_threads: gauges.idle_threads,
             queued: gauges.queued,
+            queue_capacity: gauges.queue_capacity,
+            refuse_when_full: gauges.refuse_when_full,
+            waiting_for_room: gauges.waiting_for_room,
             running: gauges.running,
             submitted: count(&self.submitted),
             completed: count(&self.completed),
@@ -138,14 +141,28 @@ pub(crate) struct Gauges {
     pub(crate) threads: usize,
     pub(crate) idle_threads: usize,
     pub(crate) queued: usize,
+    pub(crate) queue_capacity: usize,
+    pub(crate) refuse_when_full: bool,
+    pub(crate) waiting_for_room: usize,
     pub(crate) running: usize,
 }
 
 /// A snapshot of one pool: its threads and queue now, and what it has done so far.
 ///
-/// Counters start at zero when the pool is created and only grow. Once every caller has
-/// been answered,
-/// `completed + panicked + cancelled + abandoned + refused + queue_full == submitted`.
+/// Three kinds of figures:
+/// - **Now** (gauges): `threads`, `idle_threads`, `queued`, `waiting_for_room`, `running`,
+///   with the configuration they are measured against (`max_threads`, `queue_capacity`,
+///   `refuse_when_full`). The queue is saturated when `queued == queue_capacity`; from
+///   then on callers wait in line (`waiting_for_room`) or, if the pool refuses when full,
+///   are refused (`queue_full` grows).
+/// - **Since the pool was created** (counters): `submitted` and how jobs ended. They start
+///   at zero and only grow; once every caller has been answered,
+///   `completed + panicked + cancelled + abandoned + refused + queue_full == submitted`.
+///   A rate is the difference between two snapshots.
+/// - **Per job, summarized since the pool was created**: `queue_wait` and `run_time`, one
+///   duration recorded for each job that started. For distributions over a window, or
+///   aggregated across processes, the `metrics` feature records each job's durations into
+///   the application's `metrics` recorder as histograms.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct PoolStats {
@@ -159,8 +176,16 @@ pub struct PoolStats {
     pub threads: usize,
     /// Threads waiting for work now.
     pub idle_threads: usize,
-    /// Jobs waiting in the queue now.
+    /// Jobs in the queue now, waiting for a thread (places handed to callers from the
+    /// line count as soon as they are handed). At most `queue_capacity`.
     pub queued: usize,
+    /// The most jobs the queue holds ([`PoolConfig::queue_capacity`](crate::PoolConfig::queue_capacity)).
+    pub queue_capacity: usize,
+    /// Whether a full queue refuses jobs at once instead of making callers wait
+    /// ([`PoolConfig::refuse_when_full`](crate::PoolConfig::refuse_when_full)).
+    pub refuse_when_full: bool,
+    /// Callers waiting in line now for room in the full queue.
+    pub waiting_for_room: usize,
     /// Jobs running now.
     pub running: usize,
     /// Jobs offered to the pool, at the first poll of their caller's future.

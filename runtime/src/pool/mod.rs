@@ -392,7 +392,10 @@ impl Pool {
                 max_threads: self.config.threads,
                 threads: state.threads,
                 idle_threads: state.idle.len() + state.claimed,
-                queued: state.queue.len(),
+                queued: state.queue.len() + state.reserved,
+                queue_capacity: self.config.queue_capacity,
+                refuse_when_full: self.config.refuse_when_full,
+                waiting_for_room: state.waiting.len() - state.gone_from_line,
                 running: state.running,
             }
         };
