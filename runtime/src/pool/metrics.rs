@@ -177,7 +177,8 @@ pub struct PoolStats {
     /// Threads waiting for work now.
     pub idle_threads: usize,
     /// Jobs in the queue now, waiting for a thread (places handed to callers from the
-    /// line count as soon as they are handed). At most `queue_capacity`.
+    /// line count as soon as they are handed; after a shutdown, those callers are refused
+    /// and do not count). At most `queue_capacity`.
     pub queued: usize,
     /// The most jobs the queue holds ([`PoolConfig::queue_capacity`](crate::PoolConfig::queue_capacity)).
     pub queue_capacity: usize,

@@ -392,7 +392,9 @@ impl Pool {
                 max_threads: self.config.threads,
                 threads: state.threads,
                 idle_threads: state.idle.len() + state.claimed,
-                queued: state.queue.len() + state.reserved,
+                // A place handed to a caller from the line is its job's, until a shutdown:
+                // then the job will be refused when its caller comes to queue it.
+                queued: state.queue.len() + if state.shut_down { 0 } else { state.reserved },
                 queue_capacity: self.config.queue_capacity,
                 refuse_when_full: self.config.refuse_when_full,
                 waiting_for_room: state.waiting.len() - state.gone_from_line,
