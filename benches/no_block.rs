@@ -6,7 +6,12 @@
 //! cargo bench --bench no_block                            # release: the attribute compiles away
 //! cargo bench --bench no_block --profile bench-checked    # optimized, debug assertions on
 //! cargo bench --bench no_block --profile dev              # an unoptimized test build
+//! cargo bench --bench no_block --features release-stalls  # release, polls counted
 //! ```
+//!
+//! Beside them, the bare future instrumented by tokio-metrics' `TaskMonitor` (which times
+//! each poll, and counts slow ones, in release builds): what `release-stalls` is measured
+//! against.
 //!
 //! Each sample drives a future through `POLLS` polls (each returning `Pending` at one
 //! `.await`), either by hand with a no-op waker (the poll alone) or as a task of a tokio
@@ -114,6 +119,8 @@ fn measure(mut sample: impl FnMut() -> f64) -> (f64, f64) {
 fn main() {
     let build = if cfg!(debug_assertions) {
         "debug assertions on"
+    } else if cfg!(feature = "release-stalls") {
+        "debug assertions off, release-stalls: polls counted"
     } else {
         "debug assertions off (release: the attribute compiles away)"
     };
@@ -140,15 +147,28 @@ fn main() {
             measure(|| per_tokio_poll(&runtime, instrumented_on_tokio(POLLS))),
         ),
     ];
-    for (name, (median, p99)) in rows {
+    let monitor = tokio_metrics::TaskMonitor::new();
+    let monitored = [
+        (
+            "TaskMonitor::instrument, no-op waker",
+            measure(|| per_poll(monitor.instrument(bare(POLLS)))),
+        ),
+        (
+            "TaskMonitor::instrument, tokio task",
+            measure(|| per_tokio_poll(&runtime, monitor.instrument(bare_on_tokio(POLLS)))),
+        ),
+    ];
+    for (name, (median, p99)) in rows.iter().chain(&monitored) {
         println!("{name:<40}{median:>11.1} ns{p99:>11.1} ns");
     }
-    for pair in rows.chunks(2) {
-        let ((_, (bare, _)), (name, (guarded, _))) = (pair[0], pair[1]);
+    let bare = [rows[0], rows[2]];
+    let compared = [rows[1], rows[3], monitored[0], monitored[1]];
+    for (index, (name, (instrumented, _))) in compared.into_iter().enumerate() {
+        let (_, (bare, _)) = bare[index % 2];
         println!(
             "{name}: adds {:.1} ns a poll, {:.0}% of the bare poll",
-            guarded - bare,
-            (guarded - bare) / bare * 100.0
+            instrumented - bare,
+            (instrumented - bare) / bare * 100.0
         );
     }
 }

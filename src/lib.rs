@@ -89,6 +89,13 @@
 //!   with `O_NONBLOCK` (tokio's sockets) and, unless `OFFLOAD_DETECT_STDIO=1`, writes to
 //!   stdout and stderr are never reported. Linux with glibc on x86_64 and aarch64 only:
 //!   elsewhere (musl, static binaries, macOS, Windows) it compiles and does nothing.
+//! - `release-stalls`: `#[no_block]` fns stay counted and timed in release builds. Per fn,
+//!   `stall::poll_stats` gives its polls, its slow polls (over its threshold) and their
+//!   time, and its longest poll with the two points of the body it ran between. A release
+//!   build never panics or prints for a slow poll on its own: a hook
+//!   ([`stall::set_hook`]), a mode set in code or by `OFFLOAD_STALL`, or a `tracing`
+//!   subscriber (with the `tracing` feature) receives the report. A poll costs two clock
+//!   readings and a few relaxed atomic additions (figures in `BENCHMARKS.md`).
 //!
 //! # Observing pools
 //!
@@ -110,6 +117,7 @@
 //! | Observing them | [`stats`], [`PoolStats`], [`TimingStats`] |
 //! | Errors | [`OffloadError`] (a job that cannot run), [`ConfigError`] (with [`PoolUse`], a use of a pool nobody configured), [`ShutdownError`] |
 //! | Stall detection | [`stall::set_mode`] with [`stall::Mode`], [`stall::set_hook`] receiving a [`stall::StallReport`] (with [`stall::SourceLocation`], [`stall::LocationKind`], [`stall::Stack`], [`stall::StackFrame`]), [`assert_blocking_allowed`] |
+//! | Slow polls in production (`release-stalls`) | `stall::poll_stats` giving a `stall::PollStats` per `#[no_block]` fn |
 //! | Tests | [`testing::install_pools`] (pools for each test), [`testing::collect_stalls`] |
 
 #![forbid(unsafe_code)]
@@ -341,7 +349,8 @@ pub use async_offload_macros::offload;
 /// # Cost
 ///
 /// In a release build the fn is exactly what it would be without the attribute, and no
-/// watchdog thread starts. In a debug build each poll costs two clock reads, a few
+/// watchdog thread starts; with the `release-stalls` feature, each poll is counted and
+/// timed instead (two clock readings; see `stall::poll_stats`), still without a watchdog. In a debug build each poll costs two clock reads, a few
 /// thread-local accesses and a few relaxed atomic stores (for the watchdog) more, and each
 /// `.await` of the body two relaxed atomic stores: in an unoptimized test build, about half
 /// of what a bare tokio task poll costs. `cargo bench --bench no_block` measures it; the

@@ -6,7 +6,8 @@
 //! and returned by the fn under test, so that no line number is written here.
 
 // What is checked here exists in debug builds only (`cargo test --release` has no checks
-// to test; `a_release_build_leaves_the_fns_as_written_and_reports_nothing` builds one).
+// to test; `a_release_build_leaves_the_fns_as_written_unless_release_stalls_counts_them`
+// builds one).
 #![cfg(debug_assertions)]
 
 mod common;
@@ -691,13 +692,18 @@ async fn a_tokio_test_under_no_block_that_stalls_fails() {
 // A release build.
 
 #[test]
-fn a_release_build_leaves_the_fns_as_written_and_reports_nothing() {
+fn a_release_build_leaves_the_fns_as_written_unless_release_stalls_counts_them() {
     // `tests/release_check` counts the reports of a fn that blocks 50 times its threshold
     // and the panics of a #[blocking] call inside a #[no_block] fn. Built in debug it counts
-    // both (which shows that it can count), built in release none.
+    // both (which shows that it can count), built in release none; with `release-stalls`
+    // in release, the slow poll only, and its counts.
     for (profile, expected) in [
-        (None, "debug_assertions=true reports=2"),
-        (Some("--release"), "debug_assertions=false reports=0"),
+        (&[][..], "debug_assertions=true reports=2"),
+        (&["--release"][..], "debug_assertions=false reports=0"),
+        (
+            &["--release", "--features", "release-stalls"][..],
+            "debug_assertions=false reports=1 polls=1 slow=1",
+        ),
     ] {
         let workspace = env!("CARGO_MANIFEST_DIR");
         let output = std::process::Command::new(env!("CARGO"))

@@ -6,7 +6,7 @@
 //! a fresh run of this binary with the variables set.
 
 // What is checked here exists in debug builds only (`cargo test --release` has no checks
-// to test; `a_release_build_leaves_the_fns_as_written_and_reports_nothing` builds one).
+// to test; `tests/no_block.rs` builds one, with and without `release-stalls`).
 #![cfg(debug_assertions)]
 
 mod common;
@@ -54,14 +54,14 @@ async fn stalls_outside_a_test() -> u32 {
         line: line!(),
         column: 1,
     };
-    static SITE: FnSite = FnSite {
-        name: "server::handler",
-        threshold: Some(Duration::from_millis(1)),
-        start: HERE,
-        end: HERE,
-        awaits: &[],
-        test: false,
-    };
+    static SITE: FnSite = FnSite::new(
+        "server::handler",
+        Some(Duration::from_millis(1)),
+        HERE,
+        HERE,
+        &[],
+        false,
+    );
     let at = std::sync::atomic::AtomicU32::new(0);
     let body = std::pin::pin!(async {
         std::thread::sleep(Duration::from_millis(20));
@@ -86,14 +86,14 @@ async fn calls_known_blocking_outside_a_test() -> u32 {
         line: line!(),
         column: 1,
     };
-    static SITE: FnSite = FnSite {
-        name: "server::blocking_handler",
-        threshold: Some(Duration::from_secs(10)),
-        start: HERE,
-        end: HERE,
-        awaits: &[],
-        test: false,
-    };
+    static SITE: FnSite = FnSite::new(
+        "server::blocking_handler",
+        Some(Duration::from_secs(10)),
+        HERE,
+        HERE,
+        &[],
+        false,
+    );
     let at = std::sync::atomic::AtomicU32::new(0);
     let body = std::pin::pin!(async { known_blocking() });
     Guarded::new(&SITE, &at, body).await

@@ -8,7 +8,7 @@
 //! # Where things are
 //!
 //! Dependencies point one way: `config` <- `pool` <- `registry` <- `run`; `stall` stands
-//! apart.
+//! apart, but for the pools' clock, which the `release-stalls` feature reads.
 //!
 //! - `config/`: what a pool is configured with ([`PoolConfig`]), the `OFFLOAD_POOLS` syntax
 //!   and the `serde` format. Data and parsing only.
@@ -20,7 +20,9 @@
 //! - `run.rs`: [`run`] and [`try_run`], and `try_run_at`, what `#[offload]` expands to.
 //! - `stall/`: `#[no_block]`'s timing of polls and its reports; `stall/watchdog/` the thread
 //!   that reports polls that do not return, with their stacks; `stall/calls/` the feature
-//!   `detect-blocking-calls`, the C library's blocking functions interposed.
+//!   `detect-blocking-calls`, the C library's blocking functions interposed;
+//!   `stall/counted.rs` and `stall/polls.rs` the feature `release-stalls`, polls counted in
+//!   release builds too.
 //! - `error.rs`, `pool_use.rs`: the errors, and the link-time list of the pools `#[offload]`
 //!   names, shared by the parts above.
 //!

@@ -7,6 +7,8 @@ pub use crate::run::try_run_at;
 pub use crate::stall::SourceLocation;
 pub use crate::stall::blocking::blocking_call;
 pub use crate::stall::guard::{FnSite, Guarded, at_await, awaited};
+#[cfg(feature = "release-stalls")]
+pub use crate::stall::{counted::Counted, polls::RegisteredFn};
 pub use inventory;
 
 use crate::error::OffloadError;

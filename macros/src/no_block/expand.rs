@@ -20,13 +20,13 @@ use super::awaits;
 //     #[cfg(debug_assertions)]
 //     #[doc = "..."]
 //     async fn handle(req: Request) -> Response {
-//         const __OFFLOAD_SITE: ::async_offload::__private::FnSite = ::async_offload::__private::FnSite {
-//             name: ::core::concat!(::core::module_path!(), "::", "handle"),
-//             threshold: None, // or Some(Duration::new(..)) from the attribute
-//             start: /* the body's `{` */, end: /* its `}` */,
-//             awaits: &[/* each marked `.await` */],
-//             test: ::core::cfg!(test),
-//         };
+//         static __OFFLOAD_SITE: ::async_offload::__private::FnSite = ::async_offload::__private::FnSite::new(
+//             ::core::concat!(::core::module_path!(), "::", "handle"),
+//             None, // or Some(Duration::new(..)): the attribute's threshold
+//             /* the body's `{` */, /* its `}` */,
+//             &[/* each marked `.await` */],
+//             ::core::cfg!(test),
+//         );
 //         let __offload_at = &::core::sync::atomic::AtomicU32::new(0);
 //         let __offload_body = ::core::pin::pin!(async move {
 //             if false { let __offload_return: Response = loop {}; return __offload_return; }
@@ -46,13 +46,18 @@ use super::awaits;
 // `cfg!(test)` is evaluated in the user's crate: whether the fn is a test's own code, where
 // a stall fails by default (elsewhere, a dev server, it warns).
 // The user's build decides which one exists: a release build gets the fn exactly as
-// written. The body moves into an `async move` block, pinned in the fn's own future; the
+// written.
+// With the `release-stalls` feature there is one fn, and only the guard differs between the
+// builds: `#[cfg(debug_assertions)]` on `Guarded::new`'s line, and on the next one
+// `#[cfg(not(debug_assertions))] let __offload_guarded = ...::Counted::new(..)`, which
+// counts and times each poll in the site's `static`; the site is submitted to
+// `inventory`'s link-time list (`RegisteredFn(&__OFFLOAD_SITE)`) for `poll_stats`. The body moves into an `async move` block, pinned in the fn's own future; the
 // guard polls it and times each poll, and reads in `__offload_at` which `.await` the body
 // stopped at. `return` and `?` keep their meaning in the block. The `if false` gives the
 // block the fn's return type before the body is checked, as the fn itself does: a `return`
 // or tail of another type coerces to it (`Box<dyn Trait>`), and a mismatch is reported at
 // the user's expression rather than at the attribute.
-pub(crate) fn instrumented(args: &Args, function: ItemFn) -> TokenStream {
+pub(crate) fn instrumented(args: &Args, function: ItemFn, release: Release) -> TokenStream {
     let krate = &crate::attribute::crate_path::resolve(args.krate.as_ref(), Span::call_site());
     let threshold = match args.threshold {
         Some(threshold) => {
@@ -88,28 +93,70 @@ pub(crate) fn instrumented(args: &Args, function: ItemFn) -> TokenStream {
     );
     let ItemFn { vis, sig, .. } = &function;
     let return_edge = return_edge(&sig.output);
-    quote! {
-        #[cfg(not(debug_assertions))]
-        #function
+    let site = quote! {
+        static __OFFLOAD_SITE: #krate::__private::FnSite = #krate::__private::FnSite::new(
+            ::core::concat!(::core::module_path!(), "::", #name),
+            #threshold,
+            #start,
+            #end,
+            &[#(#await_locations),*],
+            ::core::cfg!(test),
+        );
+    };
+    let body = quote! {
+        let #at = &::core::sync::atomic::AtomicU32::new(0);
+        let #pinned = ::core::pin::pin!(async move { #return_edge #(#stmts)* });
+    };
+    match release {
+        Release::AsWritten => quote! {
+            #[cfg(not(debug_assertions))]
+            #function
 
-        #[cfg(debug_assertions)]
-        #(#outer)*
-        #vis #sig {
-            #(#inner)*
-            const __OFFLOAD_SITE: #krate::__private::FnSite = #krate::__private::FnSite {
-                name: ::core::concat!(::core::module_path!(), "::", #name),
-                threshold: #threshold,
-                start: #start,
-                end: #end,
-                awaits: &[#(#await_locations),*],
-                test: ::core::cfg!(test),
-            };
-            let #at = &::core::sync::atomic::AtomicU32::new(0);
-            let #pinned = ::core::pin::pin!(async move { #return_edge #(#stmts)* });
-            let #guarded = #krate::__private::Guarded::new(&__OFFLOAD_SITE, #at, #pinned);
-            #guarded.await
-        }
+            #[cfg(debug_assertions)]
+            #(#outer)*
+            #vis #sig {
+                #(#inner)*
+                #site
+                #body
+                let #guarded = #krate::__private::Guarded::new(&__OFFLOAD_SITE, #at, #pinned);
+                #guarded.await
+            }
+        },
+        Release::Counted => quote! {
+            #(#outer)*
+            #vis #sig {
+                #(#inner)*
+                #site
+                #krate::__private::inventory::submit! {
+                    #krate::__private::RegisteredFn(&__OFFLOAD_SITE)
+                }
+                #body
+                #[cfg(debug_assertions)]
+                let #guarded = #krate::__private::Guarded::new(&__OFFLOAD_SITE, #at, #pinned);
+                #[cfg(not(debug_assertions))]
+                let #guarded = #krate::__private::Counted::new(&__OFFLOAD_SITE, #at, #pinned);
+                #guarded.await
+            }
+        },
     }
+}
+
+/// What a release build gets of a `#[no_block]` fn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Release {
+    /// The fn exactly as written.
+    AsWritten,
+    /// The body counted and timed at every poll (the `release-stalls` feature).
+    Counted,
+}
+
+impl Release {
+    /// What the features this crate was built with ask for.
+    pub(crate) const FROM_FEATURES: Release = if cfg!(feature = "release-stalls") {
+        Release::Counted
+    } else {
+        Release::AsWritten
+    };
 }
 
 /// `if false { let __offload_return: T = loop {}; return __offload_return; }` for the

@@ -1,8 +1,11 @@
-//! `#[no_block]`: parse the arguments, check the fn, instrument it for debug builds.
+//! `#[no_block]`: parse the arguments, check the fn, instrument it for debug builds (and
+//! with `release-stalls`, count its polls in release builds).
 
 pub(crate) mod args;
 mod awaits;
 mod expand;
+
+pub(crate) use self::expand::Release;
 
 use proc_macro2::TokenStream;
 use quote::ToTokens;
@@ -20,6 +23,11 @@ const TARGET: Target = Target {
 
 /// The whole attribute. On an error the fn is emitted as written, next to the error.
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand_for(args, item, Release::FROM_FEATURES)
+}
+
+/// The whole attribute, for a release build that gets `release`.
+pub(crate) fn expand_for(args: TokenStream, item: TokenStream, release: Release) -> TokenStream {
     let Ok(function) = syn::parse2::<ItemFn>(item.clone()) else {
         return crate::attribute::target::not_a_function(item, &TARGET);
     };
@@ -27,7 +35,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let args = errors.check(args::parse(args));
     errors.check(check_async(&function));
     match (args, errors.finish(())) {
-        (Some(args), Ok(())) => expand::instrumented(&args, function),
+        (Some(args), Ok(())) => expand::instrumented(&args, function, release),
         (_, result) => crate::attribute::errors::with_errors(function.into_token_stream(), result),
     }
 }

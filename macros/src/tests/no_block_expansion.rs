@@ -6,6 +6,8 @@ use proc_macro2::{Delimiter, TokenStream, TokenTree};
 use quote::{ToTokens, quote};
 use syn::{Attribute, Item, ItemFn};
 
+use crate::no_block::Release;
+
 /// A fn with everything a release build must keep as written: docs, outer and inner
 /// attributes, visibility, generics with bounds, a `where` clause, patterns, `?`,
 /// `return`, an `.await` in a closure and one in a macro call, a nested item.
@@ -71,9 +73,15 @@ fn is_cfg(attr: &Attribute, predicate: &TokenStream) -> bool {
             .is_ok_and(|list| list.tokens.to_string() == predicate.to_string())
 }
 
-/// The fns of the expansion of `#[no_block(args)]` on `input`.
+/// The fns of the expansion of `#[no_block(args)]` on `input`, without `release-stalls`.
 fn expansion(args: TokenStream, input: TokenStream) -> Vec<ItemFn> {
-    let output = crate::no_block::expand(args, input);
+    expansion_for(args, input, Release::AsWritten)
+}
+
+/// The fns of the expansion of `#[no_block(args)]` on `input`, for a release build that gets
+/// `release`.
+fn expansion_for(args: TokenStream, input: TokenStream, release: Release) -> Vec<ItemFn> {
+    let output = crate::no_block::expand_for(args, input, release);
     let file: syn::File = syn::parse2(output.clone())
         .unwrap_or_else(|error| panic!("the expansion parses ({error}): {output}"));
     file.items
@@ -157,6 +165,36 @@ fn the_debug_item_times_the_body_and_marks_its_own_awaits_only() {
     assert!(body.contains(", ready () . await)"), "{body}");
     assert!(body.contains("self . fetch (name)) . await"), "{body}");
     assert!(body.contains("later ()) . await"), "{body}");
+}
+
+#[test]
+fn with_release_stalls_one_fn_counts_in_release_what_it_guards_in_debug() {
+    let items = expansion_for(quote!(threshold = "2ms"), input(), Release::Counted);
+    assert_eq!(items.len(), 1, "one fn for both builds");
+    let counted = &items[0];
+    let original: ItemFn = syn::parse2(input()).unwrap();
+    assert_eq!(
+        tokens(counted.sig.to_token_stream()),
+        tokens(original.sig.to_token_stream()),
+        "the same signature"
+    );
+    assert_eq!(
+        counted.attrs.len(),
+        original.attrs.len(),
+        "no cfg on the fn"
+    );
+    let body = counted.block.to_token_stream().to_string();
+    for expected in [
+        "static __OFFLOAD_SITE :",
+        "inventory :: submit ! { :: async_offload :: __private :: RegisteredFn (& __OFFLOAD_SITE) }",
+        "# [cfg (debug_assertions)] let __offload_guarded = :: async_offload :: __private :: Guarded :: new",
+        "# [cfg (not (debug_assertions))] let __offload_guarded = :: async_offload :: __private :: Counted :: new",
+        "Duration :: new (0u64 , 2000000u32)",
+    ] {
+        assert!(body.contains(expected), "{expected}: {body}");
+    }
+    // The same marking of `.await`s as for the debug fn without the feature.
+    assert_eq!(body.matches("__private :: at_await").count(), 2, "{body}");
 }
 
 #[test]

@@ -20,7 +20,8 @@ use super::mode;
 use super::report::{LocationKind, SourceLocation, StallReport};
 use super::watchdog::Slot;
 
-/// What the macro knows of one `#[no_block]` fn; one `const` per fn.
+/// What the macro knows of one `#[no_block]` fn; one `static` per fn, made with
+/// [`FnSite::new`].
 #[derive(Debug)]
 pub struct FnSite {
     /// `module::path::name`.
@@ -37,6 +38,57 @@ pub struct FnSite {
     /// Whether the fn was compiled under `cfg(test)`: a test's own code. Unless a mode is
     /// set, a stall panics when such a fn is in the stalled poll, and warns otherwise.
     pub test: bool,
+    /// What its polls have done so far (`release-stalls`).
+    #[cfg(feature = "release-stalls")]
+    pub(crate) polls: super::polls::PollCounts,
+}
+
+impl FnSite {
+    /// The site of a fn named `name` (`module::path::name`), whose body runs from `start` to
+    /// `end` through `awaits`, with the attribute's `threshold`; `test` if compiled under
+    /// `cfg(test)`. Nothing counted yet.
+    pub const fn new(
+        name: &'static str,
+        threshold: Option<Duration>,
+        start: SourceLocation,
+        end: SourceLocation,
+        awaits: &'static [SourceLocation],
+        test: bool,
+    ) -> FnSite {
+        FnSite {
+            name,
+            threshold,
+            start,
+            end,
+            awaits,
+            test,
+            #[cfg(feature = "release-stalls")]
+            polls: super::polls::PollCounts::new(),
+        }
+    }
+
+    /// The fn's threshold: the attribute's, or the default.
+    pub(crate) fn threshold(&self) -> Duration {
+        self.threshold.unwrap_or_else(mode::default_threshold)
+    }
+
+    /// The span of a poll that resumed at `from` and stopped at `to` (each an `.await`, or
+    /// `None` for the body's start and end), with what each end is.
+    pub(crate) fn span(
+        &self,
+        from: Option<&'static SourceLocation>,
+        to: Option<&'static SourceLocation>,
+    ) -> (SourceLocation, LocationKind, SourceLocation, LocationKind) {
+        let (from, from_kind) = match from {
+            Some(site) => (*site, LocationKind::Await),
+            None => (self.start, LocationKind::Start),
+        };
+        let (to, to_kind) = match to {
+            Some(site) => (*site, LocationKind::Await),
+            None => (self.end, LocationKind::End),
+        };
+        (from, from_kind, to, to_kind)
+    }
 }
 
 /// The per-thread books.
@@ -183,22 +235,43 @@ impl<F: Future> Future for Guarded<'_, F> {
         let poll = this.body.as_mut().poll(cx);
         #[cfg(feature = "detect-blocking-calls")]
         let (calls, from, test) = (frame.calls.stop(), this.resume_at, frame.in_test_code());
-        let stopped_at = match (&poll, this.at.load(Ordering::Relaxed)) {
-            (Poll::Ready(_), _) | (Poll::Pending, 0) => None,
-            (Poll::Pending, mark) => this.site.awaits.get(mark as usize - 1),
-        };
+        let stopped_at = stopped_at(&poll, this.site, this.at);
         let report = frame.exit(this.resume_at, stopped_at);
-        if stopped_at.is_some() {
-            // Stopped inside a macro call or a nested block, the span runs on from the
-            // last boundary: `resume_at` stays.
-            this.resume_at = stopped_at;
-        }
+        resume_next_at(&mut this.resume_at, stopped_at);
         #[cfg(feature = "detect-blocking-calls")]
         calls.report(this.site, from, stopped_at, test);
         if let Some((report, test)) = report {
             super::deliver(*report, test);
         }
         poll
+    }
+}
+
+/// Where a poll that returned `poll` stopped: the `.await` marked in `at`, or `None` for
+/// the end of the body (or a poll that stopped at an `.await` the macro did not mark,
+/// inside a macro call or a nested block).
+#[inline]
+pub(crate) fn stopped_at<T>(
+    poll: &Poll<T>,
+    site: &'static FnSite,
+    at: &AtomicU32,
+) -> Option<&'static SourceLocation> {
+    match (poll, at.load(Ordering::Relaxed)) {
+        (Poll::Ready(_), _) | (Poll::Pending, 0) => None,
+        (Poll::Pending, mark) => site.awaits.get(mark as usize - 1),
+    }
+}
+
+/// Where the next poll resumes, after one that stopped at `stopped_at`.
+#[inline]
+pub(crate) fn resume_next_at(
+    resume_at: &mut Option<&'static SourceLocation>,
+    stopped_at: Option<&'static SourceLocation>,
+) {
+    if stopped_at.is_some() {
+        // Stopped inside a macro call or a nested block, the span runs on from the last
+        // boundary: `resume_at` stays.
+        *resume_at = stopped_at;
     }
 }
 
@@ -241,7 +314,7 @@ impl Frame {
             if !mode::enabled() && polls.collected.borrow().is_none() {
                 return None;
             }
-            let threshold = site.threshold.unwrap_or_else(mode::default_threshold);
+            let threshold = site.threshold();
             let slot = polls.slot.get_or_init(|| Slot::register(threshold));
             if threshold < polls.min_threshold.get() {
                 polls.min_threshold.set(threshold);
@@ -287,6 +360,13 @@ impl Frame {
         to: Option<&'static SourceLocation>,
     ) -> Option<(Box<StallReport>, bool)> {
         let elapsed = self.start.elapsed();
+        #[cfg(feature = "release-stalls")]
+        self.site.polls.record(
+            u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX),
+            self.threshold,
+            from,
+            to,
+        );
         with_polls(|polls| {
             let own = elapsed.saturating_sub(polls.nested.get());
             self.restore(polls, elapsed);
@@ -386,6 +466,26 @@ impl Drop for Frame {
     }
 }
 
+/// The report of one poll of `site` alone, which held the thread for `held`, from `from` to
+/// `to`: in a release build, where polls are not followed into the fns they await.
+#[cfg(feature = "release-stalls")]
+pub(crate) fn report_of_one_poll(
+    site: &'static FnSite,
+    held: Duration,
+    threshold: Duration,
+    from: Option<&'static SourceLocation>,
+    to: Option<&'static SourceLocation>,
+) -> StallReport {
+    let poll = FinishedPoll {
+        site,
+        depth: 1,
+        own: held,
+        from,
+        to,
+    };
+    build_report(&[poll], held, Duration::ZERO, threshold)
+}
+
 /// The report of a stalled outermost poll, from its finished polls, which held the thread
 /// for `held`, of which it spent `preempted` waiting to run (at most `held`).
 ///
@@ -418,14 +518,7 @@ fn build_report(
         }
     }
     breakdown.sort_by_key(|&(_, _, depth)| depth);
-    let (from, from_kind) = match worst.from {
-        Some(site) => (*site, LocationKind::Await),
-        None => (worst.site.start, LocationKind::Start),
-    };
-    let (to, to_kind) = match worst.to {
-        Some(site) => (*site, LocationKind::Await),
-        None => (worst.site.end, LocationKind::End),
-    };
+    let (from, from_kind, to, to_kind) = worst.site.span(worst.from, worst.to);
     StallReport {
         function: worst.site.name,
         blocked,
@@ -468,22 +561,8 @@ mod tests {
         }
     }
 
-    static OUTER: FnSite = FnSite {
-        name: "app::handle",
-        threshold: None,
-        start: location(1),
-        end: location(9),
-        awaits: &[],
-        test: false,
-    };
-    static INNER: FnSite = FnSite {
-        name: "app::query",
-        threshold: None,
-        start: location(11),
-        end: location(19),
-        awaits: &[],
-        test: false,
-    };
+    static OUTER: FnSite = FnSite::new("app::handle", None, location(1), location(9), &[], false);
+    static INNER: FnSite = FnSite::new("app::query", None, location(11), location(19), &[], false);
 
     fn finished(site: &'static FnSite, depth: u32, own_ms: u64) -> FinishedPoll {
         FinishedPoll {

@@ -13,40 +13,62 @@
 //! where the platform tells it (Linux); and a watchdog thread reports a poll that has not
 //! returned while it lasts, with its thread's stack where that can be taken (Linux with
 //! glibc 2.35 or later). See the docs of `#[no_block]` in `async-offload`.
+//!
+//! With the `release-stalls` feature, release builds count and time every poll too (no
+//! watchdog, no nesting: each fn's polls as a whole), and [`poll_stats`] reads the counts
+//! in any build. A slow poll in a release build goes to a hook, or to a mode set in code or
+//! by `OFFLOAD_STALL`; with none of them, it becomes a `WARN` event where the `tracing`
+//! feature has a subscriber, and is only counted otherwise.
 
 pub(crate) mod blocking;
 #[cfg(feature = "detect-blocking-calls")]
 mod calls;
+#[cfg(feature = "release-stalls")]
+pub(crate) mod counted;
 pub(crate) mod guard;
 mod mode;
 #[cfg(test)]
 pub(crate) use self::mode::parse_mode;
+#[cfg(feature = "release-stalls")]
+pub(crate) mod polls;
 mod report;
 mod watchdog;
 
 pub(crate) use self::blocking::mark_pool_thread;
 pub(crate) use self::guard::with_polls;
 pub use self::mode::{Mode, set_hook, set_mode};
+#[cfg(feature = "release-stalls")]
+pub use self::polls::{PollStats, poll_stats};
 pub use self::report::{LocationKind, SourceLocation, StallReport};
 pub use self::watchdog::{Stack, StackFrame};
 
 use self::mode::Action;
 
-/// Sends a report where it goes: to [`collect_stalls`](crate::testing::collect_stalls)
-/// if one is collecting on this thread, else to the mode, which depends on whether a
-/// test's own code (`test`) was in the poll when no mode is set.
+/// Sends a report on a finished poll where it goes: to
+/// [`collect_stalls`](crate::testing::collect_stalls) if one is collecting on this thread,
+/// else to what the mode decides, a panic in a test by default (`test`: a test's own code
+/// was in the poll).
 fn deliver(report: StallReport, test: bool) {
-    let report = match with_polls(|polls| match polls.collected.borrow_mut().as_mut() {
+    if let Some(report) = uncollected(report) {
+        act(mode::action(test), report);
+    }
+}
+
+/// Gives `report` to [`collect_stalls`](crate::testing::collect_stalls) if one is
+/// collecting on this thread; otherwise gives it back.
+fn uncollected(report: StallReport) -> Option<StallReport> {
+    with_polls(|polls| match polls.collected.borrow_mut().as_mut() {
         Some(collected) => {
             collected.push(report);
             None
         }
         None => Some(report),
-    }) {
-        Some(report) => report,
-        None => return,
-    };
-    match mode::action(test) {
+    })
+}
+
+/// Does `action` with `report`.
+fn act(action: Action, report: StallReport) {
+    match action {
         Action::Panic => panic!("{report}"),
         Action::Warn => warn(&report),
         Action::Off => {}
@@ -98,6 +120,20 @@ fn write_stderr(line: &str) {
 /// `warn` mode: one line on stderr, or, with the `tracing` feature and a subscriber in
 /// place, a `WARN` event (so that the report is not lost where nobody listens).
 fn warn(report: &StallReport) {
+    if trace(report) {
+        return;
+    }
+    if report.blocking_call().is_some() {
+        // With its stack, one frame a line, as a report on a poll still running.
+        eprintln!("offload: {report}");
+        return;
+    }
+    eprintln!("offload: {}", report.one_line());
+}
+
+/// With the `tracing` feature and a subscriber in place, makes `report` a `WARN` event and
+/// returns `true`; otherwise returns `false`.
+fn trace(report: &StallReport) -> bool {
     #[cfg(feature = "tracing")]
     if tracing::dispatcher::get_default(|current| {
         !current.is::<tracing::subscriber::NoSubscriber>()
@@ -112,12 +148,8 @@ fn warn(report: &StallReport) {
             "{}",
             report.one_line()
         );
-        return;
+        return true;
     }
-    if report.blocking_call().is_some() {
-        // With its stack, one frame a line, as a report on a poll still running.
-        eprintln!("offload: {report}");
-        return;
-    }
-    eprintln!("offload: {}", report.one_line());
+    let _ = report;
+    false
 }

@@ -23,6 +23,11 @@ const DEFAULT_THRESHOLD: Duration = Duration::from_millis(10);
 /// fails, and a warning otherwise: a debug build of a server keeps serving, and says so on
 /// stderr. (A test that only calls instrumented fns of a library, compiled without
 /// `cfg(test)`, gets warnings: put `#[no_block]` on the test too, or set the mode.)
+///
+/// In a release build with the `release-stalls` feature, a slow poll does what a mode set
+/// in code, a hook, or `OFFLOAD_STALL` says; with none of them it neither panics nor
+/// prints: it is counted (see `poll_stats`), and with the `tracing` feature it becomes a
+/// `WARN` event if a subscriber is in place. `Off` stops the counting too.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Mode {
@@ -51,12 +56,7 @@ static HOOK_FN: RwLock<Option<Hook>> = RwLock::new(None);
 /// Sets what a stall report does, for the whole process. Wins over `OFFLOAD_STALL`, and
 /// replaces a hook set before.
 pub fn set_mode(mode: Mode) {
-    let code = match mode {
-        Mode::Panic => PANIC,
-        Mode::Warn => WARN,
-        Mode::Off => OFF,
-    };
-    MODE.store(code, Ordering::Release);
+    MODE.store(code_of(mode), Ordering::Release);
 }
 
 /// Hands every stall report to `hook` instead, for the whole process (to record reports,
@@ -95,14 +95,35 @@ pub(crate) fn default_mode(test: bool) -> Mode {
 /// The current action for a report on a poll in which a test's own code was (`test`) or
 /// not.
 pub(crate) fn action(test: bool) -> Action {
-    let code = match MODE.load(Ordering::Acquire) {
-        UNSET => match env_mode().unwrap_or_else(|| default_mode(test)) {
-            Mode::Panic => PANIC,
-            Mode::Warn => WARN,
-            Mode::Off => OFF,
-        },
-        code => code,
-    };
+    match MODE.load(Ordering::Acquire) {
+        UNSET => action_of(code_of(env_mode().unwrap_or_else(|| default_mode(test)))),
+        code => action_of(code),
+    }
+}
+
+/// The action for a slow poll in a release build (`release-stalls`): the mode set in code
+/// or by `OFFLOAD_STALL`, if any. `None` when there is none: then no panic and no line on
+/// stderr, only a `WARN` event where the `tracing` feature has a subscriber. The poll is
+/// counted either way.
+#[cfg(feature = "release-stalls")]
+pub(crate) fn release_action() -> Option<Action> {
+    match MODE.load(Ordering::Acquire) {
+        UNSET => env_mode().map(|mode| action_of(code_of(mode))),
+        code => Some(action_of(code)),
+    }
+}
+
+/// The code of `mode` in [`MODE`].
+fn code_of(mode: Mode) -> u8 {
+    match mode {
+        Mode::Panic => PANIC,
+        Mode::Warn => WARN,
+        Mode::Off => OFF,
+    }
+}
+
+/// What a mode's code does.
+fn action_of(code: u8) -> Action {
     match code {
         WARN => Action::Warn,
         OFF => Action::Off,

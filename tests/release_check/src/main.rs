@@ -1,10 +1,12 @@
 //! Run by `tests/no_block.rs`, once in a debug build and once in a release build (with its
 //! own target directory). It counts the reports of a `#[no_block]` fn that blocks far past
 //! its threshold, and the panics of a `#[blocking]` fn called inside a `#[no_block]` fn,
-//! then prints `debug_assertions=<bool> reports=<count>`.
+//! then prints `debug_assertions=<bool> reports=<count>`; with the `release-stalls` feature,
+//! also the polls and slow polls `stall::poll_stats` counted for the first fn.
 //!
 //! A debug build counts 2; a release build, where both attributes leave the fn as written,
-//! counts 0.
+//! counts 0; a release build with `release-stalls` counts 1, the slow poll, given to the
+//! hook, as `#[blocking]` still leaves no check.
 
 use std::future::Future;
 use std::pin::pin;
@@ -68,9 +70,19 @@ fn main() {
             _ => std::panic::resume_unwind(payload),
         },
     }
-    println!(
+    print!(
         "debug_assertions={} reports={}",
         cfg!(debug_assertions),
         REPORTS.load(Ordering::SeqCst)
     );
+    #[cfg(feature = "release-stalls")]
+    {
+        let stats = async_offload::stall::poll_stats();
+        let sleeps = stats
+            .iter()
+            .find(|stats| stats.function == "release_check::sleeps")
+            .expect("every #[no_block] fn is listed");
+        print!(" polls={} slow={}", sleeps.polls, sleeps.slow_polls);
+    }
+    println!();
 }

@@ -16,14 +16,7 @@ const fn location(line: u32) -> SourceLocation {
 }
 
 const fn site(name: &'static str, line: u32) -> FnSite {
-    FnSite {
-        name,
-        threshold: None,
-        start: location(line),
-        end: location(line + 10),
-        awaits: &[],
-        test: false,
-    }
+    FnSite::new(name, None, location(line), location(line + 10), &[], false)
 }
 
 static OUTER: FnSite = site("outer", 1);
