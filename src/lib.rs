@@ -96,6 +96,9 @@
 //!   ([`stall::set_hook`]), a mode set in code or by `OFFLOAD_STALL`, or a `tracing`
 //!   subscriber (with the `tracing` feature) receives the report. A poll costs two clock
 //!   readings and a few relaxed atomic additions (figures in `BENCHMARKS.md`).
+//! - `metrics`: the pools' figures, each job's times and, with `release-stalls`, each
+//!   `#[no_block]` fn's polls, published through the [`metrics`](https://docs.rs/metrics)
+//!   facade to the recorder the application installs (see [Metrics](#metrics)).
 //!
 //! # Observing pools
 //!
@@ -105,6 +108,36 @@
 //! [`PoolsBuilder::install`] refuses a configuration that leaves one of them without its
 //! pool, so a program that configures no pools can still check them at start-up with
 //! `Pools::builder().install()`.
+//!
+//! # Metrics
+//!
+//! With the `metrics` feature, a thread named `offload.metrics`, started with the pools,
+//! publishes every second, to the recorder the application installs (a Prometheus or
+//! OpenTelemetry exporter, at any time: figures are totals and current values), the
+//! figures of [`stats`] and, with `release-stalls`, of `stall::poll_stats`. Each job's
+//! queue wait and run time go into histograms as the job runs, so an exporter gets real
+//! buckets. [`shutdown`] publishes a last time. Without a recorder a job costs a few more
+//! instructions (`BENCHMARKS.md`); the thread wakes once a second.
+//!
+//! | metric | kind | labels | what |
+//! |---|---|---|---|
+//! | `offload_pool_threads` | gauge | `pool` | threads of the pool, busy or idle |
+//! | `offload_pool_idle_threads` | gauge | `pool` | threads waiting for work |
+//! | `offload_pool_max_threads` | gauge | `pool` | the most threads the pool may run |
+//! | `offload_pool_running_jobs` | gauge | `pool` | jobs running |
+//! | `offload_pool_queued_jobs` | gauge | `pool` | jobs queued, waiting for a thread |
+//! | `offload_pool_queue_capacity` | gauge | `pool` | the most jobs the queue holds: saturated when `queued_jobs` reaches it |
+//! | `offload_pool_waiting_callers` | gauge | `pool` | callers waiting in line for room in the full queue |
+//! | `offload_jobs_submitted_total` | counter | `pool` | jobs offered to the pool |
+//! | `offload_jobs_ended_total` | counter | `pool`, `outcome` | jobs ended: `completed`, `panicked`, `cancelled` (caller gone before the start), `abandoned` (caller gone while running), `refused` (shut down, or no thread could start), `queue_full` |
+//! | `offload_job_queue_wait_seconds` | histogram | `pool` | each job's time from its submission to its start, any wait for room included |
+//! | `offload_job_run_seconds` | histogram | `pool` | each job's time running |
+//! | `offload_polls_total` | counter | `function` | polls of a `#[no_block]` fn (`release-stalls`) |
+//! | `offload_slow_polls_total` | counter | `function` | its polls longer than its threshold (`release-stalls`) |
+//! | `offload_slow_poll_seconds` | histogram | `function` | each slow poll's time (`release-stalls`) |
+//!
+//! `function` is the fn's path, `module::path::name`. A pool's `PoolConfig::metrics(false)`
+//! leaves its jobs' histograms empty and its counters at zero.
 //!
 //! # The whole API
 //!

@@ -40,6 +40,8 @@
 
 mod config;
 mod error;
+#[cfg(feature = "metrics")]
+mod export;
 mod pool;
 mod pool_use;
 mod registry;

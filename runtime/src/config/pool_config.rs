@@ -235,10 +235,11 @@ impl PoolConfig {
         self
     }
 
-    /// Whether the pool keeps counters and timings for [`stats`](crate::stats) (default:
-    /// yes). They cost three clock reads and a few atomic operations per job; without
-    /// them the counters and timings of the pool's [`PoolStats`](crate::PoolStats) stay
-    /// zero (its gauges remain).
+    /// Whether the pool keeps counters and timings for [`stats`](crate::stats) and, with
+    /// the `metrics` feature, records each job's times into the application's recorder
+    /// (default: yes). They cost three clock reads and a few atomic operations per job;
+    /// without them the counters and timings of the pool's [`PoolStats`](crate::PoolStats)
+    /// stay zero (its gauges remain).
     #[must_use]
     pub const fn metrics(mut self, enabled: bool) -> Self {
         self.metrics = enabled;

@@ -51,6 +51,9 @@ pub(crate) struct Metrics {
     queue_wait: Histogram,
     /// From the start of the body to its end.
     run_time: Histogram,
+    /// Both times of each job, for the application's `metrics` recorder.
+    #[cfg(feature = "metrics")]
+    job_times: crate::export::JobTimes,
 }
 
 impl Metrics {
@@ -98,12 +101,26 @@ impl Metrics {
         now
     }
 
-    /// A job that started at `started` ends now: records how long it ran, and returns now.
+    /// A job queued at `queued_at` that started at `started` ends now: records how long it
+    /// ran (and with the `metrics` feature, both its times for the application's
+    /// recorder), and returns now.
     #[inline]
-    pub(crate) fn finished(&self, started: Nanos) -> Nanos {
+    pub(crate) fn finished(&self, queued_at: Nanos, started: Nanos) -> Nanos {
         let now = Nanos::now();
-        self.run_time.record(now.nanos_since(started));
+        let ran = now.nanos_since(started);
+        self.run_time.record(ran);
+        #[cfg(feature = "metrics")]
+        self.job_times.record(started.nanos_since(queued_at), ran);
+        // Only the `metrics` feature needs the wait again.
+        #[cfg(not(feature = "metrics"))]
+        let _ = queued_at;
         now
+    }
+
+    /// The histograms each job's times go to in the application's `metrics` recorder.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn job_times(&self) -> &crate::export::JobTimes {
+        &self.job_times
     }
 
     /// The counters and timings now, with the gauges the pool read under its lock.

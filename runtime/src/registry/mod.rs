@@ -50,6 +50,9 @@ fn registry() -> &'static Registry {
         for (name, config) in builtin_configs() {
             by_name.insert(name, Arc::new(Pool::new(name, config)));
         }
+        // With the pools, the thread that publishes their figures (once per process).
+        #[cfg(feature = "metrics")]
+        crate::export::start();
         Registry {
             pools: RwLock::new(PoolMap {
                 by_name,
@@ -192,7 +195,10 @@ fn builtin_config(name: &str) -> Option<PoolConfig> {
 /// ```
 #[must_use]
 pub fn stats() -> Vec<PoolStats> {
-    // In the map's order: by name.
-    let pools: Vec<Arc<Pool>> = registry().read().by_name.values().cloned().collect();
-    pools.iter().map(|pool| pool.stats()).collect()
+    pools().iter().map(|pool| pool.stats()).collect()
+}
+
+/// Every pool, by name.
+pub(crate) fn pools() -> Vec<Arc<Pool>> {
+    registry().read().by_name.values().cloned().collect()
 }

@@ -44,6 +44,9 @@ pub fn shutdown(timeout: Duration) -> Result<(), ShutdownError> {
         // Every pool's threads are joined, none will be needed again: the starter's thread
         // goes too. (After a time-out it stays, for threads the pools still reserve.)
         Starter::global().stop();
+        // The pools' final figures, published before the program exits.
+        #[cfg(feature = "metrics")]
+        crate::export::stop();
         return Ok(());
     }
     Err(ShutdownError::TimedOut {

@@ -59,8 +59,7 @@ impl<F: Future> Future for Counted<'_, F> {
         let threshold = this.site.threshold();
         if this
             .site
-            .polls
-            .record(nanos, threshold, this.resume_at, stopped_at)
+            .count_poll(nanos, threshold, this.resume_at, stopped_at)
         {
             report_slow_poll(this.site, nanos, threshold, this.resume_at, stopped_at);
         }

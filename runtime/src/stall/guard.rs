@@ -361,7 +361,7 @@ impl Frame {
     ) -> Option<(Box<StallReport>, bool)> {
         let elapsed = self.start.elapsed();
         #[cfg(feature = "release-stalls")]
-        self.site.polls.record(
+        self.site.count_poll(
             u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX),
             self.threshold,
             from,

@@ -96,6 +96,27 @@ impl PollCounts {
     }
 }
 
+impl FnSite {
+    /// Counts a poll of this fn that took `nanos`, from `from` to `to`, as
+    /// [`PollCounts::record`] does (returning whether it was slow), and with the `metrics`
+    /// feature records a slow one's time in the application's recorder.
+    #[inline]
+    pub(crate) fn count_poll(
+        &self,
+        nanos: u64,
+        threshold: Duration,
+        from: Option<&'static SourceLocation>,
+        to: Option<&'static SourceLocation>,
+    ) -> bool {
+        let slow = self.polls.record(nanos, threshold, from, to);
+        #[cfg(feature = "metrics")]
+        if slow {
+            crate::export::record_slow_poll(self.name, nanos);
+        }
+        slow
+    }
+}
+
 /// What one `#[no_block]` fn's polls have done since the program started (the
 /// `release-stalls` feature): one of [`poll_stats`]'s answers.
 ///
@@ -131,7 +152,8 @@ pub struct PollStats {
 ///
 /// Counts are kept in debug and release builds alike, unless stalls are
 /// [off](crate::stall::Mode::Off), and only grow; a rate is the difference between two
-/// readings.
+/// readings. With the `metrics` feature they are also published to the application's
+/// `metrics` recorder.
 ///
 /// ```
 /// use async_offload::no_block;

@@ -170,7 +170,10 @@ where
         // pointing at a job that is gone. The models do not call `cancelled()`.
         #[cfg(loom)]
         let outcome = run_body();
-        let ended = started.map(|started| metrics.finished(started));
+        let ended = self
+            .queued_at
+            .zip(started)
+            .map(|(queued_at, started)| metrics.finished(queued_at, started));
         if self.caller_gone.load(Ordering::Acquire) {
             // Nobody will take the outcome: drop it here rather than on the executor, in
             // case dropping it blocks (a connection, a file).
