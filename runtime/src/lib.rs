@@ -23,6 +23,9 @@
 //!   `detect-blocking-calls`, the C library's blocking functions interposed;
 //!   `stall/counted.rs` and `stall/polls.rs` the feature `release-stalls`, polls counted in
 //!   release builds too.
+//! - `export/`: the `metrics` feature, the pools' figures, the jobs' times and the
+//!   `#[no_block]` fns' polls published through the `metrics` facade; it reads the other
+//!   parts and none of them but the pools' metrics and the poll counts calls it.
 //! - `error.rs`, `pool_use.rs`: the errors, and the link-time list of the pools `#[offload]`
 //!   names, shared by the parts above.
 //!

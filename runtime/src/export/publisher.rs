@@ -90,10 +90,29 @@ fn publish(recorder: &mut Option<usize>) {
         publish_pool(&pool.stats());
     }
     #[cfg(feature = "release-stalls")]
+    publish_polls();
+}
+
+/// Publishes each `#[no_block]` fn's poll counts. Two fns of one name (methods of two
+/// types in one module) share a label: their counts are added up, so that each label's
+/// total only grows.
+#[cfg(feature = "release-stalls")]
+fn publish_polls() {
+    let mut totals: Vec<(&'static str, u64, u64)> = Vec::new();
+    // `poll_stats` is sorted by name: fns of one name are next to each other.
     for stats in crate::stall::poll_stats() {
-        let label = [(names::FUNCTION, stats.function)];
-        metrics::counter!(names::POLLS, &label).absolute(stats.polls);
-        metrics::counter!(names::SLOW_POLLS, &label).absolute(stats.slow_polls);
+        match totals.last_mut() {
+            Some((function, polls, slow)) if *function == stats.function => {
+                *polls += stats.polls;
+                *slow += stats.slow_polls;
+            }
+            _ => totals.push((stats.function, stats.polls, stats.slow_polls)),
+        }
+    }
+    for (function, polls, slow) in totals {
+        let label = [(names::FUNCTION, function)];
+        metrics::counter!(names::POLLS, &label).absolute(polls);
+        metrics::counter!(names::SLOW_POLLS, &label).absolute(slow);
     }
 }
 

@@ -20,6 +20,24 @@ async fn slow_handler() {
     std::thread::sleep(Duration::from_millis(20));
 }
 
+/// Two fns of one name, `metrics_export::handlers::get`: methods of two types.
+mod handlers {
+    use async_offload::no_block;
+
+    pub struct Users;
+    pub struct Orders;
+
+    impl Users {
+        #[no_block]
+        pub async fn get(&self) {}
+    }
+
+    impl Orders {
+        #[no_block]
+        pub async fn get(&self) {}
+    }
+}
+
 /// A metric as the test looks at it: kind, name, and labels as `key=value`, sorted.
 type Id = (MetricKind, String, Vec<String>);
 
@@ -126,6 +144,9 @@ fn every_figure_reaches_the_recorder_under_its_documented_name() {
         // A test's own code: its stall would fail the test, but for the collector.
         let ((), stalls) = async_offload::testing::collect_stalls(slow_handler()).await;
         assert_eq!(stalls.len(), 1, "{stalls:?}");
+        handlers::Users.get().await;
+        handlers::Users.get().await;
+        handlers::Orders.get().await;
     });
     async_offload::shutdown(HANG_GUARD).expect("the pools shut down");
     let figures = figures(&snapshotter);
@@ -216,6 +237,10 @@ fn every_figure_reaches_the_recorder_under_its_documented_name() {
     let function = "function=metrics_export::slow_handler";
     assert_eq!(counter("offload_polls_total", &[function]), 1);
     assert_eq!(counter("offload_slow_polls_total", &[function]), 1);
+    // Two fns of one name share their label: their counts add up.
+    let shared = "function=metrics_export::handlers::get";
+    assert_eq!(counter("offload_polls_total", &[shared]), 3);
+    assert_eq!(counter("offload_slow_polls_total", &[shared]), 0);
     match value(
         MetricKind::Histogram,
         "offload_slow_poll_seconds",
