@@ -189,6 +189,12 @@ impl PoolsBuilder {
     /// [`install`](Self::install), checking that every pool the program names exists
     /// afterwards only if `all_uses`.
     pub(crate) fn install_checking(self, all_uses: bool) -> Result<(), ConfigError> {
+        // Often inside a test's first poll: what setting the pools up reads is offload's.
+        crate::stall::offloads_own(|| self.install_now(all_uses))
+    }
+
+    /// [`install_checking`](Self::install_checking)'s work.
+    fn install_now(self, all_uses: bool) -> Result<(), ConfigError> {
         if let Some(pool) = self.duplicate {
             return Err(ConfigError::Duplicate { pool });
         }

@@ -45,22 +45,27 @@ struct PoolMap {
 /// The registry, with the built-in pools on first use.
 fn registry() -> &'static Registry {
     static REGISTRY: OnceLock<Registry> = OnceLock::new();
-    REGISTRY.get_or_init(|| {
-        let mut by_name = ByName::new();
-        for (name, config) in builtin_configs() {
-            by_name.insert(name, Arc::new(Pool::new(name, config)));
-        }
-        // With the pools, the thread that publishes their figures (once per process).
-        #[cfg(feature = "metrics")]
-        crate::export::start();
-        Registry {
-            pools: RwLock::new(PoolMap {
-                by_name,
-                installed: ByName::new(),
-                shut_down: false,
-            }),
-        }
-    })
+    // Perhaps at a first call inside a poll: what setting the pools up reads (the cores the
+    // process may use, from `/proc` and `/sys`) is offload's own.
+    REGISTRY.get_or_init(|| crate::stall::offloads_own(new_registry))
+}
+
+/// The registry as the process starts it, with the built-in pools.
+fn new_registry() -> Registry {
+    let mut by_name = ByName::new();
+    for (name, config) in builtin_configs() {
+        by_name.insert(name, Arc::new(Pool::new(name, config)));
+    }
+    // With the pools, the thread that publishes their figures (once per process).
+    #[cfg(feature = "metrics")]
+    crate::export::start();
+    Registry {
+        pools: RwLock::new(PoolMap {
+            by_name,
+            installed: ByName::new(),
+            shut_down: false,
+        }),
+    }
 }
 
 /// The pools that exist before any configuration.

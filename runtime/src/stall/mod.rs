@@ -44,6 +44,18 @@ pub use self::watchdog::{Stack, StackFrame};
 
 use self::mode::Action;
 
+/// Runs `setup`, offload's own work inside what may be a poll of a `#[no_block]` fn
+/// (setting the pools up), with the C library's blocking calls it makes left out of
+/// `detect-blocking-calls`: they are not the user's to fix, and recorded they would take
+/// the places of the poll's own calls.
+#[inline]
+pub(crate) fn offloads_own<T>(setup: impl FnOnce() -> T) -> T {
+    #[cfg(feature = "detect-blocking-calls")]
+    return calls::unwatched(setup);
+    #[cfg(not(feature = "detect-blocking-calls"))]
+    setup()
+}
+
 /// Sends a report on a finished poll where it goes: to
 /// [`collect_stalls`](crate::testing::collect_stalls) if one is collecting on this thread,
 /// else to what the mode decides, a panic in a test by default (`test`: a test's own code

@@ -78,4 +78,4 @@ mod watch;
 #[path = "fallback.rs"]
 mod watch;
 
-pub(crate) use self::watch::Watch;
+pub(crate) use self::watch::{Watch, unwatched};

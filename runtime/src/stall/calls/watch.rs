@@ -110,8 +110,15 @@ fn made_by_offload(stack: Option<&Stack>) -> bool {
     })
 }
 
-/// The thread marked busy while it reports, and put back afterwards, even if the report
-/// panics.
+/// Runs `f` with the thread marked busy: the blocking calls it makes are not recorded
+/// (those of an instrumented poll inside it are).
+pub(crate) fn unwatched<T>(f: impl FnOnce() -> T) -> T {
+    let _busy = Busy::start();
+    f()
+}
+
+/// The thread marked busy while it reports or runs offload's own work, and put back
+/// afterwards, even if that panics.
 struct Busy(State);
 
 impl Busy {

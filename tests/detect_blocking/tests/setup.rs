@@ -1,0 +1,62 @@
+//! `detect-blocking-calls` around offload's own setup: installing the pools inside a
+//! `#[no_block]` poll (a test that starts with its pools, the documented pattern) leaves
+//! the rest of the poll watched. A test binary of its own: the pools are set up here for
+//! the first time in the process, as in a test binary's first test.
+
+use std::path::PathBuf;
+
+use async_offload::testing::collect_stalls;
+use async_offload::{PoolConfig, Pools, no_block};
+
+/// A file of 10 bytes, of its own name.
+fn ten_bytes(name: &str) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("offload-setup-{}-{name}", std::process::id()));
+    std::fs::write(&path, b"0123456789").expect("a temporary file");
+    path
+}
+
+/// Installs pools (the first use of the pools in the process), then reads a file.
+#[no_block]
+async fn installs_then_reads(path: PathBuf) -> Vec<u8> {
+    Pools::builder()
+        .pool("setup", PoolConfig::fixed(1))
+        .install()
+        .expect("the pools install");
+    std::fs::read(path).expect("the file")
+}
+
+/// Installs a test's pools, then reads a file.
+#[no_block]
+async fn installs_test_pools_then_reads(path: PathBuf) -> Vec<u8> {
+    async_offload::testing::install_pools(
+        Pools::builder().pool("setup-test", PoolConfig::elastic(2)),
+    )
+    .expect("the pools install");
+    std::fs::read(path).expect("the file")
+}
+
+#[cfg_attr(not(feature = "detect"), ignore = "needs the feature")]
+#[tokio::test]
+async fn a_read_after_installing_the_pools_in_the_same_poll_is_reported() {
+    // One test, in this order: the first install sets the pools up for the process.
+    let install = collect_stalls(installs_then_reads(ten_bytes("install"))).await;
+    let install_pools =
+        collect_stalls(installs_test_pools_then_reads(ten_bytes("install_pools"))).await;
+    for (name, (bytes, reports)) in [("install", install), ("install_pools", install_pools)] {
+        assert_eq!(bytes, b"0123456789");
+        let from_read: Vec<_> = reports
+            .iter()
+            .filter(|report| {
+                report
+                    .blocking_call_from()
+                    .is_some_and(|from| from.starts_with("std::fs::read"))
+            })
+            .collect();
+        assert!(
+            !from_read.is_empty(),
+            "{name}: the read is reported: {reports:#?}"
+        );
+        // Only the read: the setup's own calls are offload's, not the test's.
+        assert_eq!(from_read.len(), reports.len(), "{name}: {reports:#?}");
+    }
+}
