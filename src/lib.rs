@@ -87,7 +87,8 @@
 //!   it; the report ([`stall::StallReport::blocking_call`]) names the C function, the std
 //!   function it came from, the span and the stack of the call. Pool threads, descriptors
 //!   with `O_NONBLOCK` (tokio's sockets) and, unless `OFFLOAD_DETECT_STDIO=1`, writes to
-//!   stdout and stderr are never reported. Linux with glibc on x86_64 and aarch64 only:
+//!   stdout and stderr are never reported, nor what a test excuses with
+//!   [`testing::allow_blocking`] (its setup and teardown). Linux with glibc on x86_64 and aarch64 only:
 //!   elsewhere (musl, static binaries, macOS, Windows) it compiles and does nothing.
 //! - `release-stalls`: `#[no_block]` fns stay counted and timed in release builds. Per fn,
 //!   `stall::poll_stats` gives its polls, its slow polls (over its threshold) and their
@@ -151,7 +152,7 @@
 //! | Errors | [`OffloadError`] (a job that cannot run), [`ConfigError`] (with [`PoolUse`], a use of a pool nobody configured), [`ShutdownError`] |
 //! | Stall detection | [`stall::set_mode`] with [`stall::Mode`], [`stall::set_hook`] receiving a [`stall::StallReport`] (with [`stall::SourceLocation`], [`stall::LocationKind`], [`stall::Stack`], [`stall::StackFrame`]), [`assert_blocking_allowed`] |
 //! | Slow polls in production (`release-stalls`) | `stall::poll_stats` giving a `stall::PollStats` per `#[no_block]` fn |
-//! | Tests | [`testing::install_pools`] (pools for each test), [`testing::collect_stalls`] |
+//! | Tests | [`testing::install_pools`] (pools for each test), [`testing::collect_stalls`], [`testing::allow_blocking`] (setup and teardown that block on purpose) |
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

@@ -590,6 +590,44 @@ fn assert_blocking_allowed_inside_a_no_block_poll_panics_naming_the_call_and_the
     );
 }
 
+/// The line of the unexcused call in `allows_its_setup_only`.
+static UNEXCUSED_LINE: AtomicU32 = AtomicU32::new(0);
+
+/// A test's setup excused, then the same call unexcused, in one poll.
+#[no_block(threshold = "1s")]
+async fn allows_its_setup_only() -> u32 {
+    let setup = async_offload::testing::allow_blocking(|| blocking_read(5));
+    UNEXCUSED_LINE.store(line!() + 1, Ordering::SeqCst);
+    setup + blocking_read(6)
+}
+
+#[test]
+fn allow_blocking_excuses_its_closure_and_nothing_after_it() {
+    let payload = panic_of(allows_its_setup_only());
+    let message = panic_message(&*payload);
+    // The panic is the second call's.
+    let call = format!(
+        "a call to the #[blocking] fn no_block::blocking_read at {}:{}:",
+        file!(),
+        UNEXCUSED_LINE.load(Ordering::SeqCst)
+    );
+    assert!(
+        message.starts_with(&call),
+        "{call:?} does not start {message:?}"
+    );
+    assert!(
+        message.contains("inside a poll of the #[no_block] fn no_block::allows_its_setup_only"),
+        "{message}"
+    );
+    // A panic in the closure ends the excuse too.
+    let excused = std::panic::catch_unwind(|| {
+        async_offload::testing::allow_blocking(|| panic!("in the setup"))
+    });
+    assert!(excused.is_err());
+    let payload = panic_of(calls_blocking_read());
+    assert!(panic_message(&*payload).contains("calls_blocking_read"));
+}
+
 #[offload]
 fn offloaded_read(value: u32) -> u32 {
     async_offload::assert_blocking_allowed();

@@ -1,4 +1,5 @@
-//! Helpers for tests: pools for each test, and the stalls a future produced.
+//! Helpers for tests: pools for each test, the stalls a future produced, and blocking allowed
+//! on purpose.
 
 use std::future::Future;
 
@@ -35,6 +36,36 @@ use crate::stall::{StallReport, with_polls};
 /// [`ConfigError::UnknownPools`]; nothing is installed when it returns one.
 pub fn install_pools(pools: PoolsBuilder) -> Result<(), ConfigError> {
     pools.install_checking(false)
+}
+
+/// Runs `f`, which blocks on purpose, inside a poll of a `#[no_block]` fn: a test's setup or
+/// teardown (opening a database, writing a fixture file, dropping the last handle of a
+/// connection), where moving the work onto a pool would only make the test longer.
+///
+/// Only what `f` does is excused: its calls of `#[blocking]` fns pass, and with the
+/// `detect-blocking-calls` feature the C library's blocking calls it makes are not
+/// reported. Everything before and after it in the same poll is checked as usual. Its time
+/// still counts in the poll's time against the threshold (the executor thread is held all
+/// the same): a setup that takes long belongs in [`run`](crate::run), or before the test's
+/// first poll.
+///
+/// ```
+/// use async_offload::{blocking, no_block, testing};
+///
+/// #[blocking]
+/// fn open_fixture() -> String {
+///     "a fixture".to_owned() // a sync driver's connect, say
+/// }
+///
+/// #[no_block]
+/// async fn test_body() -> usize {
+///     let fixture = testing::allow_blocking(open_fixture); // excused
+///     fixture.len() // calling open_fixture() here instead would be reported
+/// }
+/// # assert_eq!(futures::executor::block_on(test_body()), 9);
+/// ```
+pub fn allow_blocking<T>(f: impl FnOnce() -> T) -> T {
+    crate::stall::excused(f)
 }
 
 /// Runs `future` and returns its output together with the stall reports its polls produced.

@@ -190,7 +190,7 @@ impl PoolsBuilder {
     /// afterwards only if `all_uses`.
     pub(crate) fn install_checking(self, all_uses: bool) -> Result<(), ConfigError> {
         // Often inside a test's first poll: what setting the pools up reads is offload's.
-        crate::stall::offloads_own(|| self.install_now(all_uses))
+        crate::stall::excused(|| self.install_now(all_uses))
     }
 
     /// [`install_checking`](Self::install_checking)'s work.

@@ -47,7 +47,7 @@ fn registry() -> &'static Registry {
     static REGISTRY: OnceLock<Registry> = OnceLock::new();
     // Perhaps at a first call inside a poll: what setting the pools up reads (the cores the
     // process may use, from `/proc` and `/sys`) is offload's own.
-    REGISTRY.get_or_init(|| crate::stall::offloads_own(new_registry))
+    REGISTRY.get_or_init(|| crate::stall::excused(new_registry))
 }
 
 /// The registry as the process starts it, with the built-in pools.

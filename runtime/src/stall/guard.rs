@@ -122,6 +122,8 @@ pub(crate) struct ThreadPolls {
     pub(crate) collected: RefCell<Option<Vec<StallReport>>>,
     /// Set on pool threads, which may always block.
     pub(crate) pool_thread: Cell<bool>,
+    /// How many scopes whose blocking is excused ([`Excuse`]) the thread is in.
+    pub(crate) excused: Cell<u32>,
 }
 
 /// What the polls that ran past their threshold in one outermost poll add up to.
@@ -159,6 +161,7 @@ thread_local! {
             any_finished: Cell::new(false),
             collected: RefCell::new(None),
             pool_thread: Cell::new(false),
+            excused: Cell::new(0),
         }
     };
 }
@@ -166,6 +169,24 @@ thread_local! {
 /// Runs `f` with this thread's books.
 pub(crate) fn with_polls<R>(f: impl FnOnce(&ThreadPolls) -> R) -> R {
     POLLS.with(f)
+}
+
+/// A scope in which this thread's known-blocking calls are excused (see
+/// [`excused`](super::excused)), until it is dropped.
+pub(crate) struct Excuse(());
+
+impl Excuse {
+    pub(crate) fn begin() -> Excuse {
+        // `try_with`: on a thread whose books are gone there is nothing to excuse.
+        let _ = POLLS.try_with(|polls| polls.excused.set(polls.excused.get() + 1));
+        Excuse(())
+    }
+}
+
+impl Drop for Excuse {
+    fn drop(&mut self) {
+        let _ = POLLS.try_with(|polls| polls.excused.set(polls.excused.get().saturating_sub(1)));
+    }
 }
 
 impl ThreadPolls {

@@ -44,16 +44,18 @@ pub use self::watchdog::{Stack, StackFrame};
 
 use self::mode::Action;
 
-/// Runs `setup`, offload's own work inside what may be a poll of a `#[no_block]` fn
-/// (setting the pools up), with the C library's blocking calls it makes left out of
-/// `detect-blocking-calls`: they are not the user's to fix, and recorded they would take
-/// the places of the poll's own calls.
-#[inline]
-pub(crate) fn offloads_own<T>(setup: impl FnOnce() -> T) -> T {
+/// Runs `f`, whose blocking is expected, inside what may be a poll of a `#[no_block]` fn:
+/// offload's own setup of the pools, or a test's setup or teardown
+/// ([`allow_blocking`](crate::testing::allow_blocking)). Its calls of `#[blocking]` fns
+/// pass, and with `detect-blocking-calls` the C library's blocking calls it makes are not
+/// recorded (recorded, they would also take the places of the poll's own calls). Its time
+/// still counts in the poll's: the thread is held all the same.
+pub(crate) fn excused<T>(f: impl FnOnce() -> T) -> T {
+    let _excuse = self::guard::Excuse::begin();
     #[cfg(feature = "detect-blocking-calls")]
-    return calls::unwatched(setup);
+    return calls::unwatched(f);
     #[cfg(not(feature = "detect-blocking-calls"))]
-    setup()
+    f()
 }
 
 /// Sends a report on a finished poll where it goes: to
