@@ -91,7 +91,7 @@
 //!   [`testing::allow_blocking`] (its setup and teardown). Linux with glibc on x86_64 and aarch64 only:
 //!   elsewhere (musl, static binaries, macOS, Windows) it compiles and does nothing.
 //! - `release-stalls`: `#[no_block]` fns stay counted and timed in release builds. Per fn,
-//!   `stall::poll_stats` gives its polls, its slow polls (over its threshold) and their
+//!   [`stall::poll_stats`] gives its polls, its slow polls (over its threshold) and their
 //!   time, and its longest poll with the two points of the body it ran between. A release
 //!   build never panics or prints for a slow poll on its own: a hook
 //!   ([`stall::set_hook`]), a mode set in code or by `OFFLOAD_STALL`, or a `tracing`
@@ -112,13 +112,17 @@
 //!
 //! # Metrics
 //!
-//! With the `metrics` feature, a thread named `offload.metrics`, started with the pools,
-//! publishes every second, to the recorder the application installs (a Prometheus or
-//! OpenTelemetry exporter, at any time: figures are totals and current values), the
-//! figures of [`stats`] and, with `release-stalls`, of `stall::poll_stats`. Each job's
-//! queue wait and run time go into histograms as the job runs, so an exporter gets real
-//! buckets. [`shutdown`] publishes a last time. Without a recorder a job costs a few more
-//! instructions (`BENCHMARKS.md`); the thread wakes once a second.
+//! With the `metrics` feature, a thread named `offload.metrics`, started by the pools'
+//! starter thread, publishes every second, to the recorder the application installs (a
+//! Prometheus or OpenTelemetry exporter), the figures of [`stats`] and, with
+//! `release-stalls`, of [`stall::poll_stats`]: gauges at their current value, counters as
+//! totals since the start, so a recorder installed late still gets them whole. Each job's
+//! queue wait and run time go into histograms as the job ends, so an exporter gets real
+//! buckets: install the recorder before the pools (at start-up, before
+//! [`PoolsBuilder::install`]), or the jobs of the first second after it are not in them.
+//! Each slow poll's time goes into a histogram too. [`shutdown`] publishes a last time.
+//! Without a recorder a job costs a few more instructions (`BENCHMARKS.md`); the thread
+//! wakes once a second.
 //!
 //! | metric | kind | labels | what |
 //! |---|---|---|---|
@@ -151,7 +155,7 @@
 //! | Observing them | [`stats`], [`PoolStats`], [`TimingStats`] |
 //! | Errors | [`OffloadError`] (a job that cannot run), [`ConfigError`] (with [`PoolUse`], a use of a pool nobody configured), [`ShutdownError`] |
 //! | Stall detection | [`stall::set_mode`] with [`stall::Mode`], [`stall::set_hook`] receiving a [`stall::StallReport`] (with [`stall::SourceLocation`], [`stall::LocationKind`], [`stall::Stack`], [`stall::StackFrame`]), [`assert_blocking_allowed`] |
-//! | Slow polls in production (`release-stalls`) | `stall::poll_stats` giving a `stall::PollStats` per `#[no_block]` fn |
+//! | Slow polls in production (`release-stalls`) | [`stall::poll_stats`] giving a [`stall::PollStats`] per `#[no_block]` fn |
 //! | Tests | [`testing::install_pools`] (pools for each test), [`testing::collect_stalls`], [`testing::allow_blocking`] (setup and teardown that block on purpose) |
 
 #![forbid(unsafe_code)]
@@ -384,8 +388,8 @@ pub use async_offload_macros::offload;
 ///
 /// In a release build the fn is exactly what it would be without the attribute, and no
 /// watchdog thread starts; with the `release-stalls` feature, each poll is counted and
-/// timed instead (two clock readings; see `stall::poll_stats`), still without a watchdog. In a debug build each poll costs two clock reads, a few
-/// thread-local accesses and a few relaxed atomic stores (for the watchdog) more, and each
+/// timed instead (two clock readings; see [`stall::poll_stats`]), still without a
+/// watchdog. In a debug build each poll costs two clock reads, a few thread-local accesses and a few relaxed atomic stores (for the watchdog) more, and each
 /// `.await` of the body two relaxed atomic stores: in an unoptimized test build, about half
 /// of what a bare tokio task poll costs. `cargo bench --bench no_block` measures it; the
 /// figures are in the repository's `BENCHMARKS.md`.

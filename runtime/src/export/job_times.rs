@@ -3,10 +3,11 @@
 //!
 //! A histogram's handle comes from the recorder that is installed when it is registered:
 //! registered before the application installs its recorder, it records nowhere, for good.
-//! So the handles are registered by the publisher thread, with the recorder it sees, and
-//! again when that changes. It changes at most once: the publisher sees the global
-//! recorder, which `metrics` lets a program set once, or the facade's no-op one before
-//! that. Hence two slots, each set once, and the index of the current one: a job costs a
+//! So the handles are registered when the pool is made, with the recorder installed then,
+//! and by the publisher thread again when that changes: a recorder installed after the
+//! pools gets the jobs' times from the publisher's next look on, within a second. It
+//! changes at most once: the publisher sees the global recorder, which `metrics` lets a
+//! program set once, or the facade's no-op one before that. Hence two slots, each set once, and the index of the current one: a job costs a
 //! load, a check, and its two records, with no lock.
 
 use std::sync::OnceLock;
@@ -48,7 +49,8 @@ impl JobTimes {
     }
 
     /// Registers the histograms of the pool named `pool` with the recorder at `recorder`,
-    /// unless they are registered with it already. Called by the publisher thread only.
+    /// unless they are registered with it already. Called when the pool is made, before
+    /// any other thread sees it, then by the publisher thread only.
     pub(crate) fn register(&self, recorder: usize, pool: &str) {
         let current = self.current.load(Ordering::Relaxed);
         let slot = match current.checked_sub(1) {

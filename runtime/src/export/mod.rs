@@ -17,6 +17,12 @@ pub(crate) use self::publisher::{start, stop};
 #[cfg(feature = "release-stalls")]
 pub(crate) use self::slow_polls::record_slow_poll;
 
+/// What identifies the recorder installed now: its address (the facade's no-op recorder
+/// until the application installs one). Read on threads without a recorder of their own.
+pub(crate) fn recorder_address() -> usize {
+    metrics::with_recorder(|recorder| std::ptr::from_ref(recorder).cast::<()>() as usize)
+}
+
 /// `nanos` in seconds, the unit Prometheus' conventions ask for.
 #[allow(clippy::cast_precision_loss)] // exact below 104 days
 fn seconds(nanos: u64) -> f64 {

@@ -23,8 +23,8 @@ static STOP: Condvar = Condvar::new();
 /// The publisher thread, from its start until it is stopped.
 static THREAD: Mutex<Option<JoinHandle<()>>> = Mutex::new(None);
 
-/// Starts the publisher thread, once per process: with the pools. If the thread cannot
-/// start, nothing is published, and stderr says so once.
+/// Starts the publisher thread, once per process: from the pools' starter thread. If the
+/// thread cannot start, nothing is published, and stderr says so once.
 pub(crate) fn start() {
     static STARTED: Once = Once::new();
     STARTED.call_once(|| {
@@ -79,8 +79,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// publication saw: when it changes (the application installed one), the metrics are
 /// described to the new one and the job-time histograms registered with it.
 fn publish(recorder: &mut Option<usize>) {
-    let current =
-        metrics::with_recorder(|recorder| std::ptr::from_ref(recorder).cast::<()>() as usize);
+    let current = super::recorder_address();
     if *recorder != Some(current) {
         names::describe_all();
         *recorder = Some(current);

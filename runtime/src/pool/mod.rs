@@ -264,6 +264,12 @@ impl Pool {
     /// A pool with no threads yet, whose threads `starter` starts.
     pub(crate) fn with_starter(name: &str, config: PoolConfig, starter: Arc<Starter>) -> Self {
         let metrics = Metrics::new(config.metrics);
+        // With the recorder installed now, for the first jobs; the publisher registers
+        // them again with one installed later.
+        #[cfg(feature = "metrics")]
+        metrics
+            .job_times()
+            .register(crate::export::recorder_address(), name);
         Pool {
             name: name.into(),
             config,

@@ -74,11 +74,18 @@ impl Starter {
             .name("offload.starter".to_owned())
             .spawn(move || serving.serve());
         let mut requests = sync::lock(&starter.requests);
+        #[cfg(feature = "metrics")]
+        let started = spawned.is_ok();
         match spawned {
             Ok(handle) => requests.thread = Some(handle),
             Err(_) => requests.inline = true,
         }
         drop(requests);
+        // No starter thread to start the `metrics` publisher: try here.
+        #[cfg(feature = "metrics")]
+        if !started {
+            crate::export::start();
+        }
         starter
     }
 
@@ -170,6 +177,10 @@ impl Starter {
     /// (a waker or a body's drop, when a pool refuses its queue) is contained: the thread
     /// serves on.
     fn serve(&self) {
+        // The `metrics` feature's publisher, started from here rather than by whichever
+        // caller first touched the pools (once per process).
+        #[cfg(feature = "metrics")]
+        crate::export::start();
         let mut requests = sync::lock(&self.requests);
         loop {
             if let Some(pool) = requests.start.pop() {

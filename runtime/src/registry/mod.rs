@@ -56,9 +56,6 @@ fn new_registry() -> Registry {
     for (name, config) in builtin_configs() {
         by_name.insert(name, Arc::new(Pool::new(name, config)));
     }
-    // With the pools, the thread that publishes their figures (once per process).
-    #[cfg(feature = "metrics")]
-    crate::export::start();
     Registry {
         pools: RwLock::new(PoolMap {
             by_name,

@@ -28,12 +28,12 @@ mod handlers {
     pub struct Orders;
 
     impl Users {
-        #[no_block]
+        #[no_block(threshold = "1s")]
         pub async fn get(&self) {}
     }
 
     impl Orders {
-        #[no_block]
+        #[no_block(threshold = "1s")]
         pub async fn get(&self) {}
     }
 }
