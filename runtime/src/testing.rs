@@ -82,7 +82,10 @@ pub fn allow_blocking<T>(f: impl FnOnce() -> T) -> T {
 ///
 /// In a release build of the crate that holds the `#[no_block]` fns, they are not
 /// instrumented (the attribute compiles away), so the list is always empty: tests that
-/// assert on stalls belong to debug builds (`#[cfg(debug_assertions)]`).
+/// assert on stalls belong to debug builds (`#[cfg(debug_assertions)]`). With the
+/// `release-stalls` feature, a release build's slow polls are collected too, one report
+/// per fn's poll as the release build makes them (no breakdown of the time among the fns,
+/// no blocking calls).
 ///
 /// ```
 /// # futures::executor::block_on(async {

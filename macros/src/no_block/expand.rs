@@ -47,16 +47,30 @@ use super::awaits;
 // a stall fails by default (elsewhere, a dev server, it warns).
 // The user's build decides which one exists: a release build gets the fn exactly as
 // written.
-// With the `release-stalls` feature there is one fn, and only the guard differs between the
-// builds: `#[cfg(debug_assertions)]` on `Guarded::new`'s line, and on the next one
-// `#[cfg(not(debug_assertions))] let __offload_guarded = ...::Counted::new(..)`, which
-// counts and times each poll in the site's `static`; the site is submitted to
-// `inventory`'s link-time list (`RegisteredFn(&__OFFLOAD_SITE)`) for `poll_stats`. The body moves into an `async move` block, pinned in the fn's own future; the
+// The body moves into an `async move` block, pinned in the fn's own future; the
 // guard polls it and times each poll, and reads in `__offload_at` which `.await` the body
 // stopped at. `return` and `?` keep their meaning in the block. The `if false` gives the
 // block the fn's return type before the body is checked, as the fn itself does: a `return`
 // or tail of another type coerces to it (`Box<dyn Trait>`), and a mismatch is reported at
 // the user's expression rather than at the attribute.
+//
+// With the `release-stalls` feature (`Release::Counted`), one fn for both builds:
+//     #[doc = "..."]
+//     async fn handle(req: Request) -> Response {
+//         static __OFFLOAD_SITE: .. = ..; // as above
+//         ::async_offload::__private::inventory::submit! {
+//             ::async_offload::__private::RegisteredFn(&__OFFLOAD_SITE)
+//         }
+//         let __offload_at = ..; let __offload_body = ..; // as above
+//         #[cfg(debug_assertions)]
+//         let __offload_guarded = ::async_offload::__private::Guarded::new(&__OFFLOAD_SITE, __offload_at, __offload_body);
+//         #[cfg(not(debug_assertions))]
+//         let __offload_guarded = ::async_offload::__private::Counted::new(&__OFFLOAD_SITE, __offload_at, __offload_body);
+//         __offload_guarded.await
+//     }
+// `Counted` counts and times each poll in the site's `static`; the link-time list is what
+// `poll_stats` reads. `submit!` is an item, unconditional wherever it sits (see the same
+// in `offload/expand.rs`).
 pub(crate) fn instrumented(args: &Args, function: ItemFn, release: Release) -> TokenStream {
     let krate = &crate::attribute::crate_path::resolve(args.krate.as_ref(), Span::call_site());
     let threshold = match args.threshold {

@@ -2,9 +2,12 @@
 //! and timed, and a slow one reported to a hook or a `tracing` subscriber if there is one.
 //!
 //! Nothing of the debug build's checks runs here: no watchdog, no per-thread books, no
-//! following of the polls into the fns a poll awaits. A poll costs two readings of the
-//! pools' clock and [`PollCounts::record`](super::polls::PollCounts).
+//! breakdown of a poll's time among the fns it awaits. A poll costs two readings of the
+//! pools' clock, [`PollCounts::record`](super::polls::PollCounts), and two accesses of a
+//! thread-local depth, so that a stall inside nested fns is reported once, by the
+//! innermost one that ran past its threshold.
 
+use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::AtomicU32;
@@ -49,9 +52,10 @@ impl<F: Future> Future for Counted<'_, F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.get_mut();
-        if !mode::enabled() {
+        if !mode::enabled() && !super::collecting() {
             return this.body.as_mut().poll(cx);
         }
+        let under_way = UnderWay::enter();
         let start = Nanos::now();
         let poll = this.body.as_mut().poll(cx);
         let nanos = Nanos::now().nanos_since(start);
@@ -60,11 +64,55 @@ impl<F: Future> Future for Counted<'_, F> {
         if this
             .site
             .count_poll(nanos, threshold, this.resume_at, stopped_at)
+            && under_way.first_report()
         {
             report_slow_poll(this.site, nanos, threshold, this.resume_at, stopped_at);
         }
         resume_next_at(&mut this.resume_at, stopped_at);
         poll
+    }
+}
+
+thread_local! {
+    /// This thread's polls of `#[no_block]` fns under way, one inside the other, and
+    /// whether a slow one among them has been reported. A stall is reported once, by the
+    /// innermost fn that ran past its threshold: the polls around it ran past theirs for
+    /// the same reason (they are counted slow all the same). No destructor: a `const`
+    /// thread-local of plain values.
+    static UNDER_WAY: Cell<(u32, bool)> = const { Cell::new((0, false)) };
+}
+
+/// One poll of [`UNDER_WAY`], left when dropped (even by a panic in the body).
+struct UnderWay(());
+
+impl UnderWay {
+    fn enter() -> UnderWay {
+        UNDER_WAY.with(|under_way| {
+            let (depth, reported) = under_way.get();
+            under_way.set((depth + 1, reported));
+        });
+        UnderWay(())
+    }
+
+    /// Whether a slow poll ending now is the first of its stall to be reported; if so, the
+    /// polls around it are not.
+    fn first_report(&self) -> bool {
+        UNDER_WAY.with(|under_way| {
+            let (depth, reported) = under_way.get();
+            under_way.set((depth, true));
+            !reported
+        })
+    }
+}
+
+impl Drop for UnderWay {
+    fn drop(&mut self) {
+        UNDER_WAY.with(|under_way| {
+            let (depth, reported) = under_way.get();
+            let depth = depth - 1;
+            // The outermost poll is over: the next stall is another.
+            under_way.set((depth, reported && depth > 0));
+        });
     }
 }
 
@@ -183,5 +231,53 @@ mod tests {
             (9, LocationKind::End)
         );
         assert_eq!(stats.threshold, THRESHOLD);
+    }
+
+    static OUTER: FnSite = FnSite::new(
+        "app::route",
+        Some(THRESHOLD),
+        location(20),
+        location(29),
+        &[],
+        false,
+    );
+    static INNER: FnSite = FnSite::new(
+        "app::query",
+        Some(THRESHOLD),
+        location(30),
+        location(39),
+        &AWAITS,
+        false,
+    );
+
+    #[test]
+    fn a_stall_inside_nested_fns_is_reported_once_by_the_innermost_and_counted_by_each() {
+        let (outer_at, inner_at) = (AtomicU32::new(0), AtomicU32::new(0));
+        let body = pin!(Body {
+            at: &inner_at,
+            stopped: false,
+        });
+        let inner = pin!(Counted::new(&INNER, &inner_at, body));
+        let outer = Counted::new(&OUTER, &outer_at, inner);
+        let (value, reports) = futures::executor::block_on(crate::testing::collect_stalls(outer));
+        assert_eq!(value, 7);
+        let [report] = &reports[..] else {
+            panic!("one report for the one stall: {reports:?}");
+        };
+        assert_eq!(report.function, "app::query");
+        for site in [&OUTER, &INNER] {
+            let stats = stats_of(site);
+            assert_eq!((stats.polls, stats.slow_polls), (2, 1), "{stats:?}");
+        }
+        // The next stall on this thread is reported again.
+        let at = AtomicU32::new(0);
+        let body = pin!(Body {
+            at: &at,
+            stopped: false,
+        });
+        let (_, reports) = futures::executor::block_on(crate::testing::collect_stalls(
+            Counted::new(&OUTER, &at, body),
+        ));
+        assert_eq!(reports.len(), 1, "{reports:?}");
     }
 }

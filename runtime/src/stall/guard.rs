@@ -171,6 +171,11 @@ pub(crate) fn with_polls<R>(f: impl FnOnce(&ThreadPolls) -> R) -> R {
     POLLS.with(f)
 }
 
+/// Runs `f` with this thread's books, unless they are gone (the thread is exiting).
+pub(crate) fn try_with_polls<R>(f: impl FnOnce(&ThreadPolls) -> R) -> Option<R> {
+    POLLS.try_with(f).ok()
+}
+
 /// A scope in which this thread's known-blocking calls are excused (see
 /// [`excused`](super::excused)), until it is dropped.
 pub(crate) struct Excuse(());

@@ -71,13 +71,20 @@ fn deliver(report: StallReport, test: bool) {
 /// Gives `report` to [`collect_stalls`](crate::testing::collect_stalls) if one is
 /// collecting on this thread; otherwise gives it back.
 fn uncollected(report: StallReport) -> Option<StallReport> {
-    with_polls(|polls| match polls.collected.borrow_mut().as_mut() {
-        Some(collected) => {
-            collected.push(report);
-            None
+    let mut report = Some(report);
+    // On a thread whose books are gone nothing collects: the report goes back.
+    guard::try_with_polls(|polls| {
+        if let Some(collected) = polls.collected.borrow_mut().as_mut() {
+            collected.extend(report.take());
         }
-        None => Some(report),
-    })
+    });
+    report
+}
+
+/// Whether [`collect_stalls`](crate::testing::collect_stalls) is collecting on this thread.
+#[cfg(feature = "release-stalls")]
+fn collecting() -> bool {
+    guard::try_with_polls(|polls| polls.collected.borrow().is_some()).unwrap_or(false)
 }
 
 /// Does `action` with `report`.

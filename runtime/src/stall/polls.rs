@@ -137,7 +137,8 @@ pub struct PollStats {
     pub slow_time: Duration,
     /// Its longest poll so far (zero before the first).
     pub longest: Duration,
-    /// Where the longest poll resumed: an `.await`, or the body's start.
+    /// Where the longest poll resumed: an `.await`, or the body's start (before any poll,
+    /// the span is the whole body).
     pub longest_from: SourceLocation,
     /// Where it stopped: an `.await`, or the body's end.
     pub longest_to: SourceLocation,

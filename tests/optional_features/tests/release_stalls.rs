@@ -89,6 +89,6 @@ fn every_fn_is_listed_in_order_polled_or_not() {
     assert!(
         all.windows(2)
             .all(|pair| pair[0].function < pair[1].function),
-        "sorted by name, each once: {all:?}"
+        "sorted by name (this file has no two fns of one name): {all:?}"
     );
 }
