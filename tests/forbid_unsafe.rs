@@ -1,13 +1,14 @@
 //! A crate that forbids unsafe code uses `#[offload(pool = "...")]` cleanly: the pool
 //! registrations the attribute emits (statics collected at link time) compile under
 //! `#![forbid(unsafe_code)]`, and the start-up check sees every one of them, on a free fn,
-//! an associated fn and a method.
+//! an associated fn and a method. So does `#[no_block]`'s site (with `release-stalls`, a
+//! static in the link-time list too).
 //!
 //! Its own test binary: it installs the pools it names.
 
 #![forbid(unsafe_code)]
 
-use async_offload::{ConfigError, PoolConfig, Pools, offload};
+use async_offload::{ConfigError, PoolConfig, Pools, no_block, offload};
 
 #[offload(pool = "forbid-free")]
 fn free(value: u32) -> u32 {
@@ -28,6 +29,11 @@ impl Store {
     fn times(self, value: u32) -> u32 {
         self.factor * value
     }
+}
+
+#[no_block(threshold = "1s")]
+async fn handler(value: u32) -> u32 {
+    free(value).await
 }
 
 #[test]
@@ -60,7 +66,7 @@ fn every_registration_is_seen_and_the_fns_run_once_their_pools_exist() {
         .expect("every use now has its pool");
 
     futures::executor::block_on(async {
-        assert_eq!(free(1).await, 2);
+        assert_eq!(handler(1).await, 2);
         let store = Store::new(3).await;
         assert_eq!(store.times(5).await, 15);
     });

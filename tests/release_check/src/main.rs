@@ -8,6 +8,9 @@
 //! counts 0; a release build with `release-stalls` counts 1, the slow poll, given to the
 //! hook, as `#[blocking]` still leaves no check.
 
+// The generated code compiles in a crate that forbids `unsafe`, in every build.
+#![forbid(unsafe_code)]
+
 use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -38,6 +41,39 @@ async fn calls_blocking() -> u32 {
     blocking_query()
 }
 
+/// The shapes of fn the attribute takes, each built in every configuration of this crate
+/// (with `release-stalls`, a `static` site and its link-time entry in each body): a generic
+/// fn, methods of a generic type and of a trait impl, and an `impl Trait` return.
+#[no_block]
+async fn generic<T: Clone + Send>(value: T) -> T {
+    value.clone()
+}
+
+struct Cache<T>(T);
+
+impl<T: Copy + Send + Sync> Cache<T> {
+    #[no_block]
+    async fn get(&self) -> T {
+        self.0
+    }
+}
+
+trait Load {
+    async fn load(&self) -> u32;
+}
+
+impl Load for Cache<u32> {
+    #[no_block]
+    async fn load(&self) -> u32 {
+        self.0 + 1
+    }
+}
+
+#[no_block]
+async fn counts_to(n: u32) -> impl Iterator<Item = u32> {
+    0..n
+}
+
 /// Polls `future` on this thread until it finishes.
 fn block_on<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
@@ -51,6 +87,10 @@ fn block_on<F: Future>(future: F) -> F::Output {
 }
 
 fn main() {
+    assert_eq!(block_on(generic("shape")), "shape");
+    assert_eq!(block_on(Cache(4).get()), 4);
+    assert_eq!(block_on(Cache(4).load()), 5);
+    assert_eq!(block_on(counts_to(3)).sum::<u32>(), 3);
     async_offload::stall::set_hook(|_| {
         REPORTS.fetch_add(1, Ordering::SeqCst);
     });

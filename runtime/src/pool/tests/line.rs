@@ -116,3 +116,42 @@ fn a_wait_for_room_polled_after_it_completed_panics() {
     pool.begin_shutdown();
     assert_eq!(pool.wait_for_threads(None), Ok(()));
 }
+
+/// A caller admitted from the line just before a shutdown is refused when it comes to
+/// queue its job: its place does not count as a queued job after the shutdown.
+#[test]
+fn a_place_handed_to_a_caller_before_a_shutdown_is_not_queued_after_it() {
+    let Full {
+        pool,
+        running,
+        queued,
+        release,
+    } = full_pool("admitted-then-shut");
+    let mut admitted = pin!(pool.submit(|| ()));
+    assert!(
+        poll_once(admitted.as_mut()).is_pending(),
+        "the queue is full"
+    );
+    release.send(()).expect("the job waits for it");
+    block_on(running);
+    // The worker takes the queued job and hands its place to the caller in line, which
+    // has not come back for it yet.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while pool.lock().reserved == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the place is handed on"
+        );
+        std::thread::yield_now();
+    }
+    assert_eq!(pool.stats().queued, pool.lock().queue.len() + 1);
+    pool.begin_shutdown();
+    assert_eq!(pool.stats().queued, pool.lock().queue.len());
+    assert!(matches!(
+        poll_once(admitted.as_mut()),
+        Poll::Ready(Err(OffloadError::ShutDown { .. }))
+    ));
+    block_on(queued);
+    assert_eq!(pool.lock().reserved, 0);
+    assert_eq!(pool.wait_for_threads(None), Ok(()));
+}
