@@ -81,8 +81,9 @@
 //!   to get one.
 //! - `detect-blocking-calls` (for `[dev-dependencies]`, with `stall-stacks`): the C library's blocking calls
 //!   made inside a poll of a `#[no_block]` fn are reported like a stall, however fast they
-//!   were: sleeping, name resolution, file I/O, sockets without `O_NONBLOCK`, waiting for
-//!   processes and threads, file locks. A `std::fs::read` of a small file or a
+//!   were: sleeping, name resolution, file I/O, directory and name operations, sockets
+//!   without `O_NONBLOCK`, waiting for processes and threads, file locks, `poll` with a
+//!   timeout (the exact list is in [`stall::StallReport::blocking_call`]'s docs). A `std::fs::read` of a small file or a
 //!   `ToSocketAddrs` lookup of `localhost` in a handler then fails the test that reaches
 //!   it; the report ([`stall::StallReport::blocking_call`]) names the C function, the std
 //!   function it came from, the span and the stack of the call. Pool threads, descriptors

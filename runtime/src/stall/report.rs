@@ -208,6 +208,37 @@ impl StallReport {
     /// site was reached more than once in the poll), `threshold` is zero, `from` and `to`
     /// are the span of `function` in which the call was made, `breakdown` is empty, and
     /// `stack` is the stack of the call, with the C function as its first frame.
+    ///
+    /// # The calls looked at
+    ///
+    /// The calls that the program's own code (std, and any crate linked into the
+    /// executable, C code built by a build script included) makes to these functions of the
+    /// C library, on a thread inside a poll (not a pool thread), where each counts as
+    /// blocking:
+    ///
+    /// - always: `nanosleep`, `clock_nanosleep`, `usleep` (sleeping); `getaddrinfo`,
+    ///   `gethostbyname`, `gethostbyname_r` (name resolution); `pthread_join`; `fsync`,
+    ///   `fdatasync`; `open`, `open64`, `openat`, `openat64`, `__open_2`, `__open64_2`,
+    ///   `__openat_2`, `__openat64_2`; `statx`, `stat64`, `lstat64`; `ftruncate`,
+    ///   `ftruncate64`, `truncate`, `truncate64`; directories and names: `opendir`,
+    ///   `fdopendir`, `readdir`, `readdir64`, `mkdir`, `mkdirat`, `rmdir`, `unlink`,
+    ///   `unlinkat`, `rename`, `renameat`, `renameat2`, `link`, `linkat`, `symlink`,
+    ///   `symlinkat`, `readlink`, `readlinkat`, `__readlink_chk`, `__readlinkat_chk`,
+    ///   `realpath`, `chmod`, `fchmod`, `fchmodat`, `access`, `faccessat`;
+    /// - on a regular file or a block device, or on a socket or pipe without `O_NONBLOCK`
+    ///   (writes to stdout and stderr only with `OFFLOAD_DETECT_STDIO=1`): `read`, `write`,
+    ///   `pread`, `pread64`, `pwrite`, `pwrite64`, `readv`, `writev`, `__read_chk`,
+    ///   `__pread_chk`, `__pread64_chk`;
+    /// - on a socket without `O_NONBLOCK`: `connect`, `accept`, `accept4`; and without
+    ///   `MSG_DONTWAIT` either: `recv`, `recvfrom`, `recvmsg`, `send`, `sendto`, `sendmsg`,
+    ///   `__recv_chk`, `__recvfrom_chk`;
+    /// - without `WNOHANG`: `waitpid`, `wait4`; without `LOCK_NB`: `flock`; with `F_SETLKW`
+    ///   or `F_OFD_SETLKW`: `fcntl`, `fcntl64`;
+    /// - with a timeout other than zero: `poll`, `ppoll`, `__poll_chk`, `__ppoll_chk`.
+    ///
+    /// Not looked at: `fstat` (a descriptor's metadata, which needs no I/O), `select`,
+    /// calls made from inside other shared libraries (a C library linked dynamically calls
+    /// glibc's own functions), and system calls made directly (`libc::syscall`).
     pub fn blocking_call(&self) -> Option<&str> {
         if self.still_running || !self.breakdown.is_empty() {
             return None;

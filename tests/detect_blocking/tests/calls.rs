@@ -19,32 +19,8 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::routing::get;
+use detect_blocking::{calls, shown, ten_bytes};
 use tower::ServiceExt;
-
-/// What a report says of its call: the C function, and the std function it came from.
-fn calls(reports: &[StallReport]) -> Vec<(&str, &str)> {
-    reports
-        .iter()
-        .map(|report| {
-            (
-                report.blocking_call().unwrap_or("<a stall, not a call>"),
-                report.blocking_call_from().unwrap_or("<unknown>"),
-            )
-        })
-        .collect()
-}
-
-/// The reports as a person reads them.
-fn shown(reports: &[StallReport]) -> String {
-    reports.iter().map(|report| format!("{report}\n")).collect()
-}
-
-/// A file of 10 bytes, of its own name.
-fn ten_bytes(name: &str) -> PathBuf {
-    let path = std::env::temp_dir().join(format!("offload-detect-{}-{name}", std::process::id()));
-    std::fs::write(&path, b"0123456789").expect("a temporary file");
-    path
-}
 
 #[no_block]
 async fn sleeps() {

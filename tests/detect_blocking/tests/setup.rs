@@ -8,13 +8,7 @@ use std::path::PathBuf;
 
 use async_offload::testing::collect_stalls;
 use async_offload::{PoolConfig, Pools, no_block};
-
-/// A file of 10 bytes, of its own name.
-fn ten_bytes(name: &str) -> PathBuf {
-    let path = std::env::temp_dir().join(format!("offload-setup-{}-{name}", std::process::id()));
-    std::fs::write(&path, b"0123456789").expect("a temporary file");
-    path
-}
+use detect_blocking::ten_bytes;
 
 /// Installs pools (the first use of the pools in the process), then reads a file.
 #[no_block]

@@ -4,7 +4,8 @@
 //! # The mechanism, and why
 //!
 //! The program itself defines `nanosleep`, `read`, `getaddrinfo` and the other blocking
-//! entry points of glibc (`sys.rs`, the list is there). A definition in the executable
+//! entry points of glibc (`sys.rs`; the list is in `StallReport::blocking_call`'s docs,
+//! which a unit test keeps equal to `sys.rs`'s). A definition in the executable
 //! takes every call the executable's own code makes to that name (std's calls go through
 //! the `libc` crate to these very names), and finds the C library's function with
 //! `dlsym(RTLD_NEXT, ..)`, which it always calls. This needs no `LD_PRELOAD`, no wrapper

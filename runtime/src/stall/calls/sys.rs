@@ -17,7 +17,8 @@
 //! allocates or takes a lock of the program's; the stack is walked as the watchdog walks
 //! it in its own signal handler (libgcc's unwinder, see `watchdog/sys.rs`).
 //!
-//! `open`, `openat` and `fcntl` are variadic in C. They are defined here with their one
+//! `open`, `openat` and `fcntl` (and their `64` forms) are variadic in C. They are defined
+//! here with their one
 //! optional argument as a fixed one (`mode`, `arg`) and passed on to the real functions
 //! as a variadic argument. On x86_64 and aarch64 Linux, the only targets this module is
 //! built for, a variadic argument travels in the same register as a fixed one of its
@@ -245,8 +246,8 @@ macro_rules! interpose {
             }
         )*
 
-        /// Every real function looked up here, but `fcntl` (below).
-        static REALS: &[&Real] = &[$(&$real),*];
+        /// The real functions of the entries.
+        static PLAIN: &[&Real] = &[$(&$real),*];
     };
 }
 
@@ -347,6 +348,164 @@ interpose! {
     /// A file lock, unless with `LOCK_NB`: what `File::lock` calls.
     fn flock(fd: c_int, operation: c_int) -> c_int;
         via FLOCK, else -1, if |_| operation & libc::LOCK_NB == 0;
+
+    /// Reading a file at an offset, under its name without `64` (the same function on
+    /// these targets, but a symbol of its own, which C code built without
+    /// `_FILE_OFFSET_BITS=64` calls).
+    fn pread(fd: c_int, buf: *mut c_void, count: size_t, offset: libc::off_t) -> ssize_t;
+        via PREAD, else -1, if |_| data_blocks(fd, false);
+    /// Writing a file at an offset, under its name without `64`.
+    fn pwrite(fd: c_int, buf: *const c_void, count: size_t, offset: libc::off_t) -> ssize_t;
+        via PWRITE, else -1, if |_| data_blocks(fd, true);
+    /// Changing a file's length: what `File::set_len` calls.
+    fn ftruncate64(fd: c_int, length: libc::off64_t) -> c_int;
+        via FTRUNCATE64, else -1, if |_| true;
+    /// Changing a file's length, under its name without `64`.
+    fn ftruncate(fd: c_int, length: libc::off_t) -> c_int;
+        via FTRUNCATE, else -1, if |_| true;
+    /// Changing the length of a file by its path.
+    fn truncate64(path: *const c_char, length: libc::off64_t) -> c_int;
+        via TRUNCATE64, else -1, if |_| true;
+    /// Changing the length of a file by its path, under its name without `64`.
+    fn truncate(path: *const c_char, length: libc::off_t) -> c_int;
+        via TRUNCATE, else -1, if |_| true;
+
+    /// Opening a directory: what `std::fs::read_dir` calls.
+    fn opendir(path: *const c_char) -> *mut libc::DIR;
+        via OPENDIR, else std::ptr::null_mut(), if |_| true;
+    /// Opening a directory from a descriptor: what `std::fs::remove_dir_all` calls.
+    fn fdopendir(fd: c_int) -> *mut libc::DIR;
+        via FDOPENDIR, else std::ptr::null_mut(), if |_| true;
+    /// Reading a directory's next entry: what `ReadDir::next` calls.
+    fn readdir64(dir: *mut libc::DIR) -> *mut libc::dirent64;
+        via READDIR64, else std::ptr::null_mut(), if |_| true;
+    /// Reading a directory's next entry, under its name without `64`.
+    fn readdir(dir: *mut libc::DIR) -> *mut libc::dirent;
+        via READDIR, else std::ptr::null_mut(), if |_| true;
+    /// Making a directory: what `std::fs::create_dir` and `create_dir_all` call.
+    fn mkdir(path: *const c_char, mode: libc::mode_t) -> c_int;
+        via MKDIR, else -1, if |_| true;
+    /// Making a directory relative to another.
+    fn mkdirat(dirfd: c_int, path: *const c_char, mode: libc::mode_t) -> c_int;
+        via MKDIRAT, else -1, if |_| true;
+    /// Removing a name: what `std::fs::remove_file` calls.
+    fn unlink(path: *const c_char) -> c_int;
+        via UNLINK, else -1, if |_| true;
+    /// Removing a name relative to a directory: what `std::fs::remove_dir_all` calls.
+    fn unlinkat(dirfd: c_int, path: *const c_char, flags: c_int) -> c_int;
+        via UNLINKAT, else -1, if |_| true;
+    /// Removing an empty directory: what `std::fs::remove_dir` calls.
+    fn rmdir(path: *const c_char) -> c_int;
+        via RMDIR, else -1, if |_| true;
+    /// Renaming: what `std::fs::rename` calls.
+    fn rename(old: *const c_char, new: *const c_char) -> c_int;
+        via RENAME, else -1, if |_| true;
+    /// Renaming relative to directories.
+    fn renameat(old_dirfd: c_int, old: *const c_char, new_dirfd: c_int, new: *const c_char) -> c_int;
+        via RENAMEAT, else -1, if |_| true;
+    /// Renaming relative to directories, with flags.
+    fn renameat2(old_dirfd: c_int, old: *const c_char, new_dirfd: c_int, new: *const c_char, flags: c_uint) -> c_int;
+        via RENAMEAT2, else -1, if |_| true;
+    /// Making a hard link.
+    fn link(old: *const c_char, new: *const c_char) -> c_int;
+        via LINK, else -1, if |_| true;
+    /// Making a hard link relative to directories: what `std::fs::hard_link` calls.
+    fn linkat(old_dirfd: c_int, old: *const c_char, new_dirfd: c_int, new: *const c_char, flags: c_int) -> c_int;
+        via LINKAT, else -1, if |_| true;
+    /// Making a symbolic link: what `std::os::unix::fs::symlink` calls.
+    fn symlink(target: *const c_char, path: *const c_char) -> c_int;
+        via SYMLINK, else -1, if |_| true;
+    /// Making a symbolic link relative to a directory.
+    fn symlinkat(target: *const c_char, dirfd: c_int, path: *const c_char) -> c_int;
+        via SYMLINKAT, else -1, if |_| true;
+    /// Reading a symbolic link: what `std::fs::read_link` calls.
+    fn readlink(path: *const c_char, buf: *mut c_char, size: size_t) -> ssize_t;
+        via READLINK, else -1, if |_| true;
+    /// Reading a symbolic link relative to a directory.
+    fn readlinkat(dirfd: c_int, path: *const c_char, buf: *mut c_char, size: size_t) -> ssize_t;
+        via READLINKAT, else -1, if |_| true;
+    /// Resolving a path: what `std::fs::canonicalize` calls.
+    fn realpath(path: *const c_char, resolved: *mut c_char) -> *mut c_char;
+        via REALPATH, else std::ptr::null_mut(), if |_| true;
+    /// Changing a file's mode by its path: what `std::fs::set_permissions` calls.
+    fn chmod(path: *const c_char, mode: libc::mode_t) -> c_int;
+        via CHMOD, else -1, if |_| true;
+    /// Changing an open file's mode: what `File::set_permissions` calls.
+    fn fchmod(fd: c_int, mode: libc::mode_t) -> c_int;
+        via FCHMOD, else -1, if |_| true;
+    /// Changing a file's mode relative to a directory.
+    fn fchmodat(dirfd: c_int, path: *const c_char, mode: libc::mode_t, flags: c_int) -> c_int;
+        via FCHMODAT, else -1, if |_| true;
+    /// Checking a path's access: `access`, which C code calls where Rust reads metadata.
+    fn access(path: *const c_char, mode: c_int) -> c_int;
+        via ACCESS, else -1, if |_| true;
+    /// Checking a path's access relative to a directory.
+    fn faccessat(dirfd: c_int, path: *const c_char, mode: c_int, flags: c_int) -> c_int;
+        via FACCESSAT, else -1, if |_| true;
+
+    /// Waiting for descriptors, unless with a zero timeout: what
+    /// `TcpStream::connect_timeout` calls.
+    fn poll(fds: *mut libc::pollfd, count: libc::nfds_t, timeout: c_int) -> c_int;
+        via POLL, else -1, if |_| timeout != 0;
+    /// Waiting for descriptors, unless with a zero timeout.
+    fn ppoll(fds: *mut libc::pollfd, count: libc::nfds_t, timeout: *const timespec, mask: *const libc::sigset_t) -> c_int;
+        via PPOLL, else -1, if |_| waits(timeout);
+
+
+    // The checked forms of the calls above that C code built with `_FORTIFY_SOURCE` calls
+    // instead: the same arguments, and the size of the caller's buffer (`buflen`), which
+    // the C library checks. `open`'s two-argument forms are what such code calls when it
+    // passes no mode.
+
+    /// `read`, checked.
+    fn __read_chk(fd: c_int, buf: *mut c_void, count: size_t, buflen: size_t) -> ssize_t;
+        via READ_CHK, else -1, if |_| data_blocks(fd, false);
+    /// `pread64`, checked.
+    fn __pread64_chk(fd: c_int, buf: *mut c_void, count: size_t, offset: libc::off64_t, buflen: size_t) -> ssize_t;
+        via PREAD64_CHK, else -1, if |_| data_blocks(fd, false);
+    /// `pread`, checked.
+    fn __pread_chk(fd: c_int, buf: *mut c_void, count: size_t, offset: libc::off_t, buflen: size_t) -> ssize_t;
+        via PREAD_CHK, else -1, if |_| data_blocks(fd, false);
+    /// `recv`, checked.
+    fn __recv_chk(fd: c_int, buf: *mut c_void, len: size_t, buflen: size_t, flags: c_int) -> ssize_t;
+        via RECV_CHK, else -1, if |_| socket_blocks(fd, flags);
+    /// `recvfrom`, checked.
+    fn __recvfrom_chk(fd: c_int, buf: *mut c_void, len: size_t, buflen: size_t, flags: c_int, address: *mut sockaddr, address_len: *mut socklen_t) -> ssize_t;
+        via RECVFROM_CHK, else -1, if |_| socket_blocks(fd, flags);
+    /// `readlink`, checked.
+    fn __readlink_chk(path: *const c_char, buf: *mut c_char, size: size_t, buflen: size_t) -> ssize_t;
+        via READLINK_CHK, else -1, if |_| true;
+    /// `readlinkat`, checked.
+    fn __readlinkat_chk(dirfd: c_int, path: *const c_char, buf: *mut c_char, size: size_t, buflen: size_t) -> ssize_t;
+        via READLINKAT_CHK, else -1, if |_| true;
+    /// `poll`, checked.
+    fn __poll_chk(fds: *mut libc::pollfd, count: libc::nfds_t, timeout: c_int, fdslen: size_t) -> c_int;
+        via POLL_CHK, else -1, if |_| timeout != 0;
+    /// `ppoll`, checked.
+    fn __ppoll_chk(fds: *mut libc::pollfd, count: libc::nfds_t, timeout: *const timespec, mask: *const libc::sigset_t, fdslen: size_t) -> c_int;
+        via PPOLL_CHK, else -1, if |_| waits(timeout);
+    /// `open` without a mode, checked.
+    fn __open_2(path: *const c_char, flags: c_int) -> c_int;
+        via OPEN_2, else -1, if |_| true;
+    /// `open64` without a mode, checked.
+    fn __open64_2(path: *const c_char, flags: c_int) -> c_int;
+        via OPEN64_2, else -1, if |_| true;
+    /// `openat` without a mode, checked.
+    fn __openat_2(dirfd: c_int, path: *const c_char, flags: c_int) -> c_int;
+        via OPENAT_2, else -1, if |_| true;
+    /// `openat64` without a mode, checked.
+    fn __openat64_2(dirfd: c_int, path: *const c_char, flags: c_int) -> c_int;
+        via OPENAT64_2, else -1, if |_| true;
+}
+
+/// Whether a wait with the timeout `timeout` (none: for ever) may block.
+fn waits(timeout: *const timespec) -> bool {
+    // SAFETY: a timeout given to `ppoll` is null or points to a valid `timespec`, which the
+    // real call has just read.
+    match unsafe { timeout.as_ref() } {
+        Some(timeout) => timeout.tv_sec != 0 || timeout.tv_nsec != 0,
+        None => true,
+    }
 }
 
 /// Opening a file (variadic in C: see the module's docs).
@@ -462,27 +621,62 @@ unsafe fn openat_with(
 /// The C function's own contract for its arguments.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fcntl(fd: c_int, cmd: c_int, arg: c_ulong) -> c_int {
-    // SAFETY: `Fcntl` is `fcntl`'s C signature.
-    let Some(real) = (unsafe { FCNTL.get::<Fcntl>() }) else {
+    // SAFETY: the caller's arguments, passed on as the caller passed them.
+    unsafe { fcntl_with(&FCNTL, "fcntl", fd, cmd, arg) }
+}
+
+/// File control with 64-bit offsets in its locks (variadic in C): what C code built with
+/// `_FILE_OFFSET_BITS=64` or `_TIME_BITS=64` calls; the same as `fcntl` on these targets.
+///
+/// # Safety
+///
+/// The C function's own contract for its arguments.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fcntl64(fd: c_int, cmd: c_int, arg: c_ulong) -> c_int {
+    // SAFETY: the caller's arguments, passed on as the caller passed them.
+    unsafe { fcntl_with(&FCNTL64, "fcntl64", fd, cmd, arg) }
+}
+
+static FCNTL64: Real = Real::new(c"fcntl64");
+
+/// `fcntl` or `fcntl64`, as `real`.
+///
+/// # Safety
+///
+/// `real` is `fcntl` or `fcntl64`; the arguments are the caller's.
+#[inline(always)]
+unsafe fn fcntl_with(
+    real: &Real,
+    call: &'static str,
+    fd: c_int,
+    cmd: c_int,
+    arg: c_ulong,
+) -> c_int {
+    // SAFETY: `Fcntl` is the C signature of `fcntl` and `fcntl64`.
+    let Some(real) = (unsafe { real.get::<Fcntl>() }) else {
         return unresolved(-1);
     };
     // SAFETY: the caller's arguments, passed on as the caller passed them; `arg` as the
     // variadic argument (an `int` or a pointer, in a register of this width).
     intercepted(
-        "fcntl",
+        call,
         || unsafe { real(fd, cmd, arg) },
         |_| cmd == libc::F_SETLKW || cmd == libc::F_OFD_SETLKW,
     )
 }
 
+/// Every real function looked up here: those of [`interpose!`], and of the variadic ones.
+fn interposed() -> impl Iterator<Item = &'static Real> {
+    PLAIN
+        .iter()
+        .copied()
+        .chain([&FCNTL, &FCNTL64, &OPEN, &OPEN64, &OPENAT, &OPENAT64])
+}
+
 /// Looks up every real function, so that none is looked up later inside a signal handler
 /// (`dlsym` is not async-signal-safe); what a call looks up itself otherwise.
 extern "C" fn resolve_all() {
-    for real in REALS
-        .iter()
-        .copied()
-        .chain([&FCNTL, &OPEN, &OPEN64, &OPENAT, &OPENAT64])
-    {
+    for real in interposed() {
         real.address();
     }
 }
@@ -495,3 +689,41 @@ extern "C" fn resolve_all() {
 // runtime being set up (no allocation, no thread-local, no panic).
 #[unsafe(link_section = ".init_array")]
 static RESOLVE_ALL: extern "C" fn() = resolve_all;
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    /// The C functions that `StallReport::blocking_call`'s docs list as looked at.
+    fn documented() -> BTreeSet<String> {
+        let source = include_str!("../report.rs");
+        let section = source
+            .lines()
+            .map(str::trim)
+            .skip_while(|line| *line != "/// # The calls looked at")
+            .skip(1)
+            .take_while(|line| line.starts_with("///") && !line.starts_with("/// Not looked at"));
+        section
+            .flat_map(|line| line.split('`').skip(1).step_by(2))
+            // Flags (`O_NONBLOCK`) and variables (`OFFLOAD_DETECT_STDIO=1`) are conditions.
+            .filter(|word| !word.chars().any(|c| c.is_ascii_uppercase()))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn the_docs_list_exactly_the_interposed_functions() {
+        let interposed: BTreeSet<String> = super::interposed()
+            .map(|real| real.name.to_str().expect("an ASCII name").to_owned())
+            .collect();
+        let documented = documented();
+        assert!(interposed.len() > 60, "{interposed:?}");
+        let undocumented: Vec<_> = interposed.difference(&documented).collect();
+        let not_interposed: Vec<_> = documented.difference(&interposed).collect();
+        assert!(
+            undocumented.is_empty() && not_interposed.is_empty(),
+            "interposed but not in StallReport::blocking_call's docs: {undocumented:?}; \
+             in the docs but not interposed: {not_interposed:?}"
+        );
+    }
+}
