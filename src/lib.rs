@@ -83,7 +83,9 @@
 //!   made inside a poll of a `#[no_block]` fn are reported like a stall, however fast they
 //!   were: sleeping, name resolution, file I/O, directory and name operations, sockets
 //!   without `O_NONBLOCK`, waiting for processes and threads, file locks, `poll` with a
-//!   timeout (the exact list is in [`stall::StallReport::blocking_call`]'s docs). A `std::fs::read` of a small file or a
+//!   timeout, and futex waits (std's `Condvar`, `mpsc` receives, `thread::park`,
+//!   `OnceLock`, `block_on`; a `Mutex` or `RwLock` waited on for 1 ms or more; never
+//!   tokio's own). The exact list is in [`stall::StallReport::blocking_call`]'s docs. A `std::fs::read` of a small file or a
 //!   `ToSocketAddrs` lookup of `localhost` in a handler then fails the test that reaches
 //!   it; the report ([`stall::StallReport::blocking_call`]) names the C function, the std
 //!   function it came from, the span and the stack of the call. Pool threads, descriptors

@@ -201,7 +201,8 @@ impl fmt::Display for StallReport {
 
 impl StallReport {
     /// For the report of a blocking call (the opt-in feature `detect-blocking-calls`), the
-    /// C library function called, like `"clock_nanosleep"` or `"read"`; `None` for a stall.
+    /// C library function called, like `"clock_nanosleep"` or `"read"` (`"futex"` for a
+    /// futex wait); `None` for a stall.
     ///
     /// Such a report is made when the poll in which the call happened returns, however
     /// fast the call was: `blocked` is the time the call took (added up, if the same call
@@ -234,11 +235,24 @@ impl StallReport {
     ///   `__recv_chk`, `__recvfrom_chk`;
     /// - without `WNOHANG`: `waitpid`, `wait4`; without `LOCK_NB`: `flock`; with `F_SETLKW`
     ///   or `F_OFD_SETLKW`: `fcntl`, `fcntl64`;
-    /// - with a timeout other than zero: `poll`, `ppoll`, `__poll_chk`, `__ppoll_chk`.
+    /// - with a timeout other than zero: `poll`, `ppoll`, `__poll_chk`, `__ppoll_chk`;
+    /// - with `SYS_futex`, a wait that slept: `syscall` (see below).
+    ///
+    /// A futex wait (one that slept, not one that found the value changed) is reported as
+    /// `"futex"`: the waits of std's `Mutex`, `RwLock`, `Condvar`, `Once`, `OnceLock`,
+    /// `thread::park` (so `mpsc` receives and `futures::executor::block_on`) and of
+    /// parking_lot; [`blocking_call_from`](Self::blocking_call_from) names the primitive,
+    /// like `std::sync::mpsc::Receiver<T>::recv`. The waits made by tokio's or offload's
+    /// own code are never reported. A wait for a lock (a mutex or a read-write lock) is
+    /// reported once it has taken 1 ms at one call site in the poll, or what
+    /// `OFFLOAD_DETECT_LOCK_WAITS` says (a duration, `0` for every wait, `off` for none):
+    /// a short critical section under contention is not the problem, a lock held across
+    /// slow work is. Any other wait is reported however short.
     ///
     /// Not looked at: `fstat` (a descriptor's metadata, which needs no I/O), `select`,
     /// calls made from inside other shared libraries (a C library linked dynamically calls
-    /// glibc's own functions), and system calls made directly (`libc::syscall`).
+    /// glibc's own functions, and its `pthread_mutex_lock` waits inside glibc), other
+    /// system calls made through `syscall`, and system calls made without the C library.
     pub fn blocking_call(&self) -> Option<&str> {
         if self.still_running || !self.breakdown.is_empty() {
             return None;

@@ -3,20 +3,23 @@
 //! run with the feature.
 
 use std::path::PathBuf;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::Duration;
 
 use async_offload::no_block;
 use async_offload::stall::StallReport;
 use async_offload::testing::collect_stalls;
 
-/// What each report says of its call: the C function, and the std function it came from.
+/// What each report of a blocking call says of its call: the C function, and the std
+/// function it came from. Reports of stalls are left out: a slow machine (an emulator, a
+/// loaded runner) can add one to a poll that made a blocking call.
 pub fn calls(reports: &[StallReport]) -> Vec<(&str, &str)> {
     reports
         .iter()
-        .map(|report| {
-            (
-                report.blocking_call().unwrap_or("<a stall, not a call>"),
-                report.blocking_call_from().unwrap_or("<unknown>"),
-            )
+        .filter_map(|report| {
+            let call = report.blocking_call()?;
+            Some((call, report.blocking_call_from().unwrap_or("<unknown>")))
         })
         .collect()
 }
@@ -46,4 +49,31 @@ pub async fn reports_of<T>(call: impl FnOnce() -> T) -> (T, Vec<StallReport>) {
 #[no_block]
 async fn inline<T>(call: impl FnOnce() -> T) -> T {
     call()
+}
+
+// Futex waits: another thread holds what the test waits for during `HELD` after the test's
+// thread knows it is held, so that the wait cannot be skipped unless the test's thread is
+// kept from running for that long.
+
+/// How long another thread keeps what the test waits for.
+pub const HELD: Duration = Duration::from_millis(200);
+
+/// Runs `hold` on another thread, which calls its argument once it holds what the test
+/// waits for; returns once it does.
+pub fn held_by_another_thread(hold: impl FnOnce(&dyn Fn()) + Send + 'static) -> JoinHandle<()> {
+    let (held, holds) = mpsc::channel();
+    let thread = std::thread::spawn(move || hold(&|| held.send(()).expect("the test waits")));
+    holds.recv().expect("the other thread holds it");
+    thread
+}
+
+/// A thread that sends `value` on `to` after [`HELD`].
+pub fn sends_later<T: Send + 'static>(
+    to: impl FnOnce(T) + Send + 'static,
+    value: T,
+) -> JoinHandle<()> {
+    std::thread::spawn(move || {
+        std::thread::sleep(HELD);
+        to(value);
+    })
 }

@@ -317,3 +317,84 @@ async fn checked_calls_that_cannot_block_are_not_reported() {
     assert_eq!(results, [1, 1, 1], "each saw the datagram");
     assert!(reports.is_empty(), "{}", shown(&reports));
 }
+
+#[cfg_attr(not(feature = "detect"), ignore = "needs the feature")]
+#[tokio::test]
+async fn syscall_passes_every_count_of_arguments_on_and_reports_only_futex_waits() {
+    let path = ten_bytes("syscall");
+    let file = std::fs::File::open(&path).expect("the file");
+    let fd = file.as_raw_fd();
+    let word = std::sync::atomic::AtomicU32::new(7);
+    let futex = word.as_ptr();
+    let (results, reports) = reports_of(|| {
+        let mut buf = [0u8; 16];
+        // A deadline 1 ms from now on the monotonic clock, as `FUTEX_WAIT_BITSET` takes it.
+        let mut deadline = timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: a valid `timespec` to write.
+        assert_eq!(
+            unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut deadline) },
+            0
+        );
+        deadline.tv_nsec += 1_000_000;
+        if deadline.tv_nsec >= 1_000_000_000 {
+            deadline.tv_sec += 1;
+            deadline.tv_nsec -= 1_000_000_000;
+        }
+        // SAFETY: each system call with the arguments the kernel documents for it: a valid
+        // descriptor and buffer, a futex word that lives through the calls, a valid timeout.
+        let (pid, read, wake, changed, timed_out) = unsafe {
+            (
+                // No argument.
+                libc::syscall(libc::SYS_getpid),
+                // Three, a pointer among them.
+                libc::syscall(libc::SYS_read, fd, buf.as_mut_ptr(), buf.len()),
+                // Three: a wake-up of nobody, which never blocks.
+                libc::syscall(
+                    libc::SYS_futex,
+                    futex,
+                    libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
+                    1,
+                ),
+                // Four: a wait that finds the word changed (not 8), and does not sleep.
+                (
+                    libc::syscall(
+                        libc::SYS_futex,
+                        futex,
+                        libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
+                        8,
+                        std::ptr::null::<timespec>(),
+                    ),
+                    std::io::Error::last_os_error().raw_os_error(),
+                ),
+                // Six, as std waits: a wait until the deadline, which times out.
+                (
+                    libc::syscall(
+                        libc::SYS_futex,
+                        futex,
+                        libc::FUTEX_WAIT_BITSET | libc::FUTEX_PRIVATE_FLAG,
+                        7,
+                        &deadline,
+                        std::ptr::null::<u32>(),
+                        !0u32,
+                    ),
+                    std::io::Error::last_os_error().raw_os_error(),
+                ),
+            )
+        };
+        (pid, read, buf, wake, changed, timed_out)
+    })
+    .await;
+    let (pid, read, buf, wake, changed, timed_out) = results;
+    assert_eq!(pid, i64::from(std::process::id()));
+    assert_eq!(read, 10);
+    assert_eq!(&buf[..10], b"0123456789");
+    assert_eq!(wake, 0);
+    assert_eq!(changed, (-1, Some(libc::EAGAIN)));
+    assert_eq!(timed_out, (-1, Some(libc::ETIMEDOUT)));
+    // Only the wait that timed out.
+    let reported: Vec<_> = calls(&reports).iter().map(|(call, _)| *call).collect();
+    assert_eq!(reported, ["futex"], "{}", shown(&reports));
+}

@@ -360,6 +360,7 @@ fn the_tests_pass_with_the_feature() {
         )
         .env_remove("OFFLOAD_STALL")
         .env_remove("OFFLOAD_DETECT_STDIO")
+        .env_remove("OFFLOAD_DETECT_LOCK_WAITS")
         .output()
         .expect("cargo runs");
     assert!(

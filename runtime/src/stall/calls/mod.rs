@@ -15,10 +15,13 @@
 //! which library function made them, and cost a context switch each; patching std's
 //! functions is not possible from a crate.
 //!
+//! Futex waits are seen through `syscall`, which std and parking_lot call for them (glibc
+//! has no function for a futex); `filter.rs` decides which of them are reported.
+//!
 //! What it cannot see: calls made from inside other shared libraries (the executable
 //! exports none of these names, so a C library linked dynamically keeps calling glibc's
-//! own), direct system calls (`libc::syscall`, inline assembly), and glibc's calls to
-//! itself.
+//! own), system calls made without the C library (inline assembly), and glibc's calls to
+//! itself (its `pthread_mutex_lock` waits on a futex inside glibc).
 //!
 //! # What is reported, and when
 //!
@@ -44,8 +47,8 @@
 //! with two copies of this version): the feature is on in at most one copy. A second copy
 //! without the feature defines nothing and links.
 //!
-//! Only on Linux with glibc, on x86_64 and aarch64 (where the variadic `open`, `openat`
-//! and `fcntl` can be defined soundly, see `sys.rs`). Elsewhere, with musl, in a static
+//! Only on Linux with glibc, on x86_64 and aarch64 (where the variadic `open`, `openat`,
+//! `fcntl` and `syscall` can be defined soundly, see `sys.rs`). Elsewhere, with musl, in a static
 //! binary, or with `--cfg offload_no_interpose` (which lets CI build this fallback on
 //! Linux), the feature compiles and does nothing.
 
@@ -56,6 +59,13 @@
     not(offload_no_interpose)
 ))]
 mod books;
+#[cfg(all(
+    target_os = "linux",
+    target_env = "gnu",
+    any(target_arch = "x86_64", target_arch = "aarch64"),
+    not(offload_no_interpose)
+))]
+mod filter;
 #[cfg(all(
     target_os = "linux",
     target_env = "gnu",

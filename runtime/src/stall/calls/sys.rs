@@ -18,17 +18,18 @@
 //! it in its own signal handler (libgcc's unwinder, see `watchdog/sys.rs`).
 //!
 //! `open`, `openat` and `fcntl` (and their `64` forms) are variadic in C. They are defined
-//! here with their one
-//! optional argument as a fixed one (`mode`, `arg`) and passed on to the real functions
-//! as a variadic argument. On x86_64 and aarch64 Linux, the only targets this module is
-//! built for, a variadic argument travels in the same register as a fixed one of its
-//! position, so the value read is the caller's when it passed one, and an unused register
-//! otherwise, which the real function then ignores as it would have (it reads `mode` only
-//! with `O_CREAT` or `O_TMPFILE`, and `arg` only for the commands that take one).
+//! here with their one optional argument as a fixed one (`mode`, `arg`) and passed on to
+//! the real functions as a variadic argument. On x86_64 and aarch64 Linux, the only
+//! targets this module is built for, a variadic argument travels in the same register as a
+//! fixed one of its position, so the value read is the caller's when it passed one, and an
+//! unused register otherwise, which the real function then ignores as it would have (it
+//! reads `mode` only with `O_CREAT` or `O_TMPFILE`, and `arg` only for the commands that
+//! take one). `syscall`, variadic too, with up to six arguments, one of them on the stack
+//! on x86_64, is argued where it is defined.
 
 #![allow(unsafe_code)]
 
-use std::ffi::{CStr, c_char, c_int, c_uint, c_ulong, c_void};
+use std::ffi::{CStr, c_char, c_int, c_long, c_uint, c_ulong, c_void};
 use std::sync::atomic::{AtomicPtr, Ordering};
 use std::time::Duration;
 
@@ -124,12 +125,12 @@ fn now() -> u64 {
 }
 
 /// Makes the real call, and, inside an instrumented poll, records it if `blocked` says,
-/// from its result, that it was a blocking one.
+/// from its result and the `errno` it left, that it was a blocking one.
 #[inline(always)]
 fn intercepted<R: Copy>(
     call: &'static str,
     real: impl FnOnce() -> R,
-    blocked: impl FnOnce(R) -> bool,
+    blocked: impl FnOnce(R, c_int) -> bool,
 ) -> R {
     if books::state() != State::Watching {
         return real();
@@ -140,7 +141,7 @@ fn intercepted<R: Copy>(
     let result = real();
     let errno = errno();
     let took = Duration::from_nanos(now().saturating_sub(start));
-    if blocked(result) {
+    if blocked(result, errno) {
         let mut ips = [0usize; MAX_FRAMES];
         let mut len = 0;
         if books::stacks() {
@@ -241,7 +242,7 @@ macro_rules! interpose {
                     // SAFETY: `real` is the C library's function of this name, given the
                     // caller's arguments unchanged: the caller's contract is the call's.
                     || unsafe { real($($arg),*) },
-                    |$result| $blocked,
+                    |$result, _| $blocked,
                 )
             }
         )*
@@ -555,7 +556,7 @@ unsafe fn open_with(
     };
     // SAFETY: the caller's arguments, passed on as the caller passed them; `mode` as the
     // variadic argument, read by the real function only when the caller passed one.
-    intercepted(call, || unsafe { real(path, flags, mode) }, |_| true)
+    intercepted(call, || unsafe { real(path, flags, mode) }, |_, _| true)
 }
 
 /// Opening a file relative to a directory (variadic in C).
@@ -610,7 +611,11 @@ unsafe fn openat_with(
         return unresolved(-1);
     };
     // SAFETY: as in `open_with`.
-    intercepted(call, || unsafe { real(dirfd, path, flags, mode) }, |_| true)
+    intercepted(
+        call,
+        || unsafe { real(dirfd, path, flags, mode) },
+        |_, _| true,
+    )
 }
 
 /// File control (variadic in C: see the module's docs); waiting for a lock with
@@ -661,16 +666,79 @@ unsafe fn fcntl_with(
     intercepted(
         call,
         || unsafe { real(fd, cmd, arg) },
-        |_| cmd == libc::F_SETLKW || cmd == libc::F_OFD_SETLKW,
+        |_, _| cmd == libc::F_SETLKW || cmd == libc::F_OFD_SETLKW,
     )
+}
+
+static SYSCALL: Real = Real::new(c"syscall");
+
+/// A system call by its number: what std's `Mutex`, `RwLock`, `Condvar`, `Once`,
+/// `thread::park` (so `mpsc` and `block_on`) and parking_lot call to wait on a futex, the
+/// only system call looked at here; every other number goes straight to the real function.
+///
+/// `syscall` is variadic in C, `long syscall(long number, ...)`, with at most six `long`
+/// arguments after the number. It is defined here with all six as fixed ones, and passes
+/// all six on as variadic ones. That reads, for a caller that passed fewer, values it did
+/// not pass, which the real function reads too (it passes all six to the kernel) and the
+/// kernel ignores for a call that takes fewer. It holds on the two targets this module is
+/// built for, where a variadic argument is where a fixed one of its position would be:
+/// on x86_64 (System V) the number and the first five arguments in `rdi`, `rsi`, `rdx`,
+/// `rcx`, `r8` and `r9`, the sixth on the stack just above the return address, and `al`,
+/// which a variadic call sets to the count of vector registers used, ignored by a fixed
+/// signature; on aarch64 Linux (AAPCS64, unlike Apple's variant) all seven in `x0`-`x6`.
+/// The tests call it with every count of arguments a futex call uses (three to six, a
+/// pointer among them) on both targets.
+///
+/// # Safety
+///
+/// The C function's own contract for its arguments.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn syscall(
+    number: c_long,
+    a1: c_long,
+    a2: c_long,
+    a3: c_long,
+    a4: c_long,
+    a5: c_long,
+    a6: c_long,
+) -> c_long {
+    type Syscall = unsafe extern "C" fn(c_long, ...) -> c_long;
+    // SAFETY: `Syscall` is the C signature of `syscall`.
+    let Some(real) = (unsafe { SYSCALL.get::<Syscall>() }) else {
+        return unresolved(-1);
+    };
+    // SAFETY: the caller's arguments, passed on as the caller passed them (see above).
+    let call = || unsafe { real(number, a1, a2, a3, a4, a5, a6) };
+    if number != libc::SYS_futex {
+        return call();
+    }
+    // The futex operation is the second argument, an `int`.
+    intercepted(super::filter::FUTEX, call, |result, errno| {
+        futex_waited(a2 as c_int, result, errno)
+    })
+}
+
+/// Whether a futex operation `op` that returned `result` waited: one of the operations
+/// that sleep until a wake-up (or a timeout), unless it returned at once because the
+/// futex no longer held the value expected (`EAGAIN` in `errno`).
+fn futex_waited(op: c_int, result: c_long, errno: c_int) -> bool {
+    let waits = matches!(
+        op & libc::FUTEX_CMD_MASK,
+        libc::FUTEX_WAIT
+            | libc::FUTEX_WAIT_BITSET
+            | libc::FUTEX_LOCK_PI
+            | libc::FUTEX_LOCK_PI2
+            | libc::FUTEX_WAIT_REQUEUE_PI
+    );
+    waits && !(result == -1 && errno == libc::EAGAIN)
 }
 
 /// Every real function looked up here: those of [`interpose!`], and of the variadic ones.
 fn interposed() -> impl Iterator<Item = &'static Real> {
-    PLAIN
-        .iter()
-        .copied()
-        .chain([&FCNTL, &FCNTL64, &OPEN, &OPEN64, &OPENAT, &OPENAT64])
+    PLAIN.iter().copied().chain([
+        &FCNTL, &FCNTL64, &OPEN, &OPEN64, &OPENAT, &OPENAT64, &SYSCALL,
+    ])
 }
 
 /// Looks up every real function, so that none is looked up later inside a signal handler
@@ -697,16 +765,19 @@ mod tests {
     /// The C functions that `StallReport::blocking_call`'s docs list as looked at.
     fn documented() -> BTreeSet<String> {
         let source = include_str!("../report.rs");
-        let section = source
+        // The list: from its first item to the end of its paragraph.
+        let list = source
             .lines()
             .map(str::trim)
             .skip_while(|line| *line != "/// # The calls looked at")
-            .skip(1)
-            .take_while(|line| line.starts_with("///") && !line.starts_with("/// Not looked at"));
-        section
-            .flat_map(|line| line.split('`').skip(1).step_by(2))
+            .skip_while(|line| !line.starts_with("/// - "))
+            .take_while(|line| *line != "///");
+        list.flat_map(|line| line.split('`').skip(1).step_by(2))
             // Flags (`O_NONBLOCK`) and variables (`OFFLOAD_DETECT_STDIO=1`) are conditions.
-            .filter(|word| !word.chars().any(|c| c.is_ascii_uppercase()))
+            .filter(|word| {
+                word.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            })
             .map(str::to_owned)
             .collect()
     }

@@ -5,6 +5,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use super::books::{self, Outer, Record, State};
+use super::filter;
 use crate::stall::guard::FnSite;
 use crate::stall::report::{LocationKind, SourceLocation, StallReport};
 use crate::stall::watchdog::{Stack, StackFrame};
@@ -80,34 +81,11 @@ impl Calls {
         let _busy = Busy::start();
         for record in self.records {
             let report = build_report(&record, site, from, to);
-            if !made_by_offload(report.stack.as_ref()) {
+            if filter::reported(record.call, report.stack.as_ref(), record.took) {
                 crate::stall::deliver(report, test);
             }
         }
     }
-}
-
-/// Whether the call was made by offload's own code, not by the user's: the pools, started
-/// at their first use (`std::thread::available_parallelism` reads files), which happens
-/// once, and is not the user's to fix. That is when a frame of this crate comes before the
-/// first frame of the user's code.
-fn made_by_offload(stack: Option<&Stack>) -> bool {
-    let ours = module_path!().split("::").next().unwrap_or_default();
-    stack.is_some_and(|stack| {
-        stack
-            .frames
-            .iter()
-            .filter_map(|frame| frame.function.as_deref())
-            .map(|function| function.trim_start_matches(['<', '&']))
-            // The C function first, std's frames and C functions (no path) after it.
-            .find(|function| {
-                function.contains("::")
-                    && !["std::", "core::", "alloc::"]
-                        .iter()
-                        .any(|library| function.starts_with(library))
-            })
-            .is_some_and(|function| function.starts_with(ours))
-    })
 }
 
 /// Runs `f` with the thread marked busy: the blocking calls it makes are not recorded
@@ -172,11 +150,17 @@ fn build_report(
 /// executor's at the bottom.
 fn call_stack(record: &Record) -> Stack {
     let mut stack = crate::stall::watchdog::stack::resolve(record.ips());
-    // The walk starts inside the interposed function, which bears the C name.
+    // The walk starts inside the interposed function, which bears the C name (`syscall`
+    // for a futex wait).
+    let interposer = if record.call == filter::FUTEX {
+        "syscall"
+    } else {
+        record.call
+    };
     if let Some(interposer) = stack
         .frames
         .iter()
-        .position(|frame| frame.function.as_deref() == Some(record.call))
+        .position(|frame| frame.function.as_deref() == Some(interposer))
     {
         stack.frames.drain(..=interposer);
     }
