@@ -157,7 +157,7 @@
 //! | Stopping them | [`shutdown`], [`shutdown_pool`] |
 //! | Observing them | [`stats`], [`PoolStats`], [`TimingStats`] |
 //! | Errors | [`OffloadError`] (a job that cannot run), [`ConfigError`] (with [`PoolUse`], a use of a pool nobody configured), [`ShutdownError`] |
-//! | Stall detection | [`stall::set_mode`] with [`stall::Mode`], [`stall::set_hook`] receiving a [`stall::StallReport`] (with [`stall::SourceLocation`], [`stall::LocationKind`], [`stall::Stack`], [`stall::StackFrame`]), [`assert_blocking_allowed`] |
+//! | Stall detection | [`stall::set_mode`] with [`stall::Mode`], [`stall::set_hook`] receiving a [`stall::StallReport`] (with [`stall::SourceLocation`], [`stall::LocationKind`], [`stall::Stack`], [`stall::StackFrame`], and with `detect-blocking-calls` a [`stall::BlockingCall`] per call site), [`assert_blocking_allowed`] |
 //! | Slow polls in production (`release-stalls`) | [`stall::poll_stats`] giving a [`stall::PollStats`] per `#[no_block]` fn |
 //! | Tests | [`testing::install_pools`] (pools for each test), [`testing::collect_stalls`], [`testing::allow_blocking`] (setup and teardown that block on purpose) |
 

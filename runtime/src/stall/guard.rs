@@ -561,6 +561,7 @@ fn build_report(
         still_running: false,
         thread: std::thread::current().name().map(str::to_owned),
         stack: None,
+        blocking_calls: Vec::new(),
     }
 }
 

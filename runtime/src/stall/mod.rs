@@ -21,6 +21,7 @@
 //! feature has a subscriber, and is only counted otherwise.
 
 pub(crate) mod blocking;
+mod call_sites;
 #[cfg(feature = "detect-blocking-calls")]
 mod calls;
 #[cfg(feature = "release-stalls")]
@@ -35,6 +36,7 @@ mod report;
 mod watchdog;
 
 pub(crate) use self::blocking::mark_pool_thread;
+pub use self::call_sites::BlockingCall;
 pub(crate) use self::guard::with_polls;
 pub use self::mode::{Mode, set_hook, set_mode};
 #[cfg(feature = "release-stalls")]

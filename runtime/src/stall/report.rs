@@ -3,6 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use super::call_sites::{self, BlockingCall};
 use super::watchdog::Stack;
 
 /// A place in the source: an `.await`, or the start or end of a function.
@@ -68,9 +69,18 @@ pub struct StallReport {
     /// taken (Linux with the `stall-stacks` feature, where the watchdog's run-time checks of
     /// the C library and the unwinder pass, and the stall signal is free; unless
     /// `OFFLOAD_STALL_STACKS=0`); for the
-    /// report of a blocking call (see [`blocking_call`](StallReport::blocking_call)), the
-    /// stack of the call, the C function first.
+    /// report of blocking calls, the stack of the first (see
+    /// [`blocking_calls`](StallReport::blocking_calls)).
     pub stack: Option<Stack>,
+    /// The blocking calls made in the poll (the opt-in feature `detect-blocking-calls`),
+    /// one per call site, in the order first made; empty for a stall.
+    ///
+    /// Such a report is made when the poll in which the calls were made returns, however
+    /// fast they were, once per poll (apart from a report of a stall in the same poll):
+    /// `blocked` is the time the calls took, added up, `threshold` is zero, `from` and
+    /// `to` are the span of `function` in which they were made, `breakdown` is empty.
+    /// [`blocking_call`](StallReport::blocking_call) lists what is looked at.
+    pub blocking_calls: Vec<BlockingCall>,
 }
 
 /// What a [`SourceLocation`] of a report points at.
@@ -98,35 +108,19 @@ impl LocationKind {
 
 impl fmt::Display for StallReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let (Some(call), Some(stack)) = (self.blocking_call(), &self.stack) {
-            write!(f, "blocking call in {}: {call}", self.function)?;
-            if let Some(from) = self.blocking_call_from() {
-                write!(f, " (from {from})")?;
-            }
-            writeln!(
+        if !self.blocking_calls.is_empty() {
+            return call_sites::write_report(
                 f,
-                " took {} inside a poll of this #[no_block] fn; it is reported however fast \
-                 it was",
-                Millis(self.blocked)
-            )?;
-            writeln!(
-                f,
-                "  from {} ({}) to {} ({}); thread: {}",
-                self.from,
-                self.from_kind.label(),
-                self.to,
-                self.to_kind.label(),
-                self.thread.as_deref().unwrap_or("<unnamed>")
-            )?;
-            writeln!(
-                f,
-                "  stack of the call, innermost first (offload's and the executor's frames \
-                 left out):"
-            )?;
-            writeln!(f, "{stack:4}")?;
-            return f.write_str(
-                "  move the blocking call into an #[offload] fn (or run it with \
-                 async_offload::run): it holds an executor thread for as long as it blocks",
+                self.function,
+                &self.blocking_calls,
+                format_args!(
+                    "from {} ({}) to {} ({}); thread: {}",
+                    self.from,
+                    self.from_kind.label(),
+                    self.to,
+                    self.to_kind.label(),
+                    self.thread.as_deref().unwrap_or("<unnamed>")
+                ),
             );
         }
         if self.still_running {
@@ -200,15 +194,10 @@ impl fmt::Display for StallReport {
 }
 
 impl StallReport {
-    /// For the report of a blocking call (the opt-in feature `detect-blocking-calls`), the
-    /// C library function called, like `"clock_nanosleep"` or `"read"` (`"futex"` for a
-    /// futex wait); `None` for a stall.
-    ///
-    /// Such a report is made when the poll in which the call happened returns, however
-    /// fast the call was: `blocked` is the time the call took (added up, if the same call
-    /// site was reached more than once in the poll), `threshold` is zero, `from` and `to`
-    /// are the span of `function` in which the call was made, `breakdown` is empty, and
-    /// `stack` is the stack of the call, with the C function as its first frame.
+    /// For the report of blocking calls (the opt-in feature `detect-blocking-calls`), the
+    /// C library function of the first (see [`blocking_calls`](Self::blocking_calls)),
+    /// like `"clock_nanosleep"` or `"read"` (`"futex"` for a futex wait); `None` for a
+    /// stall.
     ///
     /// # The calls looked at
     ///
@@ -254,29 +243,14 @@ impl StallReport {
     /// glibc's own functions, and its `pthread_mutex_lock` waits inside glibc), other
     /// system calls made through `syscall`, and system calls made without the C library.
     pub fn blocking_call(&self) -> Option<&str> {
-        if self.still_running || !self.breakdown.is_empty() {
-            return None;
-        }
-        self.stack.as_ref()?.frames.first()?.function.as_deref()
+        Some(self.blocking_calls.first()?.call)
     }
 
-    /// For the report of a blocking call, the function of the standard library (or of the
-    /// C library) that the user's code called and that made the call, where the stack
-    /// tells: `std::thread::sleep`, `std::fs::read`,
-    /// `<str as std::net::ToSocketAddrs>::to_socket_addrs`. The outermost of the frames
-    /// of `std`, `core`, `alloc` and of unnamed functions at the top of the stack.
+    /// For the report of blocking calls, the function of the standard library (or of the
+    /// C library) that the user's code called and that made the first call, where the
+    /// stack tells (see [`BlockingCall::from`]).
     pub fn blocking_call_from(&self) -> Option<&str> {
-        self.blocking_call()?;
-        let frames = &self.stack.as_ref()?.frames;
-        let library = frames
-            .iter()
-            .take_while(|frame| frame.function.as_deref().is_some_and(is_library))
-            .count();
-        // The C function itself is the first; one of std's must follow it.
-        if library < 2 {
-            return None;
-        }
-        frames.get(library - 1)?.function.as_deref()
+        self.blocking_calls.first()?.from()
     }
 
     /// The report on one line, for `warn` mode.
@@ -285,32 +259,9 @@ impl StallReport {
     }
 }
 
-/// Whether `function` is a function of the standard library, or a C function (no path):
-/// not the user's code, but where the user's code called into them. The rule
-/// [`Stack`]'s `Display` follows to show the call the user's code made.
-fn is_library(function: &str) -> bool {
-    let in_std = |path: &str| {
-        ["std::", "core::", "alloc::"]
-            .iter()
-            .any(|prefix| path.starts_with(prefix))
-    };
-    // `<&mut std::io::Stdin as std::io::Read>::read`: the type's path.
-    let mut path = function.trim_start_matches(['<', '&']);
-    for prefix in ["mut ", "dyn "] {
-        path = path.strip_prefix(prefix).unwrap_or(path);
-    }
-    // `<(&str, u16) as std::net::ToSocketAddrs>::to_socket_addrs`: a type with no path of
-    // its own, the trait's.
-    let trait_of_tuple = path
-        .starts_with(['(', '['])
-        .then(|| path.split_once(" as ").map(|(_, trait_path)| trait_path))
-        .flatten();
-    in_std(path) || trait_of_tuple.is_some_and(in_std) || !function.contains("::")
-}
-
 /// A duration in milliseconds, with one decimal below 100 ms: `48.2 ms`, `120 ms`; from
 /// 10 s on, in seconds: `12.0 s`.
-struct Millis(Duration);
+pub(super) struct Millis(pub(super) Duration);
 
 impl fmt::Display for Millis {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

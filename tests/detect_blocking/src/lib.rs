@@ -11,16 +11,14 @@ use async_offload::no_block;
 use async_offload::stall::StallReport;
 use async_offload::testing::collect_stalls;
 
-/// What each report of a blocking call says of its call: the C function, and the std
+/// What the reports of blocking calls say of each call site: the C function, and the std
 /// function it came from. Reports of stalls are left out: a slow machine (an emulator, a
 /// loaded runner) can add one to a poll that made a blocking call.
 pub fn calls(reports: &[StallReport]) -> Vec<(&str, &str)> {
     reports
         .iter()
-        .filter_map(|report| {
-            let call = report.blocking_call()?;
-            Some((call, report.blocking_call_from().unwrap_or("<unknown>")))
-        })
+        .flat_map(|report| &report.blocking_calls)
+        .map(|call| (call.call, call.from().unwrap_or("<unknown>")))
         .collect()
 }
 

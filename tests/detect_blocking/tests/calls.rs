@@ -68,10 +68,31 @@ async fn sleeps_in_a_loop() {
 
 #[cfg_attr(not(feature = "detect"), ignore = "needs the feature")]
 #[tokio::test]
-async fn a_call_site_is_reported_once_per_poll() {
+async fn a_poll_is_one_report_that_lists_each_call_site_once_with_its_count() {
     let ((), reports) = collect_stalls(sleeps_in_a_loop()).await;
+    let [report] = reports.as_slice() else {
+        panic!("one report: {}", shown(&reports));
+    };
     // The loop's site, and the one after it.
-    assert_eq!(reports.len(), 2, "{}", shown(&reports));
+    let sites: Vec<_> = report
+        .blocking_calls
+        .iter()
+        .map(|call| (call.call, call.count, call.caller()))
+        .collect();
+    let caller = Some(concat!(module_path!(), "::sleeps_in_a_loop"));
+    assert_eq!(
+        sites,
+        [
+            ("clock_nanosleep", 3, caller),
+            ("clock_nanosleep", 1, caller)
+        ],
+        "{report}"
+    );
+    assert_eq!(
+        report.blocked,
+        report.blocking_calls.iter().map(|call| call.took).sum()
+    );
+    assert_eq!(report.stack.as_ref(), Some(&report.blocking_calls[0].stack));
 }
 
 #[no_block]
@@ -332,6 +353,56 @@ async fn an_axum_handler_reading_a_file_inline_is_caught_and_the_offloaded_fix_p
         get_profile(Router::new().route("/profile", get(profile_offloaded))).await;
     assert_eq!(status, StatusCode::OK);
     assert!(reports.is_empty(), "{}", shown(&reports));
+}
+
+/// Serves one `GET /profile` with `router`, all of it inside a `#[no_block]` poll (as a
+/// `#[no_block]` on `main` or on a serving loop puts it).
+#[no_block]
+async fn serves_under_no_block(router: Router) -> StatusCode {
+    let request = Request::get("/profile")
+        .body(Body::empty())
+        .expect("a request");
+    router.oneshot(request).await.expect("infallible").status()
+}
+
+#[cfg_attr(not(feature = "detect"), ignore = "needs the feature")]
+#[tokio::test]
+async fn the_frameworks_frames_between_the_users_are_one_line() {
+    let router = Router::new().route("/profile", get(profile_inline));
+    let (status, reports) = collect_stalls(serves_under_no_block(router)).await;
+    assert_eq!(status, StatusCode::OK);
+    let report = reports
+        .iter()
+        .find(|report| report.blocking_call().is_some())
+        .expect("the read's report");
+    let stack = report.stack.as_ref().expect("its stack");
+    // The frames are all there, axum's and tower's between the handler and the server...
+    let framework = stack
+        .frames
+        .iter()
+        .filter(|frame| {
+            frame.function.as_deref().is_some_and(|function| {
+                function.trim_start_matches('<').starts_with("axum::")
+                    || function.trim_start_matches('<').starts_with("tower::")
+            })
+        })
+        .count();
+    assert!(framework > 2, "{stack:?}");
+    // ...and shown as one line, between the handler's frame and the server's.
+    let text = report.to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    let frame_of = |function: &str| {
+        lines
+            .iter()
+            .rposition(|line| line.trim_start().starts_with(function))
+    };
+    let handler = frame_of("calls::profile_inline").expect("the handler's frame");
+    let server = frame_of("calls::serves_under_no_block").expect("the server's frame");
+    let between = &lines[handler + 1..server];
+    assert!(
+        matches!(between, [line] if line.contains("frames of") && line.contains("axum")),
+        "{text}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------

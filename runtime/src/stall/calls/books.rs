@@ -33,8 +33,9 @@ use std::time::Duration;
 
 /// The most frames kept of the stack of one call.
 pub(super) const MAX_FRAMES: usize = 64;
-/// The most call sites recorded in one poll; further ones are not reported.
-pub(super) const MAX_CALLS: usize = 8;
+/// The most call sites recorded in one poll; further ones are not reported (the report
+/// says when it lists this many).
+pub(super) const MAX_CALLS: usize = crate::stall::call_sites::MAX_CALL_SITES;
 
 /// What the thread is doing, as the interposed functions see it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -58,6 +59,8 @@ pub(crate) struct Record {
     key: u64,
     /// The time the calls from this site took, added up.
     pub(super) took: Duration,
+    /// How many calls were made from this site.
+    pub(super) count: u32,
     /// How many of `ips` hold addresses.
     len: usize,
     ips: [usize; MAX_FRAMES],
@@ -68,6 +71,7 @@ impl Record {
         call: "",
         key: 0,
         took: Duration::ZERO,
+        count: 0,
         len: 0,
         ips: [0; MAX_FRAMES],
     };
@@ -183,6 +187,7 @@ pub(super) fn record(call: &'static str, took: Duration, ips: &[usize]) {
             .and_then(|polled| polled.iter_mut().find(|record| record.key == key))
         {
             seen.took = seen.took.saturating_add(took);
+            seen.count = seen.count.saturating_add(1);
             return;
         }
         let Some(slot) = records.get_mut(len) else {
@@ -193,6 +198,7 @@ pub(super) fn record(call: &'static str, took: Duration, ips: &[usize]) {
             call,
             key,
             took,
+            count: 1,
             len: kept,
             ips: [0; MAX_FRAMES],
         };

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::books::{self, Outer, Record, State};
 use super::filter;
+use crate::stall::BlockingCall;
 use crate::stall::guard::FnSite;
 use crate::stall::report::{LocationKind, SourceLocation, StallReport};
 use crate::stall::watchdog::{Stack, StackFrame};
@@ -79,11 +80,19 @@ impl Calls {
             return;
         }
         let _busy = Busy::start();
-        for record in self.records {
-            let report = build_report(&record, site, from, to);
-            if filter::reported(record.call, report.stack.as_ref(), record.took) {
-                crate::stall::deliver(report, test);
-            }
+        let calls: Vec<BlockingCall> = self
+            .records
+            .iter()
+            .map(|record| BlockingCall {
+                call: record.call,
+                count: record.count,
+                took: record.took,
+                stack: call_stack(record),
+            })
+            .filter(|call| filter::reported(call.call, Some(&call.stack), call.took))
+            .collect();
+        if !calls.is_empty() {
+            crate::stall::deliver(build_report(calls, site, from, to), test);
         }
     }
 }
@@ -113,10 +122,11 @@ impl Drop for Busy {
     }
 }
 
-/// The report of one recorded call: no threshold (the call is reported however fast it
-/// was), the time it took as `blocked`, and its stack.
+/// The report of a poll's blocking calls (at least one): no threshold (the calls are
+/// reported however fast they were), the time they took as `blocked`, and the first one's
+/// stack.
 fn build_report(
-    record: &Record,
+    calls: Vec<BlockingCall>,
     site: &'static FnSite,
     from: Option<&'static SourceLocation>,
     to: Option<&'static SourceLocation>,
@@ -131,7 +141,7 @@ fn build_report(
     };
     StallReport {
         function: site.name,
-        blocked: record.took,
+        blocked: calls.iter().map(|call| call.took).sum(),
         threshold: Duration::ZERO,
         from,
         to,
@@ -141,7 +151,8 @@ fn build_report(
         preempted: Duration::ZERO,
         still_running: false,
         thread: std::thread::current().name().map(str::to_owned),
-        stack: Some(call_stack(record)),
+        stack: calls.first().map(|call| call.stack.clone()),
+        blocking_calls: calls,
     }
 }
 

@@ -345,6 +345,7 @@ fn report_in_flight(receiver: &Receiver<Job>) {
             still_running: true,
             thread: slot.thread.clone(),
             stack: stack.as_deref().map(self::stack::resolve),
+            blocking_calls: Vec::new(),
         };
         super::deliver_in_flight(&report);
     }

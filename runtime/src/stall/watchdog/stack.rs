@@ -15,9 +15,11 @@ const STALL_STACKS_ENV: &str = "OFFLOAD_STALL_STACKS";
 /// The stack of a thread whose poll has not returned, innermost frame first, without the
 /// frames of offload and of the executor around the poll.
 ///
-/// Its [`Display`](fmt::Display) shows one frame a line, and the frames inside the
-/// standard library (and the C library) at the top as one line: the call the user's code
-/// made.
+/// Its [`Display`](fmt::Display) shows one frame a line, the frames inside the standard
+/// library (and the C library) at the top as one line (the call the user's code made), and,
+/// below the user's first frame, each run of frames of crates that cargo downloaded (an
+/// executor's, a web framework's, as their source files tell) as one line that names
+/// them. The frames themselves are all kept.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Stack {
@@ -42,19 +44,41 @@ impl StackFrame {
     /// Whether the frame is inside the standard library or the C library: not the user's
     /// code, but where the user's code called into them.
     fn is_library(&self) -> bool {
-        let Some(function) = self.function.as_deref() else {
-            return true;
-        };
-        // `<&mut std::io::Stdin as std::io::Read>::read`: the type's path.
-        let mut path = function.trim_start_matches(['<', '&']);
-        for prefix in ["mut ", "dyn "] {
-            path = path.strip_prefix(prefix).unwrap_or(path);
-        }
+        self.function.as_deref().is_none_or(is_library)
+    }
+
+    /// Whether the frame is in a crate that cargo downloaded (from a registry or a git
+    /// repository), as its source file tells: a dependency's code, not the user's.
+    fn is_dependency(&self) -> bool {
+        self.file.as_deref().is_some_and(|file| {
+            ["/registry/src/", "/git/checkouts/"]
+                .iter()
+                .any(|part| file.contains(part))
+        })
+    }
+}
+
+/// Whether `function` is a function of the standard library, or a C function (no path):
+/// not the user's code, but where the user's code called into them. The rule
+/// [`Stack`]'s `Display` follows to show the call the user's code made.
+pub(crate) fn is_library(function: &str) -> bool {
+    let in_std = |path: &str| {
         ["std::", "core::", "alloc::"]
             .iter()
             .any(|prefix| path.starts_with(prefix))
-            || !function.contains("::")
+    };
+    // `<&mut std::io::Stdin as std::io::Read>::read`: the type's path.
+    let mut path = function.trim_start_matches(['<', '&']);
+    for prefix in ["mut ", "dyn "] {
+        path = path.strip_prefix(prefix).unwrap_or(path);
     }
+    // `<(&str, u16) as std::net::ToSocketAddrs>::to_socket_addrs`: a type with no path of
+    // its own, the trait's.
+    let trait_of_tuple = path
+        .starts_with(['(', '['])
+        .then(|| path.split_once(" as ").map(|(_, trait_path)| trait_path))
+        .flatten();
+    in_std(path) || trait_of_tuple.is_some_and(in_std) || !function.contains("::")
 }
 
 impl fmt::Display for StackFrame {
@@ -84,21 +108,85 @@ impl fmt::Display for Stack {
             let call = &self.frames[library - 1];
             writeln!(
                 f,
-                "{indent}{} ({} frames inside it left out)",
+                "{indent}{} ({} inside it left out)",
                 call.function.as_deref().unwrap_or("<unknown>"),
-                library - 1
+                Frames(library - 1)
             )?;
             library
         } else {
             0
         };
-        for (i, frame) in self.frames[shown_from..].iter().enumerate() {
+        // Below the user's first frame, the frames of other crates (an executor's, a web
+        // framework's) between the user's, each run of them as one line.
+        let mut lines = Vec::new();
+        let mut seen_own = false;
+        let mut run: Vec<&StackFrame> = Vec::new();
+        for frame in &self.frames[shown_from..] {
+            let own = !frame.is_dependency() && !frame.is_library();
+            if seen_own && !own {
+                run.push(frame);
+                continue;
+            }
+            if !run.is_empty() {
+                lines.push(left_out(&run));
+                run.clear();
+            }
+            seen_own |= own;
+            lines.push(frame.to_string());
+        }
+        if !run.is_empty() {
+            lines.push(left_out(&run));
+        }
+        for (i, line) in lines.iter().enumerate() {
             if i > 0 {
                 writeln!(f)?;
             }
-            write!(f, "{indent}{frame}")?;
+            write!(f, "{indent}{line}")?;
         }
         Ok(())
+    }
+}
+
+/// One line for a run of frames of other crates and of the standard library: how many, and
+/// of which crates other than std's.
+fn left_out(run: &[&StackFrame]) -> String {
+    let mut crates: Vec<&str> = Vec::new();
+    for function in run.iter().filter_map(|frame| frame.function.as_deref()) {
+        let name = crate_of(function);
+        if !["std", "core", "alloc"].contains(&name) && !crates.contains(&name) {
+            crates.push(name);
+        }
+    }
+    match crates.as_slice() {
+        [] => format!("({} of the standard library left out)", Frames(run.len())),
+        _ => format!("({} of {} left out)", Frames(run.len()), crates.join(", ")),
+    }
+}
+
+/// The crate of a function's path: `axum` for `axum::serve::{{closure}}`, for
+/// `<axum::routing::Route as tower::Service>::call` and for `<F as axum::Handler>::call`
+/// (a generic type's trait).
+fn crate_of(function: &str) -> &str {
+    let mut path = function.trim_start_matches(['<', '&']);
+    for prefix in ["mut ", "dyn "] {
+        path = path.strip_prefix(prefix).unwrap_or(path);
+    }
+    let first = path.split("::").next().unwrap_or(path);
+    match first.split_once(" as ") {
+        Some((_, trait_path)) => trait_path,
+        None => first,
+    }
+}
+
+/// A count of frames: `1 frame`, `3 frames`.
+struct Frames(usize);
+
+impl fmt::Display for Frames {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            1 => f.write_str("1 frame"),
+            count => write!(f, "{count} frames"),
+        }
     }
 }
 

@@ -151,3 +151,47 @@ fn display_shows_the_library_call_on_one_line_then_the_users_frames() {
         Some("  std::sync::mpmc::Receiver<T>::recv (3 frames inside it left out)")
     );
 }
+
+/// A frame of `function` in a crate cargo downloaded from the registry.
+fn dependency(function: &str) -> StackFrame {
+    StackFrame {
+        function: Some(function.to_owned()),
+        file: Some(format!(
+            "/home/me/.cargo/registry/src/index.crates.io-0/{}/src/lib.rs",
+            function.split("::").next().unwrap_or_default()
+        )),
+        line: Some(1),
+    }
+}
+
+#[test]
+fn display_gathers_the_dependencies_frames_below_the_users_first_into_one_line() {
+    let stack = Stack {
+        frames: vec![
+            frame("pread64"),
+            frame("std::os::unix::fs::FileExt::read_at"),
+            // The driver that made the call stays: it is above the user's first frame.
+            dependency("rusqlite::Connection::query_row"),
+            frame("my_app::load"),
+            dependency("axum::handler::Handler::call::{{closure}}"),
+            dependency("tower::util::oneshot::Oneshot<S,Req>::poll"),
+            dependency("axum::routing::route::RouteFuture<E>::poll"),
+            frame("my_app::serve::{{closure}}"),
+            dependency("hyper::server::conn::http1::Connection<I,S>::poll"),
+        ],
+    };
+    let lines: Vec<String> = stack.to_string().lines().map(str::to_owned).collect();
+    assert_eq!(
+        lines,
+        [
+            "    std::os::unix::fs::FileExt::read_at (1 frame inside it left out)",
+            "    rusqlite::Connection::query_row at /home/me/.cargo/registry/src/index.crates.io-0/rusqlite/src/lib.rs:1",
+            "    my_app::load at src/lib.rs:7",
+            "    (3 frames of axum, tower left out)",
+            "    my_app::serve::{{closure}} at src/lib.rs:7",
+            "    (1 frame of hyper left out)",
+        ]
+    );
+    // The frames themselves are all kept.
+    assert_eq!(stack.frames.len(), 9);
+}
