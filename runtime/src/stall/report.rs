@@ -224,7 +224,8 @@ impl StallReport {
     ///   `__recv_chk`, `__recvfrom_chk`;
     /// - without `WNOHANG`: `waitpid`, `wait4`; without `LOCK_NB`: `flock`; with `F_SETLKW`
     ///   or `F_OFD_SETLKW`: `fcntl`, `fcntl64`;
-    /// - with a timeout other than zero: `poll`, `ppoll`, `__poll_chk`, `__ppoll_chk`;
+    /// - with a timeout other than zero: `poll`, `ppoll`, `__poll_chk`, `__ppoll_chk`,
+    ///   `select`, `pselect`;
     /// - with `SYS_futex`, a wait that slept: `syscall` (see below).
     ///
     /// A futex wait (one that slept, not one that found the value changed) is reported as
@@ -238,10 +239,10 @@ impl StallReport {
     /// a short critical section under contention is not the problem, a lock held across
     /// slow work is. Any other wait is reported however short.
     ///
-    /// Not looked at: `fstat` (a descriptor's metadata, which needs no I/O), `select`,
-    /// calls made from inside other shared libraries (a C library linked dynamically calls
-    /// glibc's own functions, and its `pthread_mutex_lock` waits inside glibc), other
-    /// system calls made through `syscall`, and system calls made without the C library.
+    /// Not looked at: `fstat` (a descriptor's metadata, which needs no I/O), calls made
+    /// from inside other shared libraries (a C library linked dynamically calls glibc's own
+    /// functions, and its `pthread_mutex_lock` waits inside glibc), other system calls made
+    /// through `syscall`, and system calls made without the C library.
     pub fn blocking_call(&self) -> Option<&str> {
         Some(self.blocking_calls.first()?.call)
     }

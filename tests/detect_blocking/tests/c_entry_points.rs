@@ -219,6 +219,39 @@ async fn the_checked_forms_and_the_names_without_64_are_reported() {
             }),
         ),
         (
+            "select",
+            Box::new(|| unsafe {
+                let mut read = std::mem::zeroed::<libc::fd_set>();
+                libc::FD_SET(socket, &mut read);
+                let mut timeout = libc::timeval {
+                    tv_sec: 60,
+                    tv_usec: 0,
+                };
+                let none = std::ptr::null_mut();
+                libc::select(socket + 1, &mut read, none, none, &mut timeout) as isize
+            }),
+        ),
+        (
+            "pselect",
+            Box::new(|| unsafe {
+                let mut read = std::mem::zeroed::<libc::fd_set>();
+                libc::FD_SET(socket, &mut read);
+                let timeout = timespec {
+                    tv_sec: 60,
+                    tv_nsec: 0,
+                };
+                let none = std::ptr::null_mut();
+                libc::pselect(
+                    socket + 1,
+                    &mut read,
+                    none,
+                    none,
+                    &timeout,
+                    std::ptr::null(),
+                ) as isize
+            }),
+        ),
+        (
             "__ppoll_chk",
             Box::new(|| unsafe {
                 let mut fds = readable(socket);
@@ -281,7 +314,7 @@ async fn waiting_for_a_lock_with_fcntl64_is_reported() {
 
 #[cfg_attr(not(feature = "detect"), ignore = "needs the feature")]
 #[tokio::test]
-async fn checked_calls_that_cannot_block_are_not_reported() {
+async fn calls_that_cannot_block_are_not_reported() {
     let (sender, receiver) = UnixDatagram::pair().expect("a socket pair");
     sender.send(b"x").expect("a datagram");
     let socket = receiver.as_raw_fd();
@@ -292,7 +325,7 @@ async fn checked_calls_that_cannot_block_are_not_reported() {
             tv_nsec: 0,
         };
         let mut buf = [0u8; 4];
-        // SAFETY: buffers of the sizes given and a valid descriptor.
+        // SAFETY: buffers of the sizes given, a valid descriptor (below `FD_SETSIZE`).
         unsafe {
             [
                 __poll_chk(fds.as_mut_ptr(), 1, 0, size_of_val(&fds)) as isize,
@@ -303,6 +336,16 @@ async fn checked_calls_that_cannot_block_are_not_reported() {
                     std::ptr::null(),
                     size_of_val(&fds),
                 ) as isize,
+                {
+                    let mut read = std::mem::zeroed::<libc::fd_set>();
+                    libc::FD_SET(socket, &mut read);
+                    let mut zero = libc::timeval {
+                        tv_sec: 0,
+                        tv_usec: 0,
+                    };
+                    let none = std::ptr::null_mut();
+                    libc::select(socket + 1, &mut read, none, none, &mut zero) as isize
+                },
                 __recv_chk(
                     socket,
                     buf.as_mut_ptr().cast(),
@@ -314,7 +357,7 @@ async fn checked_calls_that_cannot_block_are_not_reported() {
         }
     })
     .await;
-    assert_eq!(results, [1, 1, 1], "each saw the datagram");
+    assert_eq!(results, [1, 1, 1, 1], "each saw the datagram");
     assert!(reports.is_empty(), "{}", shown(&reports));
 }
 

@@ -449,6 +449,9 @@ interpose! {
     fn poll(fds: *mut libc::pollfd, count: libc::nfds_t, timeout: c_int) -> c_int;
         via POLL, else -1, if |_| timeout != 0;
     /// Waiting for descriptors, unless with a zero timeout.
+    fn pselect(count: c_int, read: *mut libc::fd_set, write: *mut libc::fd_set, except: *mut libc::fd_set, timeout: *const timespec, mask: *const libc::sigset_t) -> c_int;
+        via PSELECT, else -1, if |_| waits(timeout);
+    /// Waiting for descriptors, unless with a zero timeout.
     fn ppoll(fds: *mut libc::pollfd, count: libc::nfds_t, timeout: *const timespec, mask: *const libc::sigset_t) -> c_int;
         via PPOLL, else -1, if |_| waits(timeout);
 
@@ -501,12 +504,54 @@ interpose! {
 
 /// Whether a wait with the timeout `timeout` (none: for ever) may block.
 fn waits(timeout: *const timespec) -> bool {
-    // SAFETY: a timeout given to `ppoll` is null or points to a valid `timespec`, which the
-    // real call has just read.
+    // SAFETY: a timeout given to `ppoll` or `pselect` is null or points to a valid
+    // `timespec`, which the real call has just read (and does not change).
     match unsafe { timeout.as_ref() } {
         Some(timeout) => timeout.tv_sec != 0 || timeout.tv_nsec != 0,
         None => true,
     }
+}
+
+static SELECT: Real = Real::new(c"select");
+
+/// Waiting for descriptors, unless with a zero timeout. Linux writes the time left into
+/// `timeout`, so whether the call may wait is read before it.
+///
+/// # Safety
+///
+/// The C function's own contract for its arguments.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn select(
+    count: c_int,
+    read: *mut libc::fd_set,
+    write: *mut libc::fd_set,
+    except: *mut libc::fd_set,
+    timeout: *mut libc::timeval,
+) -> c_int {
+    type Select = unsafe extern "C" fn(
+        c_int,
+        *mut libc::fd_set,
+        *mut libc::fd_set,
+        *mut libc::fd_set,
+        *mut libc::timeval,
+    ) -> c_int;
+    // SAFETY: `Select` is the C signature of `select`.
+    let Some(real) = (unsafe { SELECT.get::<Select>() }) else {
+        return unresolved(-1);
+    };
+    // SAFETY: a timeout given to `select` is null or points to a valid `timeval`, which
+    // the real call reads too.
+    let waits = match unsafe { timeout.as_ref() } {
+        Some(timeout) => timeout.tv_sec != 0 || timeout.tv_usec != 0,
+        None => true,
+    };
+    // SAFETY: the caller's arguments, passed on unchanged: the caller's contract is the
+    // call's.
+    intercepted(
+        "select",
+        || unsafe { real(count, read, write, except, timeout) },
+        |_, _| waits,
+    )
 }
 
 /// Opening a file (variadic in C: see the module's docs).
@@ -737,7 +782,7 @@ fn futex_waited(op: c_int, result: c_long, errno: c_int) -> bool {
 /// Every real function looked up here: those of [`interpose!`], and of the variadic ones.
 fn interposed() -> impl Iterator<Item = &'static Real> {
     PLAIN.iter().copied().chain([
-        &FCNTL, &FCNTL64, &OPEN, &OPEN64, &OPENAT, &OPENAT64, &SYSCALL,
+        &FCNTL, &FCNTL64, &OPEN, &OPEN64, &OPENAT, &OPENAT64, &SELECT, &SYSCALL,
     ])
 }
 
