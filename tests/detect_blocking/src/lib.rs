@@ -3,7 +3,7 @@
 //! run with the feature.
 
 use std::path::PathBuf;
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -73,5 +73,15 @@ pub fn sends_later<T: Send + 'static>(
     std::thread::spawn(move || {
         std::thread::sleep(HELD);
         to(value);
+    })
+}
+
+/// A thread that holds `lock` for [`HELD`]; returns once it does.
+pub fn locked_by_another_thread<T: Send + 'static>(lock: &Arc<Mutex<T>>) -> JoinHandle<()> {
+    let lock = Arc::clone(lock);
+    held_by_another_thread(move |held| {
+        let _guard = lock.lock().expect("not poisoned");
+        held();
+        std::thread::sleep(HELD);
     })
 }

@@ -7,7 +7,9 @@ use std::sync::{Arc, Barrier, Condvar, Mutex, OnceLock, RwLock, mpsc};
 use async_offload::no_block;
 use async_offload::stall::StallReport;
 use async_offload::testing::collect_stalls;
-use detect_blocking::{HELD, calls, held_by_another_thread, reports_of, sends_later, shown};
+use detect_blocking::{
+    HELD, calls, held_by_another_thread, locked_by_another_thread, reports_of, sends_later, shown,
+};
 
 /// Asserts that the reports are one futex wait made by the std function whose path
 /// contains `primitive`.
@@ -27,14 +29,7 @@ fn assert_one_wait(reports: &[StallReport], primitive: &str) {
 #[tokio::test]
 async fn waiting_for_a_mutex_held_by_another_thread_is_reported() {
     let lock = Arc::new(Mutex::new(1));
-    let holder = held_by_another_thread({
-        let lock = Arc::clone(&lock);
-        move |held| {
-            let _guard = lock.lock().expect("not poisoned");
-            held();
-            std::thread::sleep(HELD);
-        }
-    });
+    let holder = locked_by_another_thread(&lock);
     let (value, reports) = reports_of(|| *lock.lock().expect("not poisoned")).await;
     assert_eq!(value, 1);
     assert_one_wait(&reports, "Mutex<T>::lock");

@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex, mpsc};
 
-use detect_blocking::{calls, held_by_another_thread, reports_of, sends_later, shown};
+use detect_blocking::{calls, locked_by_another_thread, reports_of, sends_later, shown};
 
 #[cfg_attr(not(feature = "detect"), ignore = "needs the feature")]
 #[tokio::test]
@@ -13,14 +13,7 @@ async fn with_lock_waits_off_only_waits_for_events_are_reported() {
     // it; no other thread of the test reads the environment.
     unsafe { std::env::set_var("OFFLOAD_DETECT_LOCK_WAITS", "off") };
     let lock = Arc::new(Mutex::new(1));
-    let holder = held_by_another_thread({
-        let lock = Arc::clone(&lock);
-        move |held| {
-            let _guard = lock.lock().expect("not poisoned");
-            held();
-            std::thread::sleep(detect_blocking::HELD);
-        }
-    });
+    let holder = locked_by_another_thread(&lock);
     let (sender, receiver) = mpsc::channel();
     let ((sum, feeder), reports) = reports_of(|| {
         let first = *lock.lock().expect("not poisoned");

@@ -77,39 +77,38 @@ pub(super) fn reported(call: &str, stack: Option<&Stack>, took: Duration) -> boo
     lock_wait_floor().is_some_and(|floor| took >= floor)
 }
 
-/// The function of the first frame after the C function that is not of a library
-/// implementing the primitive, and has a path: the code that made the call.
-fn first_caller(stack: &Stack) -> Option<&str> {
+/// The functions of the stack below the C function, without the `<` and `&` that begin a
+/// type's path; frames without a name left out.
+fn below_the_call(stack: &Stack) -> impl Iterator<Item = &str> {
     stack
         .frames
         .iter()
         .skip(1)
         .filter_map(|frame| frame.function.as_deref())
         .map(|function| function.trim_start_matches(['<', '&']))
-        .find(|function| {
-            function.contains("::")
-                && !LIBRARIES
-                    .iter()
-                    .any(|library| function.starts_with(library))
-        })
+}
+
+/// Whether a function (its path) implements a primitive: a C function, or one of
+/// [`LIBRARIES`].
+fn implements_the_primitive(function: &str) -> bool {
+    !function.contains("::")
+        || LIBRARIES
+            .iter()
+            .any(|library| function.starts_with(library))
+}
+
+/// The function of the first frame after the C function that is not of a library
+/// implementing the primitive: the code that made the call.
+fn first_caller(stack: &Stack) -> Option<&str> {
+    below_the_call(stack).find(|function| !implements_the_primitive(function))
 }
 
 /// Whether the libraries' frames of a futex wait are those of a lock: one names a mutex or
 /// a read-write lock (`<std::sys::sync::mutex::futex::Mutex>::lock_contended`,
 /// `parking_lot::raw_rwlock::RawRwLock::lock_shared_slow`).
 fn waits_for_a_lock(stack: &Stack) -> bool {
-    stack
-        .frames
-        .iter()
-        .skip(1)
-        .filter_map(|frame| frame.function.as_deref())
-        .map(|function| function.trim_start_matches(['<', '&']))
-        .take_while(|function| {
-            !function.contains("::")
-                || LIBRARIES
-                    .iter()
-                    .any(|library| function.starts_with(library))
-        })
+    below_the_call(stack)
+        .take_while(|function| implements_the_primitive(function))
         .any(|function| {
             let function = function.to_ascii_lowercase();
             function.contains("mutex") || function.contains("rwlock")
