@@ -364,7 +364,7 @@ pub use async_offload_macros::offload;
 /// offload: stall in my_app::handlers::ask: one poll has held the thread for 1001 ms so far and has not returned (threshold 10 ms)
 ///   from src/handlers.rs:30:20 (.await), still running
 ///   thread: tokio-rt-worker
-///   stack, innermost first (offload's and the executor's frames left out):
+///   stack, innermost first (offload's and the executor's frames left out, other crates' between the user's shown as one line):
 ///     <std::io::stdio::Stdin>::read_line (13 frames inside it left out)
 ///     my_app::console::read_answer at src/console.rs:12
 ///     my_app::handlers::ask::{{closure}}::{{closure}} at src/handlers.rs:31

@@ -134,7 +134,7 @@ fn a_poll_that_does_not_return_is_reported_while_it_lasts_then_when_it_returns()
         );
         assert!(
             text.contains(
-                "\n  stack, innermost first (offload's and the executor's frames left out):\n"
+                "\n  stack, innermost first (offload's and the executor's frames left out, other crates' between the user's shown as one line):\n"
             ),
             "{text}"
         );

@@ -8,9 +8,9 @@ use super::report::Millis;
 use super::watchdog::Stack;
 use super::watchdog::stack::is_library;
 
-/// The most call sites one poll records; a report that lists this many says that more may
-/// have been left out.
-pub(crate) const MAX_CALL_SITES: usize = 8;
+/// The most call sites one poll records (before the reports are made, which leave some
+/// out: see `calls/filter.rs`); the calls of further sites are only counted.
+pub(crate) const MAX_CALL_SITES: usize = 16;
 
 /// The calls of a C library's blocking function made from one place (the same stack) in a
 /// poll of a `#[no_block]` fn, with the opt-in feature `detect-blocking-calls`; see
@@ -88,17 +88,24 @@ impl fmt::Display for BlockingCall {
     }
 }
 
-/// Writes the report of a poll's blocking calls, `calls` (at least one), made in `function`
-/// between `span` (its first line's end), for [`StallReport`](super::StallReport)'s
-/// `Display`.
+/// Writes the report of a poll's blocking calls, `calls`, and of `not_recorded` more (one
+/// of them at least), made in `function` between `span` (its second line), for
+/// [`StallReport`](super::StallReport)'s `Display`.
 pub(super) fn write_report(
     f: &mut fmt::Formatter<'_>,
     function: &str,
     calls: &[BlockingCall],
+    not_recorded: u32,
     span: fmt::Arguments<'_>,
 ) -> fmt::Result {
     let took: Duration = calls.iter().map(|call| call.took).sum();
     match calls {
+        [] => writeln!(
+            f,
+            "blocking calls in {function}: {not_recorded} inside a poll of this #[no_block] \
+             fn, at call sites past the {MAX_CALL_SITES} a poll records; they are reported \
+             however fast they were"
+        )?,
         [call] => {
             write!(f, "blocking call in {function}: {}", call.call)?;
             if let Some(from) = call.from() {
@@ -128,18 +135,18 @@ pub(super) fn write_report(
         for (number, call) in calls.iter().enumerate() {
             writeln!(f, "  {}. {call}", number + 1)?;
         }
-        if calls.len() >= MAX_CALL_SITES {
-            writeln!(
-                f,
-                "  (a poll records its first {MAX_CALL_SITES} call sites: there may be more)"
-            )?;
-        }
+    }
+    if not_recorded > 0 && !calls.is_empty() {
+        writeln!(
+            f,
+            "  and {not_recorded} more, at call sites past the {MAX_CALL_SITES} a poll records"
+        )?;
     }
     if let Some(first) = calls.first() {
         writeln!(
             f,
-            "  stack of the {}call, innermost first (offload's, the executor's and other \
-             crates' frames around the user's code left out):",
+            "  stack of the {}call, innermost first (offload's and the executor's frames \
+             left out, other crates' between the user's shown as one line):",
             if calls.len() > 1 { "first " } else { "" }
         )?;
         writeln!(f, "{:4}", first.stack)?;
@@ -151,12 +158,14 @@ pub(super) fn write_report(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::stall::report::{LocationKind, SourceLocation, StallReport};
     use crate::stall::watchdog::StackFrame;
 
-    fn call(name: &'static str, functions: &[&str], count: u32) -> BlockingCall {
+    /// The calls of `name` from a stack of `functions` (below the C function), each of them
+    /// 0.1 ms.
+    pub(crate) fn call(name: &'static str, functions: &[&str], count: u32) -> BlockingCall {
         BlockingCall {
             call: name,
             count,
@@ -174,7 +183,7 @@ mod tests {
         }
     }
 
-    fn report(calls: Vec<BlockingCall>) -> StallReport {
+    fn report(calls: Vec<BlockingCall>, not_recorded: u32) -> StallReport {
         let at = |line| SourceLocation {
             file: "src/lib.rs",
             line,
@@ -194,6 +203,7 @@ mod tests {
             thread: None,
             stack: calls.first().map(|call| call.stack.clone()),
             blocking_calls: calls,
+            blocking_calls_not_recorded: not_recorded,
         }
     }
 
@@ -233,7 +243,7 @@ mod tests {
                 1,
             ),
         ];
-        let text = report(calls).to_string();
+        let text = report(calls, 0).to_string();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             lines[0],
@@ -254,16 +264,27 @@ mod tests {
     }
 
     #[test]
-    fn a_report_with_as_many_sites_as_a_poll_records_says_there_may_be_more() {
-        let calls = (0..MAX_CALL_SITES)
-            .map(|_| call("unlinkat", &["std::fs::remove_dir_all", "my_app::clean"], 1))
-            .collect();
-        assert!(report(calls).to_string().contains("there may be more"));
+    fn the_calls_past_the_sites_a_poll_records_are_counted_in_the_report() {
+        let calls = vec![call("read", &["std::fs::read", "my_app::handler"], 1)];
+        let text = report(calls, 3).to_string();
+        assert!(
+            text.contains("and 3 more, at call sites past the 16 a poll records"),
+            "{text}"
+        );
+        let text = report(Vec::new(), 2).to_string();
+        assert!(
+            text.starts_with("blocking calls in my_app::handler: 2 inside a poll"),
+            "{text}"
+        );
     }
 
     #[test]
     fn one_call_site_keeps_the_one_line_form() {
-        let text = report(vec![call("read", &["std::fs::read", "my_app::handler"], 2)]).to_string();
+        let text = report(
+            vec![call("read", &["std::fs::read", "my_app::handler"], 2)],
+            0,
+        )
+        .to_string();
         assert!(
             text.starts_with(
                 "blocking call in my_app::handler: read (from std::fs::read) took 0.1 ms in 2 \

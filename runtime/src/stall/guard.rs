@@ -562,6 +562,7 @@ fn build_report(
         thread: std::thread::current().name().map(str::to_owned),
         stack: None,
         blocking_calls: Vec::new(),
+        blocking_calls_not_recorded: 0,
     }
 }
 

@@ -81,6 +81,9 @@ pub struct StallReport {
     /// `to` are the span of `function` in which they were made, `breakdown` is empty.
     /// [`blocking_call`](StallReport::blocking_call) lists what is looked at.
     pub blocking_calls: Vec<BlockingCall>,
+    /// With `detect-blocking-calls`, the blocking calls made in the poll at call sites past
+    /// the 16 a poll records: counted, not listed. Zero for a stall.
+    pub blocking_calls_not_recorded: u32,
 }
 
 /// What a [`SourceLocation`] of a report points at.
@@ -108,11 +111,12 @@ impl LocationKind {
 
 impl fmt::Display for StallReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if !self.blocking_calls.is_empty() {
+        if !self.blocking_calls.is_empty() || self.blocking_calls_not_recorded > 0 {
             return call_sites::write_report(
                 f,
                 self.function,
                 &self.blocking_calls,
+                self.blocking_calls_not_recorded,
                 format_args!(
                     "from {} ({}) to {} ({}); thread: {}",
                     self.from,
@@ -174,7 +178,8 @@ impl fmt::Display for StallReport {
             Some(stack) => {
                 writeln!(
                     f,
-                    "  stack, innermost first (offload's and the executor's frames left out):"
+                    "  stack, innermost first (offload's and the executor's frames left out, \
+                     other crates' between the user's shown as one line):"
                 )?;
                 writeln!(f, "{stack:4}")?;
             }
@@ -239,10 +244,12 @@ impl StallReport {
     /// a short critical section under contention is not the problem, a lock held across
     /// slow work is. Any other wait is reported however short.
     ///
-    /// Not looked at: `fstat` (a descriptor's metadata, which needs no I/O), calls made
-    /// from inside other shared libraries (a C library linked dynamically calls glibc's own
-    /// functions, and its `pthread_mutex_lock` waits inside glibc), other system calls made
-    /// through `syscall`, and system calls made without the C library.
+    /// Not looked at: `fstat` (a descriptor's metadata, which needs no I/O); calls made
+    /// from inside shared libraries, unless to a name that the program's linker exported
+    /// for them (it does for the names the libraries linked at build time use, not for one
+    /// loaded with `dlopen`); glibc's calls to itself (its `pthread_mutex_lock` waits
+    /// inside glibc); other system calls made through `syscall`; and system calls made
+    /// without the C library.
     pub fn blocking_call(&self) -> Option<&str> {
         Some(self.blocking_calls.first()?.call)
     }

@@ -54,7 +54,7 @@ async fn inline<T>(call: impl FnOnce() -> T) -> T {
 // kept from running for that long.
 
 /// How long another thread keeps what the test waits for.
-pub const HELD: Duration = Duration::from_millis(200);
+pub const HELD: Duration = Duration::from_millis(500);
 
 /// Runs `hold` on another thread, which calls its argument once it holds what the test
 /// waits for; returns once it does.

@@ -363,14 +363,17 @@ async fn calls_that_cannot_block_are_not_reported() {
 
 #[cfg_attr(not(feature = "detect"), ignore = "needs the feature")]
 #[tokio::test]
-async fn syscall_passes_every_count_of_arguments_on_and_reports_only_futex_waits() {
+async fn syscall_passes_its_arguments_on_and_reports_only_futex_waits() {
     let path = ten_bytes("syscall");
     let file = std::fs::File::open(&path).expect("the file");
     let fd = file.as_raw_fd();
     let word = std::sync::atomic::AtomicU32::new(7);
     let futex = word.as_ptr();
+    let c_file = c_path(&path);
     let (results, reports) = reports_of(|| {
         let mut buf = [0u8; 16];
+        // SAFETY: `statx` is plain data, for which all zeros is a valid value.
+        let mut status: libc::statx = unsafe { std::mem::zeroed() };
         // A deadline 1 ms from now on the monotonic clock, as `FUTEX_WAIT_BITSET` takes it.
         let mut deadline = timespec {
             tv_sec: 0,
@@ -388,12 +391,21 @@ async fn syscall_passes_every_count_of_arguments_on_and_reports_only_futex_waits
         }
         // SAFETY: each system call with the arguments the kernel documents for it: a valid
         // descriptor and buffer, a futex word that lives through the calls, a valid timeout.
-        let (pid, read, wake, changed, timed_out) = unsafe {
+        let (pid, read, status_read, wake, changed, timed_out) = unsafe {
             (
                 // No argument.
                 libc::syscall(libc::SYS_getpid),
                 // Three, a pointer among them.
                 libc::syscall(libc::SYS_read, fd, buf.as_mut_ptr(), buf.len()),
+                // Five, the last a pointer.
+                libc::syscall(
+                    libc::SYS_statx,
+                    libc::AT_FDCWD,
+                    c_file.as_ptr(),
+                    0,
+                    libc::STATX_SIZE,
+                    &mut status,
+                ),
                 // Three: a wake-up of nobody, which never blocks.
                 libc::syscall(
                     libc::SYS_futex,
@@ -427,13 +439,22 @@ async fn syscall_passes_every_count_of_arguments_on_and_reports_only_futex_waits
                 ),
             )
         };
-        (pid, read, buf, wake, changed, timed_out)
+        (
+            pid,
+            read,
+            buf,
+            (status_read, status.stx_size),
+            wake,
+            changed,
+            timed_out,
+        )
     })
     .await;
-    let (pid, read, buf, wake, changed, timed_out) = results;
+    let (pid, read, buf, status, wake, changed, timed_out) = results;
     assert_eq!(pid, i64::from(std::process::id()));
     assert_eq!(read, 10);
     assert_eq!(&buf[..10], b"0123456789");
+    assert_eq!(status, (0, 10));
     assert_eq!(wake, 0);
     assert_eq!(changed, (-1, Some(libc::EAGAIN)));
     assert_eq!(timed_out, (-1, Some(libc::ETIMEDOUT)));

@@ -73,26 +73,51 @@ async fn a_poll_is_one_report_that_lists_each_call_site_once_with_its_count() {
     let [report] = reports.as_slice() else {
         panic!("one report: {}", shown(&reports));
     };
-    // The loop's site, and the one after it.
+    // The loop's call and the one after it: one function, one C call, one std function.
     let sites: Vec<_> = report
         .blocking_calls
         .iter()
         .map(|call| (call.call, call.count, call.caller()))
         .collect();
     let caller = Some(concat!(module_path!(), "::sleeps_in_a_loop"));
-    assert_eq!(
-        sites,
-        [
-            ("clock_nanosleep", 3, caller),
-            ("clock_nanosleep", 1, caller)
-        ],
-        "{report}"
-    );
+    assert_eq!(sites, [("clock_nanosleep", 4, caller)], "{report}");
     assert_eq!(
         report.blocked,
         report.blocking_calls.iter().map(|call| call.took).sum()
     );
     assert_eq!(report.stack.as_ref(), Some(&report.blocking_calls[0].stack));
+}
+
+/// Sleeps at `depth` levels of recursion: each sleep from a stack of its own.
+#[inline(never)]
+fn sleeps_at_each_level(depth: u32) {
+    std::thread::sleep(Duration::from_nanos(1));
+    if depth > 1 {
+        sleeps_at_each_level(std::hint::black_box(depth - 1));
+    }
+}
+
+#[no_block]
+async fn sleeps_from_20_stacks() {
+    sleeps_at_each_level(20);
+}
+
+#[cfg_attr(not(feature = "detect"), ignore = "needs the feature")]
+#[tokio::test]
+async fn calls_past_the_sites_a_poll_records_are_counted() {
+    let ((), reports) = collect_stalls(sleeps_from_20_stacks()).await;
+    let [report] = reports.as_slice() else {
+        panic!("one report: {}", shown(&reports));
+    };
+    // 16 stacks recorded, merged into the one site they share; 4 counted.
+    let sites: Vec<_> = report
+        .blocking_calls
+        .iter()
+        .map(|call| (call.call, call.count))
+        .collect();
+    assert_eq!(sites, [("clock_nanosleep", 16)], "{report}");
+    assert_eq!(report.blocking_calls_not_recorded, 4, "{report}");
+    assert!(report.to_string().contains("and 4 more"), "{report}");
 }
 
 #[no_block]

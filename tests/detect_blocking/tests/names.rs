@@ -104,14 +104,14 @@ async fn removing_directories_is_reported() {
     })
     .await;
 
-    // One level: a deeper tree makes more than the 8 call sites a poll records.
     let tree = empty_directory("remove_dir_all");
-    std::fs::write(tree.join("file"), b"").expect("a file");
+    std::fs::create_dir(tree.join("inner")).expect("a directory");
+    std::fs::write(tree.join("inner/file"), b"").expect("a file");
     let ((), reports) = reports_of(|| std::fs::remove_dir_all(&tree).expect("removed")).await;
     let calls = calls(&reports);
     // std walks the tree through descriptors: `openat`, `fdopendir`, `readdir64`, and
     // removes each name with `unlinkat`.
-    for expected in ["fdopendir", "unlinkat"] {
+    for expected in ["fdopendir", "readdir64", "unlinkat"] {
         assert!(
             calls.iter().any(
                 |(call, from)| *call == expected && from.starts_with("std::fs::remove_dir_all")

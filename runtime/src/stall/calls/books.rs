@@ -12,7 +12,7 @@
 //! An interposed function may run inside a signal handler, between any two instructions of
 //! the code it interrupts on the same thread, which may be this module's own. What keeps
 //! the two apart is one rule: **only a flow of code that has put the thread's state to
-//! `Busy` touches `mark`, `len` and `records`**. An interposed function looks at the books
+//! `Busy` touches `mark`, `len`, `missed` and `records`**. An interposed function looks at the books
 //! only after it has moved the state from `Watching` to `Busy` itself, and [`begin`] and
 //! [`end`] move it to `Busy` before they touch them. A handler that interrupts the thread
 //! while it is `Busy` finds it so and leaves the books alone; one that interrupts it while
@@ -33,9 +33,7 @@ use std::time::Duration;
 
 /// The most frames kept of the stack of one call.
 pub(super) const MAX_FRAMES: usize = 64;
-/// The most call sites recorded in one poll; further ones are not reported (the report
-/// says when it lists this many).
-pub(super) const MAX_CALLS: usize = crate::stall::call_sites::MAX_CALL_SITES;
+use crate::stall::call_sites::MAX_CALL_SITES;
 
 /// What the thread is doing, as the interposed functions see it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -100,7 +98,10 @@ struct Books {
     /// How many records are held, for all the polls under way. Touched only while `Busy`.
     len: Cell<usize>,
     /// Touched only while `Busy`.
-    records: RefCell<[Record; MAX_CALLS]>,
+    records: RefCell<[Record; MAX_CALL_SITES]>,
+    /// The calls of the innermost poll under way for which no record was free: counted, for
+    /// its report to say. Touched only while `Busy`.
+    missed: Cell<u32>,
 }
 
 impl Books {
@@ -123,7 +124,8 @@ thread_local! {
             state: AtomicU8::new(State::Idle as u8),
             mark: Cell::new(0),
             len: Cell::new(0),
-            records: RefCell::new([Record::EMPTY; MAX_CALLS]),
+            records: RefCell::new([Record::EMPTY; MAX_CALL_SITES]),
+            missed: Cell::new(0),
         }
     };
 }
@@ -191,6 +193,7 @@ pub(super) fn record(call: &'static str, took: Duration, ips: &[usize]) {
             return;
         }
         let Some(slot) = records.get_mut(len) else {
+            books.missed.set(books.missed.get().saturating_add(1));
             return;
         };
         let kept = ips.len().min(MAX_FRAMES);
@@ -214,6 +217,7 @@ pub(super) fn record(call: &'static str, took: Duration, ips: &[usize]) {
 pub(super) struct Outer {
     state: State,
     mark: usize,
+    missed: u32,
 }
 
 /// A poll begins: calls are recorded from now on, apart from those of outer polls (unless
@@ -226,6 +230,7 @@ pub(super) fn begin(pool_thread: bool) -> Outer {
         let outer = Outer {
             state,
             mark: books.mark.replace(books.len.get()),
+            missed: books.missed.replace(0),
         };
         books.set_state(if pool_thread { state } else { State::Watching });
         outer
@@ -233,13 +238,15 @@ pub(super) fn begin(pool_thread: bool) -> Outer {
 }
 
 /// The poll ends: the outer poll's books come back, and the calls recorded in this one are
-/// returned (allocating only when there are some).
-pub(super) fn end(outer: &Outer) -> Vec<Record> {
+/// returned (allocating only when there are some), with the count of those it had no
+/// record for.
+pub(super) fn end(outer: &Outer) -> (Vec<Record>, u32) {
     BOOKS.with(|books| {
         // `Busy` while the books change and are copied: see the module's docs.
         books.set_state(State::Busy);
         let mark = books.mark.replace(outer.mark);
         let len = books.len.replace(mark);
+        let missed = books.missed.replace(outer.missed);
         let records = match books.records.try_borrow() {
             Ok(records) => records
                 .get(mark..len)
@@ -248,6 +255,6 @@ pub(super) fn end(outer: &Outer) -> Vec<Record> {
             Err(_) => Vec::new(),
         };
         books.set_state(outer.state);
-        records
+        (records, missed)
     })
 }

@@ -18,20 +18,23 @@
 //! Futex waits are seen through `syscall`, which std and parking_lot call for them (glibc
 //! has no function for a futex); `filter.rs` decides which of them are reported.
 //!
-//! What it cannot see: calls made from inside other shared libraries (the executable
-//! exports none of these names, so a C library linked dynamically keeps calling glibc's
-//! own), system calls made without the C library (inline assembly), and glibc's calls to
-//! itself (its `pthread_mutex_lock` waits on a futex inside glibc).
+//! What it cannot see: calls made from inside shared libraries to names the executable
+//! does not export (the linker exports a definition of the executable only for the names
+//! that the shared libraries it links against use; a library loaded later with `dlopen`,
+//! or one whose names the executable exports none of, keeps calling glibc's own), system
+//! calls made without the C library (inline assembly), and glibc's calls to itself (its
+//! `pthread_mutex_lock` waits on a futex inside glibc).
 //!
 //! # What is reported, and when
 //!
 //! A thread inside a poll of an instrumented fn (not a pool thread) records each such call
 //! that blocks (see `sys.rs` for the test of each: a descriptor with `O_NONBLOCK` never
-//! blocks; nor, by default, does a write to stdout or stderr) in fixed-size books, at most
-//! once per call site (the same stack) per poll and at most 8 sites a poll. When
-//! the poll of the innermost instrumented fn ends, each recorded call becomes a
-//! `StallReport` (see `StallReport::blocking_call`) that goes where stall reports go.
-//! Between polls (the executor's own calls) nothing is looked at.
+//! blocks; nor, by default, does a write to stdout or stderr) in fixed-size books, once
+//! per call site (the same stack) per poll with a count, at most 16 sites a poll (the calls
+//! of further ones only counted). When the poll of the innermost instrumented fn ends, the
+//! recorded calls that `filter.rs` keeps, merged by function, std function and C function,
+//! become one `StallReport` (see `StallReport::blocking_calls`) that goes where stall
+//! reports go. Between polls (the executor's own calls) nothing is looked at.
 //!
 //! # What it never does
 //!

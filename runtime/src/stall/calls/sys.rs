@@ -209,13 +209,14 @@ fn socket_blocks(fd: c_int, flags: c_int) -> bool {
 
 /// Defines, for each entry, an interposed function of that name and signature that makes
 /// the real call through [`intercepted`], recording it when the expression after `if`
-/// (which sees the arguments and `$result`) holds; `$fail` is what it returns if the real
-/// function cannot be found. Also lists the real functions, for [`resolve_all`].
+/// (which sees the arguments, the result and, if it names it, the `errno` the call left)
+/// holds; `$fail` is what it returns if the real function cannot be found. Also lists the
+/// real functions, for [`resolve_all`].
 macro_rules! interpose {
     ($(
         $(#[doc = $doc:literal])*
         fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty;
-            via $real:ident, else $fail:expr, if |$result:pat_param| $blocked:expr;
+            via $real:ident, else $fail:expr, if |$result:pat_param $(, $errno:ident)?| $blocked:expr;
     )*) => {
         $(
             static $real: Real = Real::new(
@@ -242,7 +243,10 @@ macro_rules! interpose {
                     // SAFETY: `real` is the C library's function of this name, given the
                     // caller's arguments unchanged: the caller's contract is the call's.
                     || unsafe { real($($arg),*) },
-                    |$result, _| $blocked,
+                    |$result, _errno: c_int| {
+                        $(let $errno = _errno;)?
+                        $blocked
+                    },
                 )
             }
         )*
@@ -450,10 +454,10 @@ interpose! {
         via POLL, else -1, if |_| timeout != 0;
     /// Waiting for descriptors, unless with a zero timeout.
     fn pselect(count: c_int, read: *mut libc::fd_set, write: *mut libc::fd_set, except: *mut libc::fd_set, timeout: *const timespec, mask: *const libc::sigset_t) -> c_int;
-        via PSELECT, else -1, if |_| waits(timeout);
+        via PSELECT, else -1, if |result, errno| waited_for(timeout, result, errno);
     /// Waiting for descriptors, unless with a zero timeout.
     fn ppoll(fds: *mut libc::pollfd, count: libc::nfds_t, timeout: *const timespec, mask: *const libc::sigset_t) -> c_int;
-        via PPOLL, else -1, if |_| waits(timeout);
+        via PPOLL, else -1, if |result, errno| waited_for(timeout, result, errno);
 
 
     // The checked forms of the calls above that C code built with `_FORTIFY_SOURCE` calls
@@ -487,7 +491,7 @@ interpose! {
         via POLL_CHK, else -1, if |_| timeout != 0;
     /// `ppoll`, checked.
     fn __ppoll_chk(fds: *mut libc::pollfd, count: libc::nfds_t, timeout: *const timespec, mask: *const libc::sigset_t, fdslen: size_t) -> c_int;
-        via PPOLL_CHK, else -1, if |_| waits(timeout);
+        via PPOLL_CHK, else -1, if |result, errno| waited_for(timeout, result, errno);
     /// `open` without a mode, checked.
     fn __open_2(path: *const c_char, flags: c_int) -> c_int;
         via OPEN_2, else -1, if |_| true;
@@ -502,10 +506,16 @@ interpose! {
         via OPENAT64_2, else -1, if |_| true;
 }
 
-/// Whether a wait with the timeout `timeout` (none: for ever) may block.
-fn waits(timeout: *const timespec) -> bool {
-    // SAFETY: a timeout given to `ppoll` or `pselect` is null or points to a valid
-    // `timespec`, which the real call has just read (and does not change).
+/// Whether a wait with the timeout `timeout` (none: for ever), which returned `result`
+/// with `errno`, may have blocked: a timeout other than zero, read only if the call read it
+/// (it returned, or a signal interrupted its wait), so that a bad pointer the kernel
+/// refused (`EFAULT`) is not read here.
+fn waited_for(timeout: *const timespec, result: c_int, errno: c_int) -> bool {
+    if result < 0 && errno != libc::EINTR {
+        return false;
+    }
+    // SAFETY: null, or a `timespec` that the real call has just read without a fault (it
+    // does not change it).
     match unsafe { timeout.as_ref() } {
         Some(timeout) => timeout.tv_sec != 0 || timeout.tv_nsec != 0,
         None => true,
@@ -539,12 +549,14 @@ pub unsafe extern "C" fn select(
     let Some(real) = (unsafe { SELECT.get::<Select>() }) else {
         return unresolved(-1);
     };
-    // SAFETY: a timeout given to `select` is null or points to a valid `timeval`, which
-    // the real call reads too.
-    let waits = match unsafe { timeout.as_ref() } {
-        Some(timeout) => timeout.tv_sec != 0 || timeout.tv_usec != 0,
-        None => true,
-    };
+    // Read only inside a poll, where it matters (elsewhere a bad pointer stays the
+    // kernel's to refuse). SAFETY: a timeout given to `select` is null or points to a valid
+    // `timeval`, which the real call reads too.
+    let waits = books::state() == State::Watching
+        && match unsafe { timeout.as_ref() } {
+            Some(timeout) => timeout.tv_sec != 0 || timeout.tv_usec != 0,
+            None => true,
+        };
     // SAFETY: the caller's arguments, passed on unchanged: the caller's contract is the
     // call's.
     intercepted(
@@ -731,8 +743,8 @@ static SYSCALL: Real = Real::new(c"syscall");
 /// `rcx`, `r8` and `r9`, the sixth on the stack just above the return address, and `al`,
 /// which a variadic call sets to the count of vector registers used, ignored by a fixed
 /// signature; on aarch64 Linux (AAPCS64, unlike Apple's variant) all seven in `x0`-`x6`.
-/// The tests call it with every count of arguments a futex call uses (three to six, a
-/// pointer among them) on both targets.
+/// The tests call it with 0, 3, 4, 5 and 6 arguments, pointers among them, on both
+/// targets.
 ///
 /// # Safety
 ///

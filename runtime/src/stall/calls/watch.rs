@@ -23,10 +23,11 @@ pub(crate) struct Watch {
     outer: Cell<Option<Outer>>,
 }
 
-/// The calls recorded in one poll.
+/// The calls recorded in one poll, and how many it had no record for.
 #[derive(Debug)]
 pub(crate) struct Calls {
     records: Vec<Record>,
+    missed: u32,
 }
 
 impl Watch {
@@ -48,13 +49,12 @@ impl Watch {
 
     /// Stops recording: the outer poll's watch comes back; returns what this poll made.
     pub(crate) fn stop(&self) -> Calls {
-        Calls {
-            records: self
-                .outer
-                .take()
-                .map(|outer| books::end(&outer))
-                .unwrap_or_default(),
-        }
+        let (records, missed) = self
+            .outer
+            .take()
+            .map(|outer| books::end(&outer))
+            .unwrap_or_default();
+        Calls { records, missed }
     }
 }
 
@@ -67,8 +67,9 @@ impl Drop for Watch {
 }
 
 impl Calls {
-    /// Delivers a report for each call, made in a poll of `site` from `from` to `to`, in
-    /// which a test's own code was (`test`) or not. The reporting itself is not watched.
+    /// Delivers the report of the calls made in a poll of `site` from `from` to `to`, in
+    /// which a test's own code was (`test`) or not, unless none is to be reported. The
+    /// reporting itself is not watched.
     pub(crate) fn report(
         self,
         site: &'static FnSite,
@@ -76,7 +77,7 @@ impl Calls {
         to: Option<&'static SourceLocation>,
         test: bool,
     ) {
-        if self.records.is_empty() {
+        if self.records.is_empty() && self.missed == 0 {
             return;
         }
         let _busy = Busy::start();
@@ -89,12 +90,34 @@ impl Calls {
                 took: record.took,
                 stack: call_stack(record),
             })
-            .filter(|call| filter::reported(call.call, Some(&call.stack), call.took))
+            .filter(|call| filter::reported(call.call, &call.stack, call.took))
             .collect();
-        if !calls.is_empty() {
-            crate::stall::deliver(build_report(calls, site, from, to), test);
+        let calls = merged(calls);
+        if !calls.is_empty() || self.missed > 0 {
+            let report = build_report(calls, self.missed, site, from, to);
+            crate::stall::deliver(report, test);
         }
     }
+}
+
+/// `calls` with those of one site merged, in the order first made: a site is the C
+/// function, the std function and the [`caller`](BlockingCall::caller) (calls from two
+/// lines of one function are one site); the first's stack is kept.
+fn merged(calls: Vec<BlockingCall>) -> Vec<BlockingCall> {
+    let mut sites: Vec<BlockingCall> = Vec::with_capacity(calls.len());
+    for call in calls {
+        let site = sites.iter_mut().find(|site| {
+            (site.call, site.from(), site.caller()) == (call.call, call.from(), call.caller())
+        });
+        match site {
+            Some(site) => {
+                site.count = site.count.saturating_add(call.count);
+                site.took = site.took.saturating_add(call.took);
+            }
+            None => sites.push(call),
+        }
+    }
+    sites
 }
 
 /// Runs `f` with the thread marked busy: the blocking calls it makes are not recorded
@@ -122,11 +145,12 @@ impl Drop for Busy {
     }
 }
 
-/// The report of a poll's blocking calls (at least one): no threshold (the calls are
-/// reported however fast they were), the time they took as `blocked`, and the first one's
-/// stack.
+/// The report of a poll's blocking calls, and of `missed` more: no threshold (the calls
+/// are reported however fast they were), the time they took as `blocked`, and the first
+/// one's stack.
 fn build_report(
     calls: Vec<BlockingCall>,
+    missed: u32,
     site: &'static FnSite,
     from: Option<&'static SourceLocation>,
     to: Option<&'static SourceLocation>,
@@ -153,6 +177,7 @@ fn build_report(
         thread: std::thread::current().name().map(str::to_owned),
         stack: calls.first().map(|call| call.stack.clone()),
         blocking_calls: calls,
+        blocking_calls_not_recorded: missed,
     }
 }
 
@@ -161,13 +186,8 @@ fn build_report(
 /// executor's at the bottom.
 fn call_stack(record: &Record) -> Stack {
     let mut stack = crate::stall::watchdog::stack::resolve(record.ips());
-    // The walk starts inside the interposed function, which bears the C name (`syscall`
-    // for a futex wait).
-    let interposer = if record.call == filter::FUTEX {
-        "syscall"
-    } else {
-        record.call
-    };
+    // The walk starts inside the interposed function.
+    let interposer = filter::interposer_of(record.call);
     if let Some(interposer) = stack
         .frames
         .iter()
@@ -196,4 +216,37 @@ fn unwinding_is_signal_safe() -> bool {
 #[cfg(offload_not_linux)]
 fn unwinding_is_signal_safe() -> bool {
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stall::call_sites::tests::call;
+
+    #[test]
+    fn calls_of_one_function_std_function_and_c_function_are_one_site() {
+        let calls = vec![
+            call(
+                "read",
+                &["std::fs::read", "my_app::handler::{{closure}}"],
+                1,
+            ),
+            call("read", &["std::fs::read", "my_app::other"], 1),
+            call("read", &["std::fs::read", "my_app::handler"], 2),
+            call("statx", &["std::fs::read", "my_app::handler"], 1),
+        ];
+        let merged = merged(calls);
+        let sites: Vec<_> = merged
+            .iter()
+            .map(|site| (site.call, site.caller(), site.count))
+            .collect();
+        assert_eq!(
+            sites,
+            [
+                ("read", Some("my_app::handler"), 3),
+                ("read", Some("my_app::other"), 1),
+                ("statx", Some("my_app::handler"), 1),
+            ]
+        );
+    }
 }

@@ -346,6 +346,7 @@ fn report_in_flight(receiver: &Receiver<Job>) {
             thread: slot.thread.clone(),
             stack: stack.as_deref().map(self::stack::resolve),
             blocking_calls: Vec::new(),
+            blocking_calls_not_recorded: 0,
         };
         super::deliver_in_flight(&report);
     }

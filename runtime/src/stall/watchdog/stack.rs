@@ -62,23 +62,24 @@ impl StackFrame {
 /// not the user's code, but where the user's code called into them. The rule
 /// [`Stack`]'s `Display` follows to show the call the user's code made.
 pub(crate) fn is_library(function: &str) -> bool {
-    let in_std = |path: &str| {
-        ["std::", "core::", "alloc::"]
-            .iter()
-            .any(|prefix| path.starts_with(prefix))
-    };
-    // `<&mut std::io::Stdin as std::io::Read>::read`: the type's path.
+    !function.contains("::") || ["std", "core", "alloc"].contains(&crate_of(function))
+}
+
+/// The crate whose code a function (a frame's name) is: `axum` for
+/// `axum::serve::{{closure}}` and for `<axum::Router as tower::Service>::call`; for a type
+/// with no path of its own, the trait's: `std` for
+/// `<(&str, u16) as std::net::ToSocketAddrs>::to_socket_addrs`, `axum` for
+/// `<F as axum::Handler>::call`.
+pub(crate) fn crate_of(function: &str) -> &str {
     let mut path = function.trim_start_matches(['<', '&']);
     for prefix in ["mut ", "dyn "] {
         path = path.strip_prefix(prefix).unwrap_or(path);
     }
-    // `<(&str, u16) as std::net::ToSocketAddrs>::to_socket_addrs`: a type with no path of
-    // its own, the trait's.
-    let trait_of_tuple = path
-        .starts_with(['(', '['])
-        .then(|| path.split_once(" as ").map(|(_, trait_path)| trait_path))
-        .flatten();
-    in_std(path) || trait_of_tuple.is_some_and(in_std) || !function.contains("::")
+    let first = path.split("::").next().unwrap_or(path);
+    match first.split_once(" as ") {
+        Some((_, trait_path)) => trait_path,
+        None => first,
+    }
 }
 
 impl fmt::Display for StackFrame {
@@ -147,8 +148,8 @@ impl fmt::Display for Stack {
     }
 }
 
-/// One line for a run of frames of other crates and of the standard library: how many, and
-/// of which crates other than std's.
+/// One line for a run of frames of other crates, of the standard library and of the C
+/// library: how many, and of which crates other than std's.
 fn left_out(run: &[&StackFrame]) -> String {
     let mut crates: Vec<&str> = Vec::new();
     for function in run.iter().filter_map(|frame| frame.function.as_deref()) {
@@ -158,23 +159,8 @@ fn left_out(run: &[&StackFrame]) -> String {
         }
     }
     match crates.as_slice() {
-        [] => format!("({} of the standard library left out)", Frames(run.len())),
+        [] => format!("({} left out)", Frames(run.len())),
         _ => format!("({} of {} left out)", Frames(run.len()), crates.join(", ")),
-    }
-}
-
-/// The crate of a function's path: `axum` for `axum::serve::{{closure}}`, for
-/// `<axum::routing::Route as tower::Service>::call` and for `<F as axum::Handler>::call`
-/// (a generic type's trait).
-fn crate_of(function: &str) -> &str {
-    let mut path = function.trim_start_matches(['<', '&']);
-    for prefix in ["mut ", "dyn "] {
-        path = path.strip_prefix(prefix).unwrap_or(path);
-    }
-    let first = path.split("::").next().unwrap_or(path);
-    match first.split_once(" as ") {
-        Some((_, trait_path)) => trait_path,
-        None => first,
     }
 }
 
