@@ -178,11 +178,12 @@ async fn uses_tokio(
     }
 }
 
-/// Waits for a std `Mutex` another thread holds: the wait that must be reported among
-/// tokio's.
+/// Waits for a std `Mutex` another thread holds, having told it so: the wait that must be
+/// reported among tokio's.
 #[no_block]
-async fn waits_for_a_std_mutex(lock: Arc<Mutex<u64>>) -> u64 {
+async fn waits_for_a_std_mutex(lock: Arc<Mutex<u64>>, locking: mpsc::Sender<()>) -> u64 {
     tokio::task::yield_now().await;
+    locking.send(()).expect("the holder waits");
     *lock.lock().expect("not poisoned")
 }
 
@@ -199,9 +200,23 @@ async fn tokios_own_waits_under_contention_are_not_reported_the_users_is() {
         }
         received
     });
+    // The holder keeps the lock from before the user's task locks to well after, however
+    // long the busy workers keep that task from running.
     let std_lock = Arc::new(Mutex::new(7));
-    let holder = locked_by_another_thread(&std_lock);
-    let user = tokio::spawn(collect_stalls(waits_for_a_std_mutex(Arc::clone(&std_lock))));
+    let (locking, user_locks) = mpsc::channel();
+    let holder = held_by_another_thread({
+        let lock = Arc::clone(&std_lock);
+        move |held| {
+            let _guard = lock.lock().expect("not poisoned");
+            held();
+            user_locks.recv().expect("the user's task locks");
+            std::thread::sleep(HELD);
+        }
+    });
+    let user = tokio::spawn(collect_stalls(waits_for_a_std_mutex(
+        Arc::clone(&std_lock),
+        locking,
+    )));
     let workers: Vec<_> = (0..WORKERS)
         .map(|_| {
             let work = uses_tokio(Arc::clone(&lock), to.clone(), Arc::clone(&notify));
