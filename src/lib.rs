@@ -85,14 +85,16 @@
 //!   without `O_NONBLOCK`, waiting for processes and threads, file locks, `poll` with a
 //!   timeout, and futex waits (std's `Condvar`, `mpsc` receives, `thread::park`,
 //!   `OnceLock`, `block_on`; a `Mutex` or `RwLock` waited on for 1 ms or more; never
-//!   tokio's own). The exact list is in [`stall::StallReport::blocking_call`]'s docs. A `std::fs::read` of a small file or a
-//!   `ToSocketAddrs` lookup of `localhost` in a handler then fails the test that reaches
-//!   it; the report ([`stall::StallReport::blocking_call`]) names the C function, the std
-//!   function it came from, the span and the stack of the call. Pool threads, descriptors
-//!   with `O_NONBLOCK` (tokio's sockets) and, unless `OFFLOAD_DETECT_STDIO=1`, writes to
-//!   stdout and stderr are never reported, nor what a test excuses with
-//!   [`testing::allow_blocking`] (its setup and teardown). Linux with glibc on x86_64 and aarch64 only:
-//!   elsewhere (musl, static binaries, macOS, Windows) it compiles and does nothing.
+//!   tokio's own locks). The exact list is in [`stall::StallReport::blocking_call`]'s
+//!   docs. A `std::fs::read` of a small file or a `ToSocketAddrs` lookup of `localhost`
+//!   in a handler then fails the test that reaches it; the report, one per poll
+//!   ([`stall::StallReport::blocking_calls`]), names each call site's C function, the
+//!   std function it came from and its count, the span, and the first stack. Pool
+//!   threads, descriptors with `O_NONBLOCK` (tokio's sockets) and, unless
+//!   `OFFLOAD_DETECT_STDIO=1`, writes to stdout and stderr are never reported, nor what a
+//!   test excuses with [`testing::allow_blocking`] (its setup and teardown). Linux with
+//!   glibc on x86_64 and aarch64 only: elsewhere (musl, static binaries, macOS, Windows)
+//!   it compiles and does nothing.
 //! - `release-stalls`: `#[no_block]` fns stay counted and timed in release builds. Per fn,
 //!   [`stall::poll_stats`] gives its polls, its slow polls (over its threshold) and their
 //!   time, and its longest poll with the two points of the body it ran between. A release

@@ -237,12 +237,15 @@ impl StallReport {
     /// `"futex"`: the waits of std's `Mutex`, `RwLock`, `Condvar`, `Once`, `OnceLock`,
     /// `thread::park` (so `mpsc` receives and `futures::executor::block_on`) and of
     /// parking_lot; [`blocking_call_from`](Self::blocking_call_from) names the primitive,
-    /// like `std::sync::mpsc::Receiver<T>::recv`. The waits made by tokio's or offload's
-    /// own code are never reported. A wait for a lock (a mutex or a read-write lock) is
-    /// reported once it has taken 1 ms at one call site in the poll, or what
+    /// like `std::sync::mpsc::Receiver<T>::recv`. Offload's own waits, and the waits of
+    /// tokio's code for its own locks, are never reported. A wait for a lock (a mutex or a
+    /// read-write lock) is reported once it has taken 1 ms at one call site in the poll, or
+    /// what
     /// `OFFLOAD_DETECT_LOCK_WAITS` says (a duration, `0` for every wait, `off` for none):
     /// a short critical section under contention is not the problem, a lock held across
-    /// slow work is. Any other wait is reported however short.
+    /// slow work is. Any other wait is reported however short. Where the stack of a call
+    /// cannot be taken (see [`stack`](Self::stack)), futex waits are not reported: they
+    /// cannot be told apart.
     ///
     /// Not looked at: `fstat` (a descriptor's metadata, which needs no I/O); calls made
     /// from inside shared libraries, unless to a name that the program's linker exported
