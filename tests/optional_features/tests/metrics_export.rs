@@ -92,14 +92,26 @@ fn every_figure_reaches_the_recorder_under_its_documented_name() {
     recorder
         .install()
         .expect("the only recorder of this binary");
-    // Until the publisher has seen the recorder: a gauge arrives.
+    // Until the publisher has seen the recorder: a job's times reach it. (A gauge is not
+    // enough: one published by a look that began before the recorder was installed
+    // reaches it, while that look registered nothing with it.) A snapshot takes the
+    // histograms' values: the probes' are not in the final one.
     let seen = std::time::Instant::now();
-    let gauge = id(
-        MetricKind::Gauge,
-        "offload_pool_queue_capacity",
+    let histogram = id(
+        MetricKind::Histogram,
+        "offload_job_queue_wait_seconds",
         &["pool=db"],
     );
-    while !figures(&snapshotter).contains_key(&gauge) {
+    let mut probes = 0;
+    loop {
+        runtime.block_on(async_offload::run("db", || ()));
+        probes += 1;
+        if matches!(
+            figures(&snapshotter).get(&histogram),
+            Some((_, DebugValue::Histogram(values))) if !values.is_empty()
+        ) {
+            break;
+        }
         assert!(seen.elapsed() < HANG_GUARD, "nothing was published");
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -181,10 +193,14 @@ fn every_figure_reaches_the_recorder_under_its_documented_name() {
         (Some(Unit::Count), DebugValue::Counter(count)) => count.to_owned(),
         other => panic!("{name} {labels:?} is a count: {other:?}"),
     };
-    // Counters are totals since the start: the job before the recorder counts.
-    assert_eq!(counter("offload_jobs_submitted_total", &["pool=db"]), 9);
+    // Counters are totals since the start: the job before the recorder counts, and the
+    // probes.
+    assert_eq!(
+        counter("offload_jobs_submitted_total", &["pool=db"]),
+        9 + probes
+    );
     for (outcome, expected) in [
-        ("completed", 7),
+        ("completed", 7 + probes),
         ("panicked", 1),
         ("cancelled", 0),
         ("abandoned", 0),
