@@ -12,14 +12,15 @@
 //! An interposed function may run inside a signal handler, between any two instructions of
 //! the code it interrupts on the same thread, which may be this module's own. What keeps
 //! the two apart is one rule: **only a flow of code that has put the thread's state to
-//! `Busy` touches `mark`, `len`, `missed` and `records`**. An interposed function looks at the books
-//! only after it has moved the state from `Watching` to `Busy` itself, and [`begin`] and
-//! [`end`] move it to `Busy` before they touch them. A handler that interrupts the thread
-//! while it is `Busy` finds it so and leaves the books alone; one that interrupts it while
-//! `Watching` or `Idle` runs to its end, books and state put back as it found them, before
-//! the interrupted code goes on (for which it is as if nothing had happened between two
-//! of its instructions; a check of the state followed by its change is such a pair, and
-//! so safe to interrupt). So the books never have two users at once.
+//! `Busy` touches `mark`, `len`, `missed` and `records`**. An interposed function looks at
+//! the books only after it has moved the state from `Watching` to `Busy` itself, and
+//! [`begin`] and [`end`] move it to `Busy` before they touch them. A handler that
+//! interrupts the thread while it is `Busy` finds it so and leaves the books alone; one
+//! that interrupts it while `Watching` or `Idle` runs to its end, books and state put back
+//! as it found them, before the interrupted code goes on (for which it is as if nothing
+//! had happened between two of its instructions; a check of the state followed by its
+//! change is such a pair, and so safe to interrupt). So the books never have two users at
+//! once.
 //!
 //! For that, every change of the state must happen exactly where the code makes it, as a
 //! handler sees it: the state is an atomic, changed between two compiler fences
@@ -31,9 +32,10 @@ use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering, compiler_fence};
 use std::time::Duration;
 
+use crate::stall::call_sites::MAX_CALL_SITES;
+
 /// The most frames kept of the stack of one call.
 pub(super) const MAX_FRAMES: usize = 64;
-use crate::stall::call_sites::MAX_CALL_SITES;
 
 /// What the thread is doing, as the interposed functions see it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

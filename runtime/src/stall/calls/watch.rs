@@ -8,7 +8,7 @@ use super::books::{self, Outer, Record, State};
 use super::filter;
 use crate::stall::BlockingCall;
 use crate::stall::guard::FnSite;
-use crate::stall::report::{LocationKind, SourceLocation, StallReport};
+use crate::stall::report::{SourceLocation, StallReport};
 use crate::stall::watchdog::{Stack, StackFrame};
 
 /// The variable that makes writes to stdout and stderr count as blocking calls: `1`.
@@ -155,14 +155,7 @@ fn build_report(
     from: Option<&'static SourceLocation>,
     to: Option<&'static SourceLocation>,
 ) -> StallReport {
-    let (from, from_kind) = match from {
-        Some(at) => (*at, LocationKind::Await),
-        None => (site.start, LocationKind::Start),
-    };
-    let (to, to_kind) = match to {
-        Some(at) => (*at, LocationKind::Await),
-        None => (site.end, LocationKind::End),
-    };
+    let (from, from_kind, to, to_kind) = site.span(from, to);
     StallReport {
         function: site.name,
         blocked: calls.iter().map(|call| call.took).sum(),
